@@ -1,0 +1,1 @@
+"""Shared machinery every provider uses: fan-out, cache, retry, call context, billed counter."""

@@ -1,0 +1,104 @@
+"""What one upstream call runs with: cancellation, a deadline, the billed-request counter, retries.
+
+Providers receive a `CallContext` for every scope call and should check `raise_if_cancelled()`
+between pages or list calls (cooperative cancellation), count every request that costs money
+with `count_billed`, and wrap upstream calls with `retry` so throttling is handled the same
+way everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from finops_mcp.engine.retry import RetryPolicy
+
+T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """The work was cancelled (by the client, or because its time ran out)."""
+
+
+class CancelToken:
+    """A thread-safe flag; a child token is cancelled when its parent is."""
+
+    def __init__(self, parent: CancelToken | None = None) -> None:
+        self._event = threading.Event()
+        self._parent = parent
+        self.reason = "cancelled"
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set() or (self._parent is not None and self._parent.cancelled)
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled(self.reason if self._event.is_set() else self._parent.reason if self._parent else "")
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking early on cancellation. True if cancelled."""
+        end = time.monotonic() + seconds
+        while not self.cancelled:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            self._event.wait(min(left, 0.05))
+        return True
+
+
+class BilledCounter:
+    """Counts upstream requests that are billed (e.g. every Cost Explorer page), by API name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, api: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[api] += n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def merge(self, other: BilledCounter) -> None:
+        for api, n in other.snapshot().items():
+            self.add(api, n)
+
+
+@dataclass
+class CallContext:
+    """Passed to each provider call; one per (provider, scope[, region]) unit of work."""
+
+    cancel: CancelToken = field(default_factory=CancelToken)
+    billed: BilledCounter = field(default_factory=BilledCounter)
+    retry_policy: RetryPolicy | None = None
+    timeout_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def raise_if_cancelled(self) -> None:
+        self.cancel.raise_if_cancelled()
+
+    def count_billed(self, api: str, n: int = 1) -> None:
+        self.billed.add(api, n)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def retry(self, fn: Callable[[], T], *, classify: Callable[[BaseException], object] | None = None) -> T:
+        """Run `fn` under the retry policy (if any), stopping early when cancelled."""
+        self.raise_if_cancelled()
+        if self.retry_policy is None:
+            return fn()
+        return self.retry_policy.call(fn, classify=classify, cancel=self.cancel)

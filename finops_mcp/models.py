@@ -1,0 +1,396 @@
+"""Request and report models: the tool contract (see docs/tools.md).
+
+Requests reject unknown fields and explain every field, because a model reads these schemas.
+Money is `Decimal` inside and a JSON number rounded to cents outside; every amount sits next to
+its currency. Reports carry `schema_version` so clients can detect contract changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
+
+SCHEMA_VERSION = "1.0"
+
+ProviderId = Literal["aws", "azure", "gcp", "focus"]
+PeriodName = Literal["month_to_date", "last_month", "last_7_days", "last_30_days", "last_90_days", "year_to_date"]
+Granularity = Literal["total", "daily", "monthly"]
+CostType = Literal["billed", "effective"]
+BaseDimension = Literal["service", "account", "region", "resource", "charge_category"]
+BASE_DIMENSIONS: tuple[str, ...] = ("service", "account", "region", "resource", "charge_category")
+ErrorCode = Literal[
+    "auth", "forbidden", "throttled", "timeout", "not_found", "not_configured", "upstream", "invalid_query",
+    "cancelled",
+]
+CostBasis = Literal["billed_last_30_days", "list_price", "recommender", "unknown"]
+Severity = Literal["low", "medium", "high"]
+CheckCategory = Literal["waste", "governance", "anomaly"]
+BudgetState = Literal["exceeded", "forecast_exceeded", "warning", "ok"]
+
+# A tag key as the clouds allow it (AWS: letters, digits, spaces and _ . : / = + - @; Azure/GCP subsets).
+TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
+SCOPE_RE = re.compile(r"^(aws|azure|azure-mg|gcp|gcp-project|focus):[\w.\-:/@ ]{1,200}$")
+CHECK_SELECTOR_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
+CENT = Decimal("0.01")
+
+
+def to_cents(value: Decimal) -> float:
+    return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+Money = Annotated[
+    Decimal,
+    PlainSerializer(to_cents, return_type=float, when_used="json"),
+    WithJsonSchema({"type": "number", "description": "Amount rounded to cents; see `currency`."}),
+]
+Percent = Annotated[
+    float,
+    PlainSerializer(lambda v: round(v, 2), return_type=float, when_used="json"),
+]
+
+
+def _json_list(value: Any) -> Any:
+    """Accept a JSON-encoded list passed as a string (some clients do that) or a single value."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return value
+        return [value]
+    return value
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    providers: list[ProviderId] | None = Field(
+        None, description="Limit to these providers (aws, azure, gcp, focus). Default: all configured."
+    )
+    scopes: list[str] | None = Field(
+        None,
+        description="Limit to these scopes, e.g. 'aws:123456789012', 'azure:<subscription-id>', "
+        "'gcp-project:<id>', 'focus:<dataset>'. See the finops://providers resource.",
+        max_length=200,
+    )
+
+    @field_validator("providers", "scopes", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _json_list(value)
+
+    @field_validator("scopes")
+    @classmethod
+    def _scope_shape(cls, value: list[str] | None) -> list[str] | None:
+        for scope in value or []:
+            if not SCOPE_RE.match(scope):
+                raise ValueError(
+                    f"{scope!r} is not a scope; use '<kind>:<id>' such as 'aws:123456789012' or 'focus:demo'"
+                )
+        return value
+
+
+class CostFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    services: list[str] | None = Field(None, description="Service names, e.g. ['Amazon EC2'].")
+    accounts: list[str] | None = Field(None, description="Account / subscription / project ids.")
+    regions: list[str] | None = Field(None, description="Region ids, e.g. ['us-east-1', 'westeurope'].")
+    tags: dict[str, list[str]] | None = Field(
+        None, description="Tag key -> allowed values, e.g. {'team': ['data', 'web']}."
+    )
+
+    @field_validator("services", "accounts", "regions", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _json_list(value)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_values(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, dict):
+            return {k: ([v] if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_keys(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        for key in value or {}:
+            if not TAG_KEY_RE.match(key):
+                raise ValueError(f"tag key {key!r} has characters a tag key cannot have; e.g. 'team' or 'cost-center'")
+        return value
+
+    def is_empty(self) -> bool:
+        return not (self.services or self.accounts or self.regions or self.tags)
+
+
+class GetCostRequest(_Request):
+    """Inputs of get_cost."""
+
+    period: PeriodName | None = Field(
+        None,
+        description="Named period (UTC calendar days). Default month_to_date. Do not combine with start/end_date.",
+    )
+    start_date: date | None = Field(None, description="First day, ISO date (e.g. 2026-10-01). Needs end_date.")
+    end_date: date | None = Field(None, description="Last day, inclusive, ISO date (e.g. 2026-10-31).")
+    granularity: Granularity = Field("total", description="total, daily or monthly rows.")
+    group_by: list[str] = Field(
+        default_factory=lambda: ["service"],
+        description="Up to 2 of service, account, region, resource, charge_category, tag:<key>.",
+    )
+    filters: CostFilters | None = Field(None, description="Only count cost matching these filters.")
+    cost_type: CostType = Field(
+        "billed", description="billed = invoiced cost; effective = amortized (commitments spread, credits netted)."
+    )
+    compare_previous: bool = Field(True, description="Also return the preceding period of equal length.")
+    include_forecast: bool = Field(False, description="Add a forecast of the current month's total.")
+    top_n: int = Field(20, ge=1, le=1000, description="Rows kept; the rest are folded into one 'other' row.")
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _group_list(cls, value: Any) -> Any:
+        return _json_list(value)
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_dims(cls, value: list[str]) -> list[str]:
+        if len(value) > 2:
+            raise ValueError("at most 2 dimensions, e.g. ['service', 'region']")
+        if len(set(value)) != len(value):
+            raise ValueError("dimensions must differ, e.g. ['service', 'account']")
+        for dim in value:
+            if dim in BASE_DIMENSIONS:
+                continue
+            if dim.startswith("tag:") and TAG_KEY_RE.match(dim[4:]):
+                continue
+            raise ValueError(
+                f"{dim!r} is not a dimension; use one of {', '.join(BASE_DIMENSIONS)} or 'tag:<key>' "
+                "(letters, digits, spaces and _ . : / = + - @ only), e.g. ['service', 'tag:team']"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _dates(self) -> GetCostRequest:
+        if (self.start_date is None) != (self.end_date is None):
+            missing = "end_date" if self.end_date is None else "start_date"
+            raise ValueError(f"{missing} is required with the other date, e.g. start_date=2026-10-01, end_date=2026-10-31")
+        if self.start_date and self.end_date:
+            if self.period is not None:
+                raise ValueError("give either period or start_date/end_date, not both")
+            if self.end_date < self.start_date:
+                raise ValueError("end_date is before start_date; end_date is inclusive, e.g. 2026-10-01..2026-10-31")
+            if (self.end_date - self.start_date).days > 731:
+                raise ValueError("the range is longer than 2 years; query at most 731 days at a time")
+        return self
+
+
+class RunAuditRequest(_Request):
+    """Inputs of run_finops_audit."""
+
+    regions: list[str] | None = Field(None, description="Regions to scan. Default: configured / enabled regions.")
+    checks: list[str] | None = Field(
+        None,
+        description="Check ids or prefixes, e.g. ['aws.ebs', 'focus.untagged_cost']. See finops://checks.",
+    )
+    min_monthly_cost: Decimal = Field(
+        Decimal(0), ge=0, description="Drop findings whose estimated monthly cost is below this amount."
+    )
+
+    @field_validator("regions", "checks", mode="before")
+    @classmethod
+    def _lists2(cls, value: Any) -> Any:
+        return _json_list(value)
+
+    @field_validator("checks")
+    @classmethod
+    def _check_shape(cls, value: list[str] | None) -> list[str] | None:
+        for sel in value or []:
+            if not CHECK_SELECTOR_RE.match(sel):
+                raise ValueError(f"{sel!r} is not a check id or prefix; e.g. 'aws.ebs' or 'focus.cost_spike'")
+        return value
+
+
+class GetBudgetStatusRequest(_Request):
+    """Inputs of get_budget_status."""
+
+    names: list[str] | None = Field(None, description="Only budgets with these names.")
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _lists2(cls, value: Any) -> Any:
+        return _json_list(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reports
+# ----------------------------------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScopeError(_Out):
+    provider: str
+    scope: str
+    code: ErrorCode
+    message: str
+    retryable: bool = False
+
+
+class Meta(_Out):
+    cached: bool = Field(False, description="True when every scope's answer came from the cache.")
+    billed_requests: dict[str, int] = Field(
+        default_factory=dict, description="Upstream requests that cost money, by API (e.g. aws.ce)."
+    )
+    duration_ms: int = 0
+    scopes_queried: int = 0
+    notes: list[str] = Field(default_factory=list, description="Caveats a reader should know.")
+    demo: bool | None = Field(None, description="True when the data is the generated demo dataset.")
+
+
+class DateRange(_Out):
+    start: date
+    end: date = Field(description="Inclusive.")
+
+
+class CostRow(_Out):
+    provider: str
+    scope: str
+    period_start: date | None = None
+    keys: dict[str, str]
+    cost: Money
+    previous_cost: Money | None = None
+    change_pct: Percent | None = None
+    currency: str
+
+
+class CostForecast(_Out):
+    period: DateRange
+    amount: Money
+    currency: str
+    method: str = Field(description="How it was computed, e.g. 'run_rate' or 'aws_cost_explorer'.")
+
+
+class CurrencyTotal(_Out):
+    currency: str
+    total: Money
+    previous_total: Money | None = None
+
+
+class CostReport(_Out):
+    schema_version: str = SCHEMA_VERSION
+    period: DateRange
+    previous_period: DateRange | None = None
+    granularity: Granularity
+    group_by: list[str]
+    cost_type: CostType
+    currency: str
+    total: Money
+    previous_total: Money | None = None
+    change_pct: Percent | None = None
+    other_currencies: list[CurrencyTotal] = Field(
+        default_factory=list, description="Totals in further currencies; never added to `total`."
+    )
+    forecast: CostForecast | None = None
+    rows: list[CostRow]
+    errors: list[ScopeError] = Field(default_factory=list)
+    meta: Meta = Field(default_factory=Meta)
+
+
+class Finding(_Out):
+    check: str
+    provider: str
+    scope: str
+    region: str | None = None
+    resource_id: str
+    resource_type: str
+    resource_name: str | None = None
+    detail: str
+    estimated_monthly_cost: Money
+    cost_basis: CostBasis
+    currency: str
+    severity: Severity
+    category: CheckCategory = "waste"
+    recommendation: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class CheckTotal(_Out):
+    count: int
+    estimated_monthly_cost: Money
+
+
+class AuditSummary(_Out):
+    findings: int
+    estimated_monthly_waste: Money = Field(description="Sum over findings in the 'waste' category.")
+    currency: str
+    by_check: dict[str, CheckTotal]
+    scopes_scanned: int
+    regions_scanned: int
+
+
+class AuditReport(_Out):
+    schema_version: str = SCHEMA_VERSION
+    findings: list[Finding]
+    summary: AuditSummary
+    checks_run: list[str]
+    errors: list[ScopeError] = Field(default_factory=list)
+    meta: Meta = Field(default_factory=Meta)
+
+
+class BudgetStatus(_Out):
+    provider: str
+    scope: str
+    name: str
+    period: str
+    period_start: date
+    period_end: date
+    limit: Money | None = Field(description="None when the budget has no fixed limit.")
+    actual: Money
+    forecast: Money | None = None
+    currency: str
+    percent_used: Percent | None = None
+    forecast_percent: Percent | None = None
+    status: BudgetState
+    thresholds: list[float] = Field(default_factory=list, description="Alert thresholds, percent of limit.")
+
+
+class BudgetSummary(_Out):
+    total: int
+    exceeded: int
+    forecast_exceeded: int
+    warning: int
+    ok: int
+
+
+class BudgetReport(_Out):
+    schema_version: str = SCHEMA_VERSION
+    budgets: list[BudgetStatus]
+    summary: BudgetSummary
+    errors: list[ScopeError] = Field(default_factory=list)
+    meta: Meta = Field(default_factory=Meta)
+
+
+def budget_state(
+    limit: Decimal | None, actual: Decimal, forecast: Decimal | None, thresholds: list[float]
+) -> BudgetState:
+    """The contract's status rule, in one place."""
+    if limit is None or limit <= 0:
+        return "ok"
+    if actual >= limit:
+        return "exceeded"
+    if forecast is not None and forecast >= limit:
+        return "forecast_exceeded"
+    warn_at = min(thresholds) if thresholds else 80.0
+    if actual * 100 >= limit * Decimal(str(warn_at)):
+        return "warning"
+    return "ok"

@@ -1,0 +1,180 @@
+"""The small interface every provider implements, and the plain data it exchanges with the engine.
+
+A provider answers for one scope at a time; the service layer (finops_mcp/service.py) fans the
+scopes out, caches, merges, ranks, compares periods and builds the reports. Provider methods are
+blocking (they run in the fan-out pool) and receive a `CallContext` for cancellation, billed
+request counting and retries. They raise `ScopeFailure` (or their SDK's errors, mapped by
+`classify_error`) for failures confined to the scope.
+
+Audit checks are small declarative units (`Check`): metadata plus an `evaluate` function over a
+provider-specific context object. Each has its own test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+from finops_mcp.engine.context import CallContext
+from finops_mcp.models import CheckCategory, CostBasis, ErrorCode, Finding, Severity
+from finops_mcp.periods import Span
+
+CtxT = TypeVar("CtxT")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where data comes from: `aws:<account>`, `azure:<subscription>`, `focus:<dataset>`..."""
+
+    provider: str
+    kind: str  # the prefix of `id`: aws, azure, azure-mg, gcp, gcp-project, focus
+    key: str  # account id, subscription id, dataset name...
+    name: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Normalized filters (sorted tuples) so equal requests hash and cache equally."""
+
+    services: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.services or self.accounts or self.regions or self.tags)
+
+
+@dataclass(frozen=True)
+class CostQuery:
+    """What one provider call must answer for one scope.
+
+    `group_by` holds dimension names: service, account, region, resource, charge_category, or
+    `tag:<key>`. Rows must carry exactly those keys (missing values as an empty string, which
+    the report shows as '(none)'). For `granularity` daily/monthly every row carries the bucket
+    start (the day, or the first day of the month); for total, `period_start` is None.
+    """
+
+    span: Span
+    granularity: str  # total | daily | monthly
+    group_by: tuple[str, ...]
+    cost_type: str  # billed | effective
+    filters: Filters = Filters()
+
+
+@dataclass(frozen=True)
+class CostLine:
+    keys: tuple[tuple[str, str], ...]  # ((dimension, value), ...) in group_by order
+    cost: Decimal
+    currency: str
+    period_start: date | None = None
+
+
+@dataclass(frozen=True)
+class ForecastLine:
+    span: Span  # the forecast window (the whole period being forecast)
+    amount: Decimal
+    currency: str
+    method: str
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """A budget as the provider knows it. The service computes status and percentages."""
+
+    name: str
+    period: str  # monthly | quarterly | annually | custom
+    span: Span
+    limit: Decimal | None
+    actual: Decimal
+    currency: str
+    forecast: Decimal | None = None
+    thresholds: tuple[float, ...] = ()  # percent of limit
+
+
+@dataclass(frozen=True)
+class AuditUnit:
+    """One piece of audit work: a scope, optionally narrowed to a region."""
+
+    scope: Scope
+    region: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.scope.id}/{self.region}" if self.region else self.scope.id
+
+
+@dataclass(frozen=True)
+class Check(Generic[CtxT]):
+    """A declarative audit check: stable id, what it finds, and how to evaluate it.
+
+    `evaluate` receives the provider's check context (inventory, data connection, settings...)
+    and yields `Finding`s. Keep it a pure function of that context so it can be tested alone.
+    """
+
+    id: str  # <provider>.<service>.<condition>
+    title: str
+    description: str
+    resource_type: str
+    severity: Severity
+    cost_basis: CostBasis
+    recommendation: str
+    evaluate: Callable[[CtxT], Iterable[Finding]] = field(compare=False, repr=False)
+    category: CheckCategory = "waste"
+
+    @property
+    def provider(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+@dataclass
+class AuditResult:
+    findings: list[Finding]
+    checks_run: list[str]
+    regions: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What a cloud adapter implements. Construction must be cheap and must not call the cloud."""
+
+    name: ClassVar[str]
+
+    def scopes(self, ctx: CallContext) -> Sequence[Scope]:
+        """The scopes this provider can answer for (may call the cloud, e.g. list accounts)."""
+        ...
+
+    def cost(self, scope: Scope, query: CostQuery, ctx: CallContext) -> list[CostLine]: ...
+
+    def forecast(self, scope: Scope, query: CostQuery, ctx: CallContext) -> ForecastLine | None:
+        """Forecast of the calendar month containing `query.span.end` (or None if unsupported)."""
+        ...
+
+    def budgets(self, scope: Scope, today: date, ctx: CallContext) -> list[BudgetLine]: ...
+
+    def checks(self) -> Sequence[Check[Any]]: ...
+
+    def audit_units(self, scope: Scope, regions: Sequence[str] | None, ctx: CallContext) -> list[AuditUnit]: ...
+
+    def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult: ...
+
+    def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
+        """Map an SDK exception to (code, retryable), or None to use the engine's defaults."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Configuration facts for the finops://providers resource (never secrets)."""
+        ...
+
+    def close(self) -> None: ...

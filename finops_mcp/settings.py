@@ -1,0 +1,145 @@
+"""Runtime settings: environment variables with the `FINOPS_` prefix (and an optional `.env` file).
+
+Every setting is listed, with a comment, in `.env.example` and documented in docs/configuration.md.
+Invalid values fail at start-up with a message naming the variable (`load_settings`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ProviderName = Literal["aws", "azure", "gcp", "focus"]
+KNOWN_PROVIDERS: tuple[ProviderName, ...] = ("aws", "azure", "gcp", "focus")
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+def _split_csv(value: object) -> object:
+    """Comma- (or newline-) separated text to a list; lists pass through; blanks dropped."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = value.replace("\n", ",").split(",")
+        return [p.strip() for p in parts if p.strip()]
+    return value
+
+
+class SettingsError(Exception):
+    """A setting is invalid. The message names the environment variable and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FINOPS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- which providers -------------------------------------------------------------------
+    providers: CsvList = Field(
+        default_factory=list,
+        description="Comma list of aws,azure,gcp,focus. Empty: every provider whose config is found.",
+    )
+
+    # --- engine ----------------------------------------------------------------------------
+    max_workers: int = Field(8, ge=1, le=256, description="Fan-out thread-pool size.")
+    cache_ttl_seconds: int = Field(300, ge=0, description="Cost/budget cache TTL in seconds; 0 disables.")
+    cache_max_entries: int = Field(1024, ge=1, description="Maximum cached scope results.")
+    request_timeout_seconds: float = Field(30.0, gt=0, description="Per upstream call timeout.")
+    max_retries: int = Field(5, ge=0, le=20, description="Retries of a throttled/5xx/timed-out call.")
+    retry_max_wait_seconds: float = Field(
+        60.0, ge=0, description="Upper bound on the total time spent waiting between retries of one call."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="stderr log level.")
+
+    # --- audit -----------------------------------------------------------------------------
+    required_tags: CsvList = Field(
+        default_factory=list, description="Tag keys every resource must carry (tagging checks)."
+    )
+    spike_factor: float = Field(
+        2.0, gt=1.0, description="focus.cost_spike: a day's cost above factor x trailing baseline."
+    )
+    spike_min_daily_cost: Decimal = Field(
+        Decimal("25"), ge=0, description="focus.cost_spike: ignore days whose excess is below this amount."
+    )
+    spike_baseline_days: int = Field(14, ge=3, le=90, description="focus.cost_spike: trailing baseline days.")
+
+    # --- AWS -------------------------------------------------------------------------------
+    aws_profiles: CsvList = Field(default_factory=list, description="Profiles to fan out over.")
+    aws_regions: CsvList = Field(default_factory=list, description="Regions to audit; empty: enabled regions.")
+    aws_account_ids: CsvList = Field(default_factory=list, description="Member accounts (assume role).")
+    aws_role_name: str | None = Field(None, description="Read-only role assumed in each member account.")
+
+    # --- Azure -----------------------------------------------------------------------------
+    azure_subscription_ids: CsvList = Field(default_factory=list, description="Subscription allowlist.")
+    azure_management_group: str | None = Field(None, description="Management group id.")
+    azure_cloud: Literal["public", "usgov", "china"] = Field("public", description="Azure cloud.")
+    azure_arm_endpoint: str | None = Field(None, description="Explicit ARM base URL (tests).")
+
+    # --- GCP -------------------------------------------------------------------------------
+    gcp_billing_account: str | None = Field(None, description="Billing account id.")
+    gcp_projects: CsvList = Field(default_factory=list, description="Project ids.")
+    gcp_billing_export_table: str | None = Field(None, description="project.dataset.table of the export.")
+    gcp_api_endpoint: str | None = Field(None, description="REST endpoint override.")
+    gcp_bigquery_endpoint: str | None = Field(None, description="BigQuery endpoint override.")
+    gcp_max_bytes_billed: int = Field(10 * 1024**3, ge=1, description="BigQuery scan guard in bytes.")
+
+    # --- FOCUS -----------------------------------------------------------------------------
+    focus_paths: CsvList = Field(
+        default_factory=list,
+        description="Globs of FOCUS CSV/Parquet exports; `name=glob` names a dataset.",
+    )
+    focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
+
+    @field_validator(
+        "providers",
+        "required_tags",
+        "aws_profiles",
+        "aws_regions",
+        "aws_account_ids",
+        "azure_subscription_ids",
+        "gcp_projects",
+        "focus_paths",
+        mode="before",
+    )
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("providers")
+    @classmethod
+    def _known_providers(cls, value: list[str]) -> list[str]:
+        cleaned = [v.lower() for v in value]
+        unknown = [v for v in cleaned if v not in KNOWN_PROVIDERS]
+        if unknown:
+            raise ValueError(f"unknown provider(s) {unknown}; use a comma list of {', '.join(KNOWN_PROVIDERS)}")
+        return list(dict.fromkeys(cleaned))
+
+
+def format_settings_error(exc: ValidationError) -> str:
+    lines = ["Invalid finops-mcp configuration:"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  FINOPS_{field.upper()}: {err['msg']}")
+    lines.append("Fix the variable(s) above (see .env.example or docs/configuration.md).")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; raise `SettingsError` naming the bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(format_settings_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
