@@ -53,11 +53,20 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(300, ge=0, description="Cost/budget cache TTL in seconds; 0 disables.")
     cache_max_entries: int = Field(1024, ge=1, description="Maximum cached scope results.")
     request_timeout_seconds: float = Field(30.0, gt=0, description="Per upstream call timeout.")
+    scope_timeout_seconds: float = Field(
+        300.0, gt=0, description="Time allowed for one scope's whole answer (all its pages and calls)."
+    )
     max_retries: int = Field(5, ge=0, le=20, description="Retries of a throttled/5xx/timed-out call.")
     retry_max_wait_seconds: float = Field(
         60.0, ge=0, description="Upper bound on the total time spent waiting between retries of one call."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="stderr log level.")
+    output_schemas: bool = Field(
+        False,
+        description="Advertise the reports' outputSchema in tools/list (adds ~8k characters of context).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING", description="stderr log level."
+    )
 
     # --- audit -----------------------------------------------------------------------------
     required_tags: CsvList = Field(
@@ -73,7 +82,9 @@ class Settings(BaseSettings):
 
     # --- AWS -------------------------------------------------------------------------------
     aws_profiles: CsvList = Field(default_factory=list, description="Profiles to fan out over.")
-    aws_regions: CsvList = Field(default_factory=list, description="Regions to audit; empty: enabled regions.")
+    aws_regions: CsvList = Field(
+        default_factory=list, description="Regions to audit; empty: enabled regions."
+    )
     aws_account_ids: CsvList = Field(default_factory=list, description="Member accounts (assume role).")
     aws_role_name: str | None = Field(None, description="Read-only role assumed in each member account.")
 
@@ -119,7 +130,9 @@ class Settings(BaseSettings):
         cleaned = [v.lower() for v in value]
         unknown = [v for v in cleaned if v not in KNOWN_PROVIDERS]
         if unknown:
-            raise ValueError(f"unknown provider(s) {unknown}; use a comma list of {', '.join(KNOWN_PROVIDERS)}")
+            raise ValueError(
+                f"unknown provider(s) {unknown}; use a comma list of {', '.join(KNOWN_PROVIDERS)}"
+            )
         return list(dict.fromkeys(cleaned))
 
 

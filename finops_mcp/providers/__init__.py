@@ -19,8 +19,11 @@ IMPLEMENTED: dict[str, str] = {
 def detected(settings: Settings) -> list[str]:
     """Providers to use when FINOPS_PROVIDERS is empty: each one whose configuration is present."""
     found: list[str] = []
-    if settings.aws_profiles or settings.aws_account_ids or os.environ.get("AWS_PROFILE") or (
-        os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if (
+        settings.aws_profiles
+        or settings.aws_account_ids
+        or os.environ.get("AWS_PROFILE")
+        or (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"))
     ):
         found.append("aws")
     if settings.azure_subscription_ids or settings.azure_management_group:

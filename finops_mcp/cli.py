@@ -1,0 +1,415 @@
+"""Command line: `finops-mcp` (stdio MCP server) and `serve|cost|audit|budgets|checks|demo`.
+
+Exit codes (docs/configuration.md): 0 ran; 2 bad input or configuration; 1 every scope failed;
+3 a `--fail-on` condition was met (for CI gates). Reports go to stdout, progress and logs to stderr.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from finops_mcp import __version__
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from finops_mcp.models import AuditReport, BudgetReport, CostReport
+    from finops_mcp.service import FinOpsService
+    from finops_mcp.settings import Settings
+
+M = TypeVar("M", bound="BaseModel")
+
+EXIT_OK, EXIT_ALL_FAILED, EXIT_BAD_INPUT, EXIT_FAIL_ON = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="finops-mcp",
+    help="Multi-cloud FinOps MCP server and CLI. With no command: run the MCP server on stdio.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    json = "json"
+    markdown = "markdown"
+
+
+class Transport(str, Enum):
+    stdio = "stdio"
+    http = "http"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+ProvidersOpt = Annotated[list[str] | None, typer.Option("--provider", "-p", help="aws, azure, gcp or focus.")]
+ScopesOpt = Annotated[
+    list[str] | None, typer.Option("--scope", "-s", help="e.g. aws:123456789012, focus:demo.")
+]
+FailOnOpt = Annotated[
+    list[str] | None,
+    typer.Option("--fail-on", help="Exit 3 when met: 'exceeded', 'forecast' (budgets) or 'waste>N' (audit)."),
+]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _die(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    _stderr(message)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    from finops_mcp.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        _die(str(exc))
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+def _request(tool: str, model: type[M], data: dict[str, Any]) -> M:
+    from pydantic import ValidationError
+
+    from finops_mcp.server import describe_validation_error
+
+    try:
+        return model.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        _die(describe_validation_error(tool, exc, model))
+
+
+def _run(call: Callable[[FinOpsService, Any], Awaitable[Any]], settings: Settings, demo: bool = False) -> Any:
+    """Run one service call with a rich progress bar on stderr (when stderr is a terminal)."""
+    import anyio
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from finops_mcp.errors import InputError
+    from finops_mcp.service import FinOpsService
+
+    service = FinOpsService(settings, demo=demo)
+    console = Console(stderr=True)
+
+    async def main() -> Any:
+        if not console.is_terminal:
+            return await call(service, None)
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("working", total=None)
+
+            async def progress(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, description=what[:60])
+
+            return await call(service, progress)
+
+    try:
+        return anyio.run(main)
+    except InputError as exc:
+        _die(f"Invalid input: {exc}")
+    finally:
+        service.close()
+
+
+def _emit(report: Any, fmt: Format, render: Callable[[Any], str]) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(render(report) + "\n")
+
+
+def _fail_on(report: AuditReport | BudgetReport | CostReport, conditions: list[str] | None, kind: str) -> int:
+    """EXIT_FAIL_ON when a --fail-on condition holds, EXIT_ALL_FAILED when no scope answered."""
+    from finops_mcp.models import AuditReport, BudgetReport
+    from finops_mcp.service import all_failed
+
+    met: list[str] = []
+    for cond in conditions or []:
+        text = cond.strip().lower()
+        waste = re.fullmatch(r"waste\s*>\s*(\d+(?:\.\d+)?)", text)
+        if text in ("exceeded", "forecast"):
+            if not isinstance(report, BudgetReport):
+                _die(f"--fail-on {cond}: applies to `budgets`, not `{kind}`")
+            bad = {"exceeded"} if text == "exceeded" else {"exceeded", "forecast_exceeded"}
+            hits = [b for b in report.budgets if b.status in bad]
+            if hits:
+                met.append(f"{text}: {', '.join(b.name for b in hits)}")
+        elif waste:
+            if not isinstance(report, AuditReport):
+                _die(f"--fail-on {cond}: applies to `audit`, not `{kind}`")
+            limit = Decimal(waste.group(1))
+            if report.summary.estimated_monthly_waste > limit:
+                met.append(f"waste {report.summary.estimated_monthly_waste:.2f} > {limit}")
+        else:
+            _die(f"--fail-on {cond!r}: use 'exceeded', 'forecast' or 'waste>N' (e.g. waste>500)")
+    if all_failed(report):
+        return EXIT_ALL_FAILED
+    if met:
+        _stderr("fail-on met: " + "; ".join(met))
+        return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def _tags(values: list[str] | None) -> dict[str, list[str]] | None:
+    if not values:
+        return None
+    tags: dict[str, list[str]] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _die(f"--tag {item!r}: use key=value, e.g. --tag team=data")
+        tags.setdefault(key.strip(), []).append(value.strip())
+    return tags
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        print(__version__)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        serve()
+
+
+@app.command()
+def serve(
+    transport: Annotated[
+        Transport, typer.Option(help="stdio (default) or streamable http.")
+    ] = Transport.stdio,
+    host: Annotated[
+        str, typer.Option(help="HTTP bind address (loopback only in this version).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8765,
+) -> None:
+    """Run the MCP server (stdio by default; what MCP clients launch)."""
+    from finops_mcp.server import build_server
+
+    settings = _settings()
+    server = build_server(settings)
+    if transport is Transport.stdio:
+        server.run("stdio")
+        return
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        _die(
+            f"refusing to serve HTTP on {host}: without authentication the server may only bind to a "
+            "loopback address (127.0.0.1, ::1). OAuth for remote use is not available in this version."
+        )
+    server.run("streamable-http", host=host, port=port)
+
+
+@app.command()
+def cost(
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="month_to_date, last_month, last_7_days, last_30_days, last_90_days or year_to_date."
+        ),
+    ] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day, inclusive (YYYY-MM-DD).")] = None,
+    granularity: Annotated[str, typer.Option(help="total, daily or monthly.")] = "total",
+    group_by: Annotated[
+        list[str] | None, typer.Option("--group-by", "-g", help="Up to 2 dimensions.")
+    ] = None,
+    service: Annotated[list[str] | None, typer.Option("--service", help="Filter: service name.")] = None,
+    account: Annotated[list[str] | None, typer.Option("--account", help="Filter: account id.")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", help="Filter: region id.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Filter: key=value (repeatable).")] = None,
+    cost_type: Annotated[str, typer.Option(help="billed or effective.")] = "billed",
+    compare: Annotated[
+        bool, typer.Option("--compare/--no-compare", help="Compare with the previous period.")
+    ] = True,
+    forecast: Annotated[bool, typer.Option("--forecast", help="Add the current month's forecast.")] = False,
+    top: Annotated[int, typer.Option("--top", help="Rows kept before folding into '(other)'.")] = 20,
+    provider: ProvidersOpt = None,
+    scope: ScopesOpt = None,
+    fmt: FormatOpt = Format.markdown,
+) -> None:
+    """Cost for a period, grouped and compared with the previous period."""
+    from finops_mcp.models import GetCostRequest
+    from finops_mcp.reports.markdown import cost_markdown
+
+    filters = {"services": service, "accounts": account, "regions": region, "tags": _tags(tag)}
+    filters = {k: v for k, v in filters.items() if v}
+    req = _request(
+        "get_cost",
+        GetCostRequest,
+        {
+            "providers": provider,
+            "scopes": scope,
+            "period": period,
+            "start_date": start,
+            "end_date": end,
+            "granularity": granularity,
+            "group_by": group_by or None,
+            "filters": filters or None,
+            "cost_type": cost_type,
+            "compare_previous": compare,
+            "include_forecast": forecast,
+            "top_n": top,
+        },
+    )
+    report = _run(lambda svc, progress: svc.get_cost(req, progress=progress), _settings())
+    _emit(report, fmt, cost_markdown)
+    raise typer.Exit(_fail_on(report, None, "cost"))
+
+
+@app.command()
+def audit(
+    check: Annotated[
+        list[str] | None, typer.Option("--check", "-c", help="Check id or prefix (repeatable).")
+    ] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", help="Region to scan (repeatable).")] = None,
+    min_monthly_cost: Annotated[float, typer.Option(help="Drop smaller findings.")] = 0.0,
+    limit: Annotated[int, typer.Option(help="Findings shown in Markdown.")] = 25,
+    provider: ProvidersOpt = None,
+    scope: ScopesOpt = None,
+    fail_on: FailOnOpt = None,
+    fmt: FormatOpt = Format.markdown,
+) -> None:
+    """Waste audit: priced findings per check."""
+    from finops_mcp.models import RunAuditRequest
+    from finops_mcp.reports.markdown import audit_markdown
+
+    req = _request(
+        "run_finops_audit",
+        RunAuditRequest,
+        {
+            "providers": provider,
+            "scopes": scope,
+            "regions": region,
+            "checks": check,
+            "min_monthly_cost": str(min_monthly_cost),
+        },
+    )
+    report = _run(lambda svc, progress: svc.run_audit(req, progress=progress), _settings())
+    _emit(report, fmt, lambda r: audit_markdown(r, limit=limit))
+    raise typer.Exit(_fail_on(report, fail_on, "audit"))
+
+
+@app.command()
+def budgets(
+    name: Annotated[list[str] | None, typer.Option("--name", "-n", help="Budget name (repeatable).")] = None,
+    provider: ProvidersOpt = None,
+    scope: ScopesOpt = None,
+    fail_on: FailOnOpt = None,
+    fmt: FormatOpt = Format.markdown,
+) -> None:
+    """Budgets with actual, forecast and status."""
+    from finops_mcp.models import GetBudgetStatusRequest
+    from finops_mcp.reports.markdown import budget_markdown
+
+    req = _request(
+        "get_budget_status", GetBudgetStatusRequest, {"providers": provider, "scopes": scope, "names": name}
+    )
+    report = _run(lambda svc, progress: svc.get_budget_status(req, progress=progress), _settings())
+    _emit(report, fmt, budget_markdown)
+    raise typer.Exit(_fail_on(report, fail_on, "budgets"))
+
+
+@app.command()
+def checks(fmt: FormatOpt = Format.markdown) -> None:
+    """List every audit check id."""
+    from finops_mcp.reports.markdown import table
+    from finops_mcp.server import checks_catalog
+    from finops_mcp.service import FinOpsService
+
+    catalog = checks_catalog(FinOpsService(_settings()))
+    if fmt is Format.json:
+        print(json.dumps(catalog, indent=2))
+        return
+    rows = [(c["id"], c["severity"], c["category"], c["cost_basis"], c["title"]) for c in catalog]
+    print(table(["check", "severity", "category", "cost basis", "finds"], rows))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Where to generate the demo data.")] = None,
+    fmt: FormatOpt = Format.markdown,
+) -> None:
+    """Generate a realistic FOCUS dataset once and run all three tools on it (no cloud account needed)."""
+    from rich.console import Console
+
+    from finops_mcp.demo.generator import ensure_demo
+    from finops_mcp.models import GetBudgetStatusRequest, GetCostRequest, RunAuditRequest
+    from finops_mcp.reports.markdown import audit_markdown, budget_markdown, cost_markdown
+
+    console = Console(stderr=True)
+    with console.status("Preparing the demo dataset (first run only)..."):
+        dataset = ensure_demo(directory)
+    settings = _settings(
+        providers=["focus"],
+        focus_paths=[dataset.paths_setting],
+        focus_budgets=str(dataset.budgets_file),
+        required_tags=list(dataset.required_tags),
+    )
+
+    async def everything(svc: FinOpsService, progress: Any) -> tuple[CostReport, AuditReport, BudgetReport]:
+        cost_report = await svc.get_cost(
+            GetCostRequest(group_by=["service"], top_n=10, include_forecast=True), progress=progress
+        )
+        audit_report = await svc.run_audit(RunAuditRequest(), progress=progress)
+        budget_report = await svc.get_budget_status(GetBudgetStatusRequest(), progress=progress)
+        return cost_report, audit_report, budget_report
+
+    cost_report, audit_report, budget_report = _run(everything, settings, demo=True)
+    if fmt is Format.json:
+        print(
+            json.dumps(
+                {
+                    "demo": True,
+                    "dataset": {
+                        "rows": dataset.rows,
+                        "start": str(dataset.start),
+                        "end": str(dataset.end),
+                        "files": len(dataset.files),
+                        "path": str(dataset.root),
+                    },
+                    "cost": cost_report.model_dump(mode="json"),
+                    "audit": audit_report.model_dump(mode="json"),
+                    "budgets": budget_report.model_dump(mode="json"),
+                },
+                indent=2,
+            )
+        )
+        return
+    print(
+        "# finops-mcp demo\n\n"
+        f"> **DEMO DATA** — a generated FOCUS dataset ({dataset.rows:,} rows, AWS + Azure + Google Cloud, "
+        f"{dataset.start} to {dataset.end}), not your cloud account. Point FINOPS_FOCUS_PATHS at your own "
+        f"exports to see yours. Data: {dataset.root}\n"
+    )
+    print(
+        cost_markdown(cost_report, title="Month-to-date cost by service vs the same days last month") + "\n"
+    )
+    print(audit_markdown(audit_report, limit=10, title="Top waste") + "\n")
+    print(budget_markdown(budget_report, title="Budgets"))

@@ -1,0 +1,149 @@
+"""Markdown renderings of the three reports: for people, CI job summaries and `finops-mcp demo`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from finops_mcp.models import AuditReport, BudgetReport, CostReport, ScopeError
+
+STATUS_ICON = {"exceeded": "🔴", "forecast_exceeded": "🟠", "warning": "🟡", "ok": "🟢"}
+
+
+def money(value: Decimal | float | None, currency: str) -> str:
+    if value is None:
+        return "–"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount):,.2f} {currency}"
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1f}%"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str = "") -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    marks = [("---:" if (align[i : i + 1] == "r") else "---") for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _errors(errors: Sequence[ScopeError]) -> str:
+    if not errors:
+        return ""
+    rows = [(e.provider, e.scope, e.code, e.message) for e in errors]
+    return "\n\n**Scopes that failed** (partial result):\n\n" + table(
+        ["provider", "scope", "code", "message"], rows
+    )
+
+
+def _notes(notes: Sequence[str]) -> str:
+    return "".join(f"\n> {n}" for n in notes) + ("\n" if notes else "")
+
+
+def cost_markdown(report: CostReport, title: str = "Cloud cost") -> str:
+    c = report.currency
+    out = [f"## {title}: {report.period.start} to {report.period.end}\n"]
+    line = f"**Total ({report.cost_type}):** {money(report.total, c)}"
+    if report.previous_period is not None:
+        line += (
+            f" · previous period {report.previous_period.start} to {report.previous_period.end}: "
+            f"{money(report.previous_total, c)} ({pct(report.change_pct)})"
+        )
+    out.append(line)
+    if report.forecast:
+        f = report.forecast
+        out.append(
+            f"\n**Forecast** {f.period.start} to {f.period.end}: {money(f.amount, f.currency)} ({f.method})"
+        )
+    for other in report.other_currencies:
+        out.append(f"\nAlso {money(other.total, other.currency)} (not added to the total).")
+    dims = report.group_by
+    headers = ([] if report.granularity == "total" else ["period"]) + list(dims) + ["cost"]
+    align = ("" if report.granularity == "total" else "l") + "l" * len(dims) + "r"
+    if report.granularity == "total" and report.previous_period is not None:
+        headers += ["previous", "change"]
+        align += "rr"
+    rows = []
+    for r in report.rows:
+        row = [] if report.granularity == "total" else [str(r.period_start)]
+        row += [r.keys.get(d, "") for d in dims] + [money(r.cost, r.currency)]
+        if report.granularity == "total" and report.previous_period is not None:
+            row += [money(r.previous_cost, r.currency), pct(r.change_pct)]
+        rows.append(row)
+    out.append("\n" + table(headers, rows, align) if rows else "\nNo cost in this period.")
+    out.append(_errors(report.errors))
+    out.append(_notes(report.meta.notes))
+    return "\n".join(p for p in out if p)
+
+
+def audit_markdown(report: AuditReport, limit: int = 25, title: str = "Waste audit") -> str:
+    s = report.summary
+    out = [
+        f"## {title}\n",
+        f"**{s.findings} findings** · estimated waste **{money(s.estimated_monthly_waste, s.currency)} per month** "
+        f"· {s.scopes_scanned} scope(s), {s.regions_scanned} region(s) · checks: {', '.join(report.checks_run)}",
+    ]
+    if s.by_check:
+        rows = [
+            (cid, str(t.count), money(t.estimated_monthly_cost, s.currency)) for cid, t in s.by_check.items()
+        ]
+        out.append("\n" + table(["check", "findings", "per month"], rows, "lrr"))
+    if report.findings:
+        rows = [
+            (
+                f.severity,
+                f.check,
+                f.resource_name or f.resource_id,
+                f.scope + (f" / {f.region}" if f.region else ""),
+                money(f.estimated_monthly_cost, f.currency),
+                f.cost_basis,
+                f.detail,
+            )
+            for f in report.findings[:limit]
+        ]
+        out.append(f"\n**Top findings** ({min(limit, len(report.findings))} of {len(report.findings)}):\n")
+        out.append(
+            table(["sev", "check", "resource", "where", "per month", "basis", "detail"], rows, "llllrll")
+        )
+    out.append(_errors(report.errors))
+    out.append(_notes(report.meta.notes))
+    return "\n".join(p for p in out if p)
+
+
+def budget_markdown(report: BudgetReport, title: str = "Budgets") -> str:
+    s = report.summary
+    out = [
+        f"## {title}\n",
+        f"{s.total} budgets: {s.exceeded} exceeded, {s.forecast_exceeded} forecast to exceed, "
+        f"{s.warning} warning, {s.ok} ok",
+    ]
+    if report.budgets:
+        rows = [
+            (
+                f"{STATUS_ICON[b.status]} {b.status}",
+                b.name,
+                f"{b.period} {b.period_start}..{b.period_end}",
+                money(b.limit, b.currency),
+                money(b.actual, b.currency),
+                "–" if b.percent_used is None else f"{b.percent_used:.0f}%",
+                money(b.forecast, b.currency),
+                "–" if b.forecast_percent is None else f"{b.forecast_percent:.0f}%",
+            )
+            for b in report.budgets
+        ]
+        out.append(
+            "\n"
+            + table(
+                ["status", "budget", "period", "limit", "actual", "used", "forecast", "fcst"],
+                rows,
+                "lllrrrrr",
+            )
+        )
+    out.append(_errors(report.errors))
+    out.append(_notes(report.meta.notes))
+    return "\n".join(p for p in out if p)

@@ -1,0 +1,325 @@
+"""The MCP server: three read-only tools, two resources, two prompts. A thin layer over the service.
+
+Tool arguments are validated by the request models in models.py (unknown fields rejected) so a
+bad call becomes a tool error naming the field and showing a valid example, and the server keeps
+running. Reports are returned as structured content (and as JSON text for older clients); a
+report whose every scope failed is returned with `isError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from finops_mcp import __version__
+from finops_mcp.errors import InputError
+from finops_mcp.models import (
+    AuditReport,
+    BudgetReport,
+    CostReport,
+    GetBudgetStatusRequest,
+    GetCostRequest,
+    RunAuditRequest,
+)
+from finops_mcp.schemas import compact_schema
+from finops_mcp.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from finops_mcp.service import FinOpsService
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", bound=BaseModel)
+
+INSTRUCTIONS = """\
+finops-mcp answers cloud cost questions across AWS, Azure, GCP and FOCUS billing exports, read-only.
+- "What did we spend / what changed / what drives cost?" -> get_cost (default: month to date by
+  service, compared with the same days of the previous month). Drill down with group_by and filters.
+- "Where is the waste / what can we clean up?" -> run_finops_audit (findings priced per month).
+- "Are we inside budget?" -> get_budget_status.
+Every row and error names its provider and scope; read `errors` and `meta.notes` before concluding:
+a partial answer says which scopes failed. Amounts are in the report's `currency`. The
+finops://providers resource lists configured scopes; finops://checks lists audit check ids."""
+
+GET_COST_DESCRIPTION = """\
+Cloud spend for a period, grouped and compared. Call it for "how much did we spend", "what \
+changed since last month", "top services/accounts/regions/teams", daily or monthly trends, or a \
+month-end forecast. Returns total, previous_total and change_pct, rows (top_n, rest folded into \
+'(other)'), optional forecast, per-scope errors and meta (cached, billed upstream requests). \
+Example: {"period": "last_month", "group_by": ["service", "account"]}."""
+
+AUDIT_DESCRIPTION = """\
+Finds waste and hygiene problems (idle or orphaned resources, unused commitments, cost spikes, \
+untagged spend) and prices each finding in estimated_monthly_cost with its cost_basis. Call it for \
+"where can we save", "what is idle/untagged", or before a cost review. Filter with checks (ids or \
+prefixes from finops://checks), regions and min_monthly_cost. Example: {"min_monthly_cost": 50}."""
+
+BUDGET_DESCRIPTION = """\
+Budgets with actual and forecast spend and a status (exceeded, forecast_exceeded, warning, ok). \
+Call it for "are we on budget", "which budgets will overrun this month". Example: {} or \
+{"names": ["monthly-total"]}."""
+
+EXAMPLES = {
+    "get_cost": '{"period": "last_30_days", "group_by": ["service"], "filters": {"regions": ["us-east-1"]}}',
+    "run_finops_audit": '{"checks": ["focus.unused_commitment"], "min_monthly_cost": 10}',
+    "get_budget_status": '{"names": ["monthly-total"]}',
+}
+
+
+class _RawArguments(ArgModelBase):
+    """Hands the raw arguments to the tool so our request model (not the SDK's) validates them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return {"arguments": dict(self.model_extra or {})}
+
+
+def describe_validation_error(tool: str, exc: ValidationError, model: type[BaseModel]) -> str:
+    lines = [f"Invalid arguments for {tool}:"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "arguments"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field; valid fields: {', '.join(model.model_fields)}"
+        lines.append(f"- {field}: {msg}")
+    lines.append(f"Example of valid arguments: {EXAMPLES[tool]}")
+    return "\n".join(lines)
+
+
+def parse_request(tool: str, model: type[R], arguments: dict[str, Any]) -> R:
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        raise ToolError(describe_validation_error(tool, exc, model)) from None
+
+
+def _result(report: CostReport | AuditReport | BudgetReport) -> CallToolResult:
+    """Structured content plus the same JSON as text (for clients that read only text)."""
+    from finops_mcp.service import all_failed
+
+    data = report.model_dump(mode="json")
+    text = json.dumps(data, separators=(",", ":"))
+    if not all_failed(report):
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    summary = "; ".join(f"{e.scope}: {e.code}: {e.message}" for e in report.errors)
+    return CallToolResult(
+        content=[TextContent(type="text", text=f"Every scope failed: {summary}\n{text}")],
+        structured_content=data,
+        is_error=True,
+    )
+
+
+def _progress(ctx: Context) -> Callable[[int, int, str], Awaitable[None]]:
+    async def report(done: int, total: int, what: str) -> None:
+        await ctx.report_progress(done, total, f"{done}/{total} {what}")
+
+    return report
+
+
+def _model_tool(
+    fn: Callable[..., Any],
+    name: str,
+    title: str,
+    description: str,
+    request: type[BaseModel],
+    output_schema: bool,
+) -> Tool:
+    tool = Tool.from_function(
+        fn,
+        name=name,
+        title=title,
+        description=description,
+        annotations=ToolAnnotations(
+            title=title,
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    )
+    tool.fn_metadata.arg_model = _RawArguments
+    tool.parameters = compact_schema(request.model_json_schema())
+    if output_schema and tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = compact_schema(
+            tool.fn_metadata.output_schema, keep_descriptions=False
+        )
+    else:
+        # The report schemas would triple tools/list (the model's context); they are published in
+        # the finops://schemas resource and docs/tools.md instead. FINOPS_OUTPUT_SCHEMAS=true adds them.
+        tool.fn_metadata.output_schema = None
+    return tool
+
+
+def build_server(settings: Settings | None = None, service: FinOpsService | None = None) -> MCPServer[Any]:
+    settings = settings or get_settings()
+    holder: dict[str, FinOpsService] = {"svc": service} if service is not None else {}
+
+    def get_service() -> FinOpsService:
+        """Created on first use: start-up stays light (no engine or provider imports)."""
+        if "svc" not in holder:
+            from finops_mcp.service import FinOpsService
+
+            holder["svc"] = FinOpsService(settings)
+        return holder["svc"]
+
+    # The return annotations give the output schema (advertised only with FINOPS_OUTPUT_SCHEMAS).
+    async def get_cost(ctx: Context, arguments: dict[str, Any]) -> CostReport:
+        req = parse_request("get_cost", GetCostRequest, arguments)
+        return _result(await get_service().get_cost(req, progress=_progress(ctx)))  # type: ignore[return-value]
+
+    async def run_finops_audit(ctx: Context, arguments: dict[str, Any]) -> AuditReport:
+        req = parse_request("run_finops_audit", RunAuditRequest, arguments)
+        try:
+            report = await get_service().run_audit(req, progress=_progress(ctx))
+        except InputError as exc:
+            raise ToolError(f"Invalid arguments for run_finops_audit:\n- {exc}") from None
+        return _result(report)  # type: ignore[return-value]
+
+    async def get_budget_status(ctx: Context, arguments: dict[str, Any]) -> BudgetReport:
+        req = parse_request("get_budget_status", GetBudgetStatusRequest, arguments)
+        return _result(await get_service().get_budget_status(req, progress=_progress(ctx)))  # type: ignore[return-value]
+
+    schemas = settings.output_schemas
+    tools = [
+        _model_tool(get_cost, "get_cost", "Get cloud cost", GET_COST_DESCRIPTION, GetCostRequest, schemas),
+        _model_tool(
+            run_finops_audit,
+            "run_finops_audit",
+            "Run FinOps waste audit",
+            AUDIT_DESCRIPTION,
+            RunAuditRequest,
+            schemas,
+        ),
+        _model_tool(
+            get_budget_status,
+            "get_budget_status",
+            "Get budget status",
+            BUDGET_DESCRIPTION,
+            GetBudgetStatusRequest,
+            schemas,
+        ),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[None]:
+        try:
+            yield None
+        finally:
+            if "svc" in holder:
+                holder["svc"].close()
+
+    server: MCPServer[Any] = MCPServer(
+        "finops-mcp",
+        title="FinOps",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        tools=tools,
+        lifespan=lifespan,
+        log_level=settings.log_level,
+    )
+
+    @server.resource(
+        "finops://providers",
+        name="providers",
+        title="Configured providers and scopes",
+        description="Which providers are configured, their scopes (use them in `scopes`) and configuration.",
+        mime_type="application/json",
+    )
+    async def providers_resource() -> str:
+        return json.dumps(await get_service().providers_info(), indent=2, default=str)
+
+    @server.resource(
+        "finops://checks",
+        name="checks",
+        title="Audit checks",
+        description="Every audit check id with what it finds, its severity and how findings are priced.",
+        mime_type="application/json",
+    )
+    async def checks_resource() -> str:
+        return json.dumps(checks_catalog(get_service()), indent=2)
+
+    @server.resource(
+        "finops://schemas",
+        name="schemas",
+        title="Report schemas",
+        description="JSON schemas of the three tools' structured results (CostReport, AuditReport, BudgetReport).",
+        mime_type="application/json",
+    )
+    async def schemas_resource() -> str:
+        return json.dumps(report_schemas(), indent=1)
+
+    @server.prompt(
+        name="monthly-cost-review",
+        title="Monthly cost review",
+        description="Review last month's cloud spend: drivers, changes, budgets and waste.",
+    )
+    def monthly_cost_review(focus: str = "") -> str:
+        extra = f" Pay particular attention to: {focus}." if focus else ""
+        return (
+            "Prepare a monthly cloud cost review for FinOps stakeholders." + extra + "\n"
+            "1. Call get_cost with period=last_month, group_by=['service'] and compare_previous=true; "
+            "name the top drivers and the largest changes (amount and %).\n"
+            "2. Call get_cost with period=last_month, group_by=['account'] to show who spent it.\n"
+            "3. Call get_budget_status and list exceeded or forecast-exceeded budgets.\n"
+            "4. Call run_finops_audit with min_monthly_cost=50 and summarise the top savings.\n"
+            "Report amounts with their currency, mention partial results (errors) and notes, and end with "
+            "three concrete actions, each with its estimated monthly saving."
+        )
+
+    @server.prompt(
+        name="waste-hunt",
+        title="Waste hunt",
+        description="Find and rank cleanup opportunities by monthly savings.",
+    )
+    def waste_hunt(min_monthly_cost: str = "25") -> str:
+        return (
+            f"Hunt for cloud waste. Call run_finops_audit with min_monthly_cost={min_monthly_cost}. "
+            "Group findings by check, rank them by estimated_monthly_cost, and for the top ten give the "
+            "resource, why it is waste, the recommendation and how the cost was estimated (cost_basis). "
+            "Separate quick wins (unattached/idle/unused) from changes that need an owner's decision, "
+            "and say which scopes could not be scanned (errors)."
+        )
+
+    return server
+
+
+def checks_catalog(svc: FinOpsService) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "provider": c.provider,
+            "title": c.title,
+            "description": c.description,
+            "resource_type": c.resource_type,
+            "severity": c.severity,
+            "category": c.category,
+            "cost_basis": c.cost_basis,
+            "recommendation": c.recommendation,
+        }
+        for c in svc.check_catalog()
+    ]
+
+
+def report_schemas() -> dict[str, Any]:
+    return {
+        tool: compact_schema(model.model_json_schema(mode="serialization"))
+        for tool, model in (
+            ("get_cost", CostReport),
+            ("run_finops_audit", AuditReport),
+            ("get_budget_status", BudgetReport),
+        )
+    }
+
+
+def run_stdio(settings: Settings | None = None) -> None:
+    build_server(settings).run("stdio")

@@ -1,0 +1,742 @@
+"""The application layer: one request in, one report out, for the MCP tools and the CLI alike.
+
+It picks providers and scopes, fans the per-scope calls out on the engine's pool, serves
+repeated questions from the cache, turns failures into per-scope errors, and assembles the
+reports (period comparison, top-N folding, currencies, budget status, audit summary). Providers
+only answer "what is the cost / budgets / findings of this one scope".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from finops_mcp import periods
+from finops_mcp import providers as registry
+from finops_mcp.engine.cache import ResultCache, cache_key
+from finops_mcp.engine.context import BilledCounter, CallContext, Cancelled, CancelToken
+from finops_mcp.engine.fanout import CallTimeout, FanOut, Outcome
+from finops_mcp.engine.retry import RetryPolicy
+from finops_mcp.errors import InputError, ScopeFailure, redact
+from finops_mcp.models import (
+    AuditReport,
+    AuditSummary,
+    BudgetReport,
+    BudgetStatus,
+    BudgetSummary,
+    CheckTotal,
+    CostFilters,
+    CostForecast,
+    CostReport,
+    CostRow,
+    CurrencyTotal,
+    DateRange,
+    ErrorCode,
+    Finding,
+    GetBudgetStatusRequest,
+    GetCostRequest,
+    Meta,
+    RunAuditRequest,
+    ScopeError,
+    budget_state,
+)
+from finops_mcp.providers.base import (
+    AuditResult,
+    AuditUnit,
+    BudgetLine,
+    Check,
+    CostLine,
+    CostQuery,
+    Filters,
+    ForecastLine,
+    Provider,
+    Scope,
+)
+from finops_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ProgressFn = Callable[[int, int, str], Awaitable[None]]
+NONE_KEY = "(none)"
+OTHER_KEY = "(other)"
+
+
+def filters_from(model: CostFilters | None) -> Filters:
+    if model is None:
+        return Filters()
+    return Filters(
+        services=tuple(sorted(set(model.services or ()))),
+        accounts=tuple(sorted(set(model.accounts or ()))),
+        regions=tuple(sorted(set(model.regions or ()))),
+        tags=tuple(sorted((k, tuple(sorted(set(v)))) for k, v in (model.tags or {}).items())),
+    )
+
+
+@dataclass
+class _Run:
+    """Bookkeeping of one request: errors, notes, billed requests, cache hits."""
+
+    started: float = field(default_factory=time.perf_counter)
+    errors: list[ScopeError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    billed: BilledCounter = field(default_factory=BilledCounter)
+    lookups: int = 0
+    hits: int = 0
+    scopes: set[str] = field(default_factory=set)
+    failed_scopes: set[str] = field(default_factory=set)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def error(
+        self, provider: str, scope: str, code: ErrorCode, message: str, retryable: bool = False
+    ) -> None:
+        entry = ScopeError(provider=provider, scope=scope, code=code, message=message, retryable=retryable)
+        if entry not in self.errors:
+            self.errors.append(entry)
+        self.failed_scopes.add(f"{provider}|{scope}")
+
+    def meta(self, **extra: Any) -> Meta:
+        return Meta(
+            cached=self.lookups > 0 and self.hits == self.lookups,
+            billed_requests=self.billed.snapshot(),
+            duration_ms=int((time.perf_counter() - self.started) * 1000),
+            scopes_queried=len(self.scopes),
+            notes=list(self.notes),
+            **extra,
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cacheable provider call: what (`kind`), where (provider, scope) and the request."""
+
+    kind: str
+    provider: Provider
+    scope: Scope
+    request: Any
+
+    def __str__(self) -> str:
+        span = getattr(self.request, "span", None)
+        return f"{self.kind} {self.scope.id}" + (f" {span.start}..{span.end}" if span else "")
+
+
+def all_failed(report: CostReport | AuditReport | BudgetReport) -> bool:
+    """True when no scope answered: the tool result is then an error (isError)."""
+    if not report.errors:
+        return False
+    failed = {(e.provider, e.scope) for e in report.errors}
+    return len(failed) >= max(report.meta.scopes_queried, 1)
+
+
+class FinOpsService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        today: Callable[[], date] = periods.utc_today,
+        providers: dict[str, Provider] | None = None,
+        demo: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.today = today
+        self.demo = demo
+        self.fanout = FanOut(settings.max_workers, timeout=settings.scope_timeout_seconds)
+        self.cache = ResultCache(settings.cache_ttl_seconds, settings.cache_max_entries)
+        self.retry_policy = RetryPolicy(
+            max_retries=settings.max_retries, max_total_wait=settings.retry_max_wait_seconds
+        )
+        self._providers: dict[str, Provider] = dict(providers or {})
+        self._injected = providers is not None
+
+    # ------------------------------------------------------------------ providers and scopes
+
+    def enabled_providers(self) -> list[str]:
+        """FINOPS_PROVIDERS if set, else every implemented provider whose configuration is found."""
+        if self._injected:
+            return list(self._providers)
+        if self.settings.providers:
+            return list(self.settings.providers)
+        return [p for p in registry.detected(self.settings) if p in registry.IMPLEMENTED]
+
+    def provider(self, name: str) -> Provider:
+        if name not in self._providers:
+            self._providers[name] = registry.load(name, self.settings)
+        return self._providers[name]
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            try:
+                provider.close()
+            except Exception:  # pragma: no cover - best effort at shutdown
+                log.debug("closing %s failed", provider, exc_info=True)
+        self.fanout.shutdown()
+
+    def _context(self, run: _Run) -> Callable[[Any, CancelToken], CallContext]:
+        def make(_item: Any, token: CancelToken) -> CallContext:
+            return CallContext(
+                cancel=token,
+                billed=run.billed,
+                retry_policy=self.retry_policy,
+                timeout_seconds=self.settings.request_timeout_seconds,
+            )
+
+        return make
+
+    async def _scopes(
+        self,
+        run: _Run,
+        providers: Sequence[str] | None,
+        scopes: Sequence[str] | None,
+        cancel: CancelToken,
+    ) -> list[tuple[Provider, Scope]]:
+        enabled = self.enabled_providers()
+        wanted = list(providers) if providers else enabled
+        usable: list[str] = []
+        for name in wanted:
+            if name not in enabled:
+                run.error(name, name, "not_configured", _not_configured_message(name))
+            elif not self._injected and name not in registry.IMPLEMENTED:
+                run.error(
+                    name,
+                    name,
+                    "not_configured",
+                    f"the {name} provider is not available in this version of finops-mcp; "
+                    f"available: {', '.join(registry.IMPLEMENTED)}",
+                )
+            else:
+                usable.append(name)
+        if not usable and not run.errors:
+            run.error(
+                "*",
+                "*",
+                "not_configured",
+                "no provider is configured: set FINOPS_FOCUS_PATHS to your FOCUS exports "
+                "(or run `finops-mcp demo`); see docs/configuration.md",
+            )
+
+        def discover(name: str, ctx: CallContext) -> Sequence[Scope]:
+            key = cache_key("scopes", name, "*", {})
+            cached = self.cache.get(key)
+            if cached is not None:
+                return list(cached)
+            found = list(self.provider(name).scopes(ctx))
+            self.cache.put(key, found)
+            return found
+
+        outcomes = await self.fanout.run(usable, discover, make_context=self._context(run), cancel=cancel)
+        pairs: list[tuple[Provider, Scope]] = []
+        for outcome in outcomes:
+            if outcome.error is not None:
+                self._record_error(run, outcome.item, outcome.item, outcome.error)
+                continue
+            for scope in outcome.value or ():
+                pairs.append((self.provider(outcome.item), scope))
+        if scopes:
+            known = {s.id for _, s in pairs}
+            for wanted_scope in scopes:
+                if wanted_scope not in known:
+                    prov = wanted_scope.split(":", 1)[0].replace("-mg", "").replace("-project", "")
+                    run.error(
+                        prov,
+                        wanted_scope,
+                        "not_found",
+                        f"scope {wanted_scope} is not among the configured scopes "
+                        f"({', '.join(sorted(known)) or 'none'}); see the finops://providers resource",
+                    )
+            pairs = [(p, s) for p, s in pairs if s.id in scopes]
+        run.scopes.update(f"{p.name}|{s.id}" for p, s in pairs)
+        run.scopes.update(run.failed_scopes)
+        return pairs
+
+    def _record_error(self, run: _Run, provider: str, scope: str, exc: BaseException) -> None:
+        code, message, retryable = self._describe_error(provider, exc)
+        run.error(provider, scope, code, message, retryable)
+
+    def _describe_error(self, provider: str, exc: BaseException) -> tuple[ErrorCode, str, bool]:
+        if isinstance(exc, ScopeFailure):
+            return exc.code, redact(exc.message), exc.retryable
+        if isinstance(exc, CallTimeout):
+            return "timeout", f"{exc}; raise FINOPS_SCOPE_TIMEOUT_SECONDS or narrow the request", True
+        if isinstance(exc, Cancelled):
+            return "cancelled", "cancelled before it finished", True
+        if isinstance(exc, InputError):
+            return "invalid_query", redact(str(exc)), False
+        mapped = None
+        if provider in self._providers:
+            try:
+                mapped = self._providers[provider].classify_error(exc)
+            except Exception:  # pragma: no cover - a classifier must never sink a report
+                mapped = None
+        if mapped is not None:
+            code, retryable = mapped
+            return code, redact(f"{type(exc).__name__}: {exc}"), retryable
+        log.warning("unexpected error from %s: %s", provider, type(exc).__name__, exc_info=exc)
+        return (
+            "upstream",
+            redact(f"{type(exc).__name__}: {exc}"),
+            isinstance(exc, TimeoutError | ConnectionError),
+        )
+
+    async def _fan(
+        self,
+        run: _Run,
+        items: Sequence[T],
+        fn: Callable[[T, CallContext], Any],
+        cancel: CancelToken,
+        progress: ProgressFn | None,
+        label: Callable[[T], str] = str,
+    ) -> list[Outcome[T, Any]]:
+        return await self.fanout.run(
+            items, fn, make_context=self._context(run), cancel=cancel, progress=progress, label=label
+        )
+
+    # ------------------------------------------------------------------ get_cost
+
+    async def get_cost(
+        self, req: GetCostRequest, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+    ) -> CostReport:
+        run, cancel = _Run(), cancel or CancelToken()
+        today = self.today()
+        span = periods.resolve(req.period, req.start_date, req.end_date, today)
+        prev_span = periods.previous(span, req.period) if req.compare_previous else None
+        query = CostQuery(
+            span, req.granularity, tuple(req.group_by), req.cost_type, filters_from(req.filters)
+        )
+        targets = await self._scopes(run, req.providers, req.scopes, cancel)
+
+        jobs: list[Job] = []
+        for prov, scope in targets:
+            jobs.append(Job("cost", prov, scope, query))
+            if prev_span is not None:
+                jobs.append(Job("cost", prov, scope, replace(query, span=prev_span)))
+            if req.include_forecast:
+                month = periods.Span(periods.month_start(today), today)
+                jobs.append(Job("forecast", prov, scope, replace(query, span=month, granularity="total")))
+
+        def compute(job: Job, ctx: CallContext) -> Any:
+            if job.kind == "forecast":
+                return job.provider.forecast(job.scope, job.request, ctx)
+            return job.provider.cost(job.scope, job.request, ctx)
+
+        answers = await self._cached_jobs(
+            run, jobs, compute, cancel, progress, soft_kinds=frozenset({"forecast"})
+        )
+        current: list[tuple[Provider, Scope, CostLine]] = []
+        previous: list[tuple[Provider, Scope, CostLine]] = []
+        forecasts: list[ForecastLine] = []
+        for job, value in answers:
+            if job.kind == "forecast":
+                if value is not None:
+                    forecasts.append(value)
+            else:
+                target = current if job.request.span == span else previous
+                target.extend((job.provider, job.scope, line) for line in value)
+
+        return self._cost_report(req, run, span, prev_span, current, previous, forecasts)
+
+    async def _cached_jobs(
+        self,
+        run: _Run,
+        jobs: Sequence[Job],
+        compute: Callable[[Job, CallContext], Any],
+        cancel: CancelToken,
+        progress: ProgressFn | None,
+        *,
+        soft_kinds: frozenset[str] = frozenset(),
+    ) -> list[tuple[Job, Any]]:
+        """Answer jobs from the cache where possible and fan out the rest. Successful answers are
+        cached with their notes; failures become per-scope errors (or notes, for `soft_kinds`)."""
+        results: list[tuple[Job, Any]] = []
+        misses: list[Job] = []
+        for job in jobs:
+            run.lookups += 1
+            hit = self.cache.get(cache_key(job.kind, job.provider.name, job.scope.id, job.request))
+            if hit is None:
+                misses.append(job)
+                continue
+            run.hits += 1
+            value, notes = hit
+            for note in notes:
+                run.note(note)
+            results.append((job, value))
+
+        def call(job: Job, ctx: CallContext) -> Any:
+            value = compute(job, ctx)
+            self.cache.put(
+                cache_key(job.kind, job.provider.name, job.scope.id, job.request), (value, tuple(ctx.notes))
+            )
+            return value
+
+        outcomes = await self._fan(run, misses, call, cancel, progress, label=str)
+        for outcome in outcomes:
+            job = outcome.item
+            for note in outcome.context.notes if outcome.context else ():
+                run.note(note)
+            if outcome.error is None:
+                results.append((job, outcome.value))
+            elif job.kind in soft_kinds and not isinstance(outcome.error, Cancelled | CallTimeout):
+                reason = self._describe_error(job.provider.name, outcome.error)[1]
+                run.note(f"{job.kind} for {job.scope.id} unavailable: {reason}")
+            else:
+                self._record_error(run, job.provider.name, job.scope.id, outcome.error)
+        return results
+
+    def _cost_report(
+        self,
+        req: GetCostRequest,
+        run: _Run,
+        span: periods.Span,
+        prev_span: periods.Span | None,
+        current: list[tuple[Provider, Scope, CostLine]],
+        previous: list[tuple[Provider, Scope, CostLine]],
+        forecasts: list[ForecastLine],
+    ) -> CostReport:
+        dims = tuple(req.group_by)
+
+        def group(lines: Iterable[tuple[Provider, Scope, CostLine]]) -> dict[tuple[Any, ...], Decimal]:
+            out: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
+            for prov, scope, line in lines:
+                keys = dict(line.keys)
+                values = tuple(keys.get(d) or NONE_KEY for d in dims)
+                out[(prov.name, scope.id, line.currency, line.period_start, values)] += line.cost
+            return out
+
+        cur = group(current)
+        prev_by_series: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
+        for (p, s, c, _start, values), cost in group(previous).items():
+            prev_by_series[(p, s, c, values)] += cost
+
+        # Rank series (provider, scope, currency, keys) by total cost; fold the rest into "other".
+        series_total: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
+        for (p, s, c, _start, values), cost in cur.items():
+            series_total[(p, s, c, values)] += cost
+        ranked = sorted(series_total, key=lambda k: (-abs(series_total[k]), k))
+        keep = set(ranked[: req.top_n])
+        folded = [k for k in ranked[req.top_n :]]
+
+        rows: list[CostRow] = []
+        other: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for (p, s, c, start, values), cost in cur.items():
+            if (p, s, c, values) in keep:
+                prev_cost = (
+                    prev_by_series.get((p, s, c, values))
+                    if prev_span and req.granularity == "total"
+                    else None
+                )
+                if prev_span and req.granularity == "total" and prev_cost is None:
+                    prev_cost = Decimal(0)
+                rows.append(
+                    CostRow(
+                        provider=p,
+                        scope=s,
+                        period_start=start,
+                        keys=dict(zip(dims, values, strict=True)),
+                        cost=cost,
+                        previous_cost=prev_cost,
+                        change_pct=_pct(cost, prev_cost),
+                        currency=c,
+                    )
+                )
+            else:
+                slot = other.setdefault((c, start), {"cost": Decimal(0), "prev": Decimal(0), "ps": set()})
+                slot["cost"] += cost
+                slot["ps"].add((p, s))
+        if folded and prev_span and req.granularity == "total":
+            for p, s, c, values in folded:
+                if (c, None) in other:
+                    other[(c, None)]["prev"] += prev_by_series.get((p, s, c, values), Decimal(0))
+        for (c, start), slot in other.items():
+            provs = {p for p, _ in slot["ps"]}
+            scopes = {s for _, s in slot["ps"]}
+            prev_cost = slot["prev"] if prev_span and req.granularity == "total" else None
+            rows.append(
+                CostRow(
+                    provider=provs.pop() if len(provs) == 1 else "*",
+                    scope=scopes.pop() if len(scopes) == 1 else "*",
+                    period_start=start,
+                    keys={d: OTHER_KEY for d in dims},
+                    cost=slot["cost"],
+                    previous_cost=prev_cost,
+                    change_pct=_pct(slot["cost"], prev_cost),
+                    currency=c,
+                )
+            )
+        if folded:
+            run.note(f"{len(folded)} smaller series folded into the '{OTHER_KEY}' row(s) (top_n={req.top_n})")
+        rows.sort(key=lambda r: (r.period_start or date.min, r.keys == {d: OTHER_KEY for d in dims}, -r.cost))
+
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for (_p, _s, c, _start, _v), cost in cur.items():
+            totals[c] += cost
+        prev_totals: dict[str, Decimal] = defaultdict(Decimal)
+        for (_p, _s, c, _v), cost in prev_by_series.items():
+            prev_totals[c] += cost
+        currencies = sorted(
+            set(totals) | set(prev_totals), key=lambda c: (-abs(totals.get(c, Decimal(0))), c)
+        )
+        primary = currencies[0] if currencies else "USD"
+        total = totals.get(primary, Decimal(0))
+        prev_total = prev_totals.get(primary, Decimal(0)) if prev_span else None
+        others = [
+            CurrencyTotal(
+                currency=c,
+                total=totals.get(c, Decimal(0)),
+                previous_total=prev_totals.get(c, Decimal(0)) if prev_span else None,
+            )
+            for c in currencies[1:]
+        ]
+        if others:
+            run.note("costs in several currencies: `total` is in " + primary + "; see other_currencies")
+
+        forecast = None
+        in_primary = [f for f in forecasts if f.currency == primary]
+        if in_primary:
+            forecast = CostForecast(
+                period=DateRange(start=in_primary[0].span.start, end=in_primary[0].span.end),
+                amount=sum((f.amount for f in in_primary), Decimal(0)),
+                currency=primary,
+                method=",".join(sorted({f.method for f in in_primary})),
+            )
+        elif req.include_forecast:
+            run.note("no forecast could be computed for the requested scopes")
+
+        return CostReport(
+            period=DateRange(start=span.start, end=span.end),
+            previous_period=DateRange(start=prev_span.start, end=prev_span.end) if prev_span else None,
+            granularity=req.granularity,
+            group_by=list(dims),
+            cost_type=req.cost_type,
+            currency=primary,
+            total=total,
+            previous_total=prev_total,
+            change_pct=_pct(total, prev_total),
+            other_currencies=others,
+            forecast=forecast,
+            rows=rows,
+            errors=run.errors,
+            meta=run.meta(demo=self.demo or None),
+        )
+
+    # ------------------------------------------------------------------ get_budget_status
+
+    async def get_budget_status(
+        self,
+        req: GetBudgetStatusRequest,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
+    ) -> BudgetReport:
+        run, cancel = _Run(), cancel or CancelToken()
+        today = self.today()
+        targets = await self._scopes(run, req.providers, req.scopes, cancel)
+
+        jobs = [Job("budgets", prov, scope, today) for prov, scope in targets]
+
+        def compute(job: Job, ctx: CallContext) -> tuple[BudgetLine, ...]:
+            return tuple(job.provider.budgets(job.scope, job.request, ctx))
+
+        answers = await self._cached_jobs(run, jobs, compute, cancel, progress)
+        budgets: list[BudgetStatus] = []
+        wanted = set(req.names or ())
+        for job, lines in answers:
+            for line in lines:
+                if wanted and line.name not in wanted:
+                    continue
+                budgets.append(_budget_status(job.provider.name, job.scope.id, line))
+        if wanted:
+            missing = wanted - {b.name for b in budgets}
+            if missing:
+                run.note(f"no budget named {', '.join(sorted(missing))} in the queried scopes")
+        order = {"exceeded": 0, "forecast_exceeded": 1, "warning": 2, "ok": 3}
+        budgets.sort(key=lambda b: (order[b.status], -(b.percent_used or 0), b.name))
+        summary = BudgetSummary(
+            total=len(budgets),
+            exceeded=sum(b.status == "exceeded" for b in budgets),
+            forecast_exceeded=sum(b.status == "forecast_exceeded" for b in budgets),
+            warning=sum(b.status == "warning" for b in budgets),
+            ok=sum(b.status == "ok" for b in budgets),
+        )
+        return BudgetReport(
+            budgets=budgets, summary=summary, errors=run.errors, meta=run.meta(demo=self.demo or None)
+        )
+
+    # ------------------------------------------------------------------ run_finops_audit
+
+    def check_catalog(self, providers: Sequence[str] | None = None) -> list[Check[Any]]:
+        """Every check of the implemented providers (or of the given ones), sorted by id."""
+        names = providers or (list(self._providers) if self._injected else list(registry.IMPLEMENTED))
+        checks: list[Check[Any]] = []
+        for name in names:
+            if name in self._providers or name in registry.IMPLEMENTED:
+                checks.extend(self.provider(name).checks())
+        return sorted(checks, key=lambda c: c.id)
+
+    def select_checks(
+        self, selectors: Sequence[str] | None, providers: Sequence[str] | None
+    ) -> list[Check[Any]]:
+        catalog = self.check_catalog()
+        if selectors:
+            unknown = [s for s in selectors if not any(_matches(c.id, s) for c in catalog)]
+            if unknown:
+                raise InputError(
+                    "checks",
+                    f"unknown check id or prefix {', '.join(map(repr, unknown))}; known checks: "
+                    f"{', '.join(c.id for c in catalog)} (prefixes like 'focus' or 'aws.ebs' work too)",
+                )
+            catalog = [c for c in catalog if any(_matches(c.id, s) for s in selectors)]
+        if providers:
+            catalog = [c for c in catalog if c.provider in providers]
+        return catalog
+
+    async def run_audit(
+        self, req: RunAuditRequest, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+    ) -> AuditReport:
+        run, cancel = _Run(), cancel or CancelToken()
+        selected = self.select_checks(req.checks, req.providers)
+        targets = await self._scopes(run, req.providers, req.scopes, cancel)
+        by_provider: dict[str, list[Check[Any]]] = defaultdict(list)
+        for check in selected:
+            by_provider[check.provider].append(check)
+        targets = [(p, s) for p, s in targets if by_provider.get(p.name)]
+
+        def units(target: tuple[Provider, Scope], ctx: CallContext) -> list[AuditUnit]:
+            prov, scope = target
+            return prov.audit_units(scope, req.regions, ctx)
+
+        unit_outcomes = await self._fan(
+            run, targets, units, cancel, None, label=lambda t: f"regions {t[1].id}"
+        )
+        work: list[tuple[Provider, AuditUnit]] = []
+        for outcome in unit_outcomes:
+            prov, scope = outcome.item
+            if outcome.error is not None:
+                self._record_error(run, prov.name, scope.id, outcome.error)
+                continue
+            work.extend((prov, unit) for unit in outcome.value or ())
+
+        def audit(item: tuple[Provider, AuditUnit], ctx: CallContext) -> AuditResult:
+            prov, unit = item
+            return prov.audit(unit, by_provider[prov.name], ctx)
+
+        outcomes = await self._fan(run, work, audit, cancel, progress, label=lambda w: f"audit {w[1]}")
+        findings: list[Finding] = []
+        checks_run: set[str] = set()
+        regions: set[str] = set()
+        for outcome in outcomes:
+            prov, unit = outcome.item
+            for note in outcome.context.notes if outcome.context else ():
+                run.note(note)
+            if outcome.error is not None:
+                code, message, retryable = self._describe_error(prov.name, outcome.error)
+                where = f" in {unit.region}" if unit.region else ""
+                run.error(prov.name, unit.scope.id, code, message + where, retryable)
+                continue
+            result: AuditResult = outcome.value
+            checks_run.update(result.checks_run)
+            regions.update(result.regions)
+            findings.extend(f for f in result.findings if f.estimated_monthly_cost >= req.min_monthly_cost)
+
+        findings.sort(key=lambda f: (-f.estimated_monthly_cost, f.check, f.resource_id))
+        currency = _primary_currency(findings)
+        by_check: dict[str, CheckTotal] = {}
+        for check_id in sorted(checks_run):
+            mine = [f for f in findings if f.check == check_id and f.currency == currency]
+            by_check[check_id] = CheckTotal(
+                count=sum(f.check == check_id for f in findings),
+                estimated_monthly_cost=sum((f.estimated_monthly_cost for f in mine), Decimal(0)),
+            )
+        waste = sum(
+            (f.estimated_monthly_cost for f in findings if f.category == "waste" and f.currency == currency),
+            Decimal(0),
+        )
+        summary = AuditSummary(
+            findings=len(findings),
+            estimated_monthly_waste=waste,
+            currency=currency,
+            by_check=by_check,
+            scopes_scanned=len({u.scope.id for _, u in work}),
+            regions_scanned=len(regions),
+        )
+        return AuditReport(
+            findings=findings,
+            summary=summary,
+            checks_run=sorted(checks_run),
+            errors=run.errors,
+            meta=run.meta(demo=self.demo or None),
+        )
+
+    # ------------------------------------------------------------------ resources
+
+    async def providers_info(self) -> dict[str, Any]:
+        run, cancel = _Run(), CancelToken()
+        pairs = await self._scopes(run, None, None, cancel)
+        info: dict[str, Any] = {"enabled": self.enabled_providers(), "providers": {}}
+        for name in self.enabled_providers():
+            entry: dict[str, Any] = {"scopes": [s.id for p, s in pairs if p.name == name]}
+            if name in self._providers:
+                try:
+                    entry["config"] = self._providers[name].describe()
+                except Exception as exc:
+                    entry["config_error"] = redact(str(exc))
+            info["providers"][name] = entry
+        info["available_in_this_version"] = (
+            list(self._providers) if self._injected else list(registry.IMPLEMENTED)
+        )
+        info["errors"] = [e.model_dump(mode="json") for e in run.errors]
+        return info
+
+
+def _matches(check_id: str, selector: str) -> bool:
+    return check_id == selector or check_id.startswith(selector + ".")
+
+
+def _pct(value: Decimal, base: Decimal | None) -> float | None:
+    if base is None or base == 0:
+        return None
+    return float((value - base) / abs(base) * 100)
+
+
+def _primary_currency(findings: Sequence[Finding]) -> str:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for f in findings:
+        totals[f.currency] += f.estimated_monthly_cost
+    return max(totals, key=lambda c: (totals[c], c)) if totals else "USD"
+
+
+def _budget_status(provider: str, scope: str, line: BudgetLine) -> BudgetStatus:
+    limit = line.limit if line.limit is not None and line.limit > 0 else None
+    return BudgetStatus(
+        provider=provider,
+        scope=scope,
+        name=line.name,
+        period=line.period,
+        period_start=line.span.start,
+        period_end=line.span.end,
+        limit=line.limit,
+        actual=line.actual,
+        forecast=line.forecast,
+        currency=line.currency,
+        percent_used=float(line.actual / limit * 100) if limit else None,
+        forecast_percent=float(line.forecast / limit * 100) if limit and line.forecast is not None else None,
+        status=budget_state(limit, line.actual, line.forecast, list(line.thresholds)),
+        thresholds=list(line.thresholds),
+    )
+
+
+def _not_configured_message(name: str) -> str:
+    hints = {
+        "focus": "set FINOPS_FOCUS_PATHS to globs of your FOCUS CSV/Parquet exports",
+        "aws": "set AWS credentials (AWS_PROFILE, FINOPS_AWS_PROFILES or FINOPS_AWS_ACCOUNT_IDS)",
+        "azure": "set FINOPS_AZURE_SUBSCRIPTION_IDS or FINOPS_AZURE_MANAGEMENT_GROUP and Azure credentials",
+        "gcp": "set FINOPS_GCP_BILLING_EXPORT_TABLE and FINOPS_GCP_PROJECTS or FINOPS_GCP_BILLING_ACCOUNT",
+    }
+    hint = hints.get(name, "add it to FINOPS_PROVIDERS")
+    return f"the {name} provider is not configured: {hint}, or list it in FINOPS_PROVIDERS"
