@@ -58,9 +58,14 @@ def month_span(day: date) -> Span:
 
 
 def resolve(period: str | None, start: date | None, end: date | None, today: date) -> Span:
-    """The span a request asks for. `today` is the current UTC day (it may be partial)."""
+    """The span a request asks for. `today` is the current UTC day (it may be partial).
+
+    Explicit dates win; giving only one of them is an error (the request models reject it too).
+    """
     if start is not None and end is not None:
         return Span(start, end)
+    if start is not None or end is not None:
+        raise ValueError("give both start and end dates, or neither")
     name = period or "month_to_date"
     if name == "month_to_date":
         return Span(month_start(today), today)
@@ -77,20 +82,41 @@ def resolve(period: str | None, start: date | None, end: date | None, today: dat
 
 
 def previous(span: Span, period: str | None) -> Span:
-    """The comparison span: the same days of the previous month/year for calendar periods,
-    otherwise the equally long span just before."""
-    if period == "last_month" or (
-        span.start == month_start(span.start) and span.end == month_end(span.end)
+    """The comparison span for `span`, which was resolved from the named `period`.
+
+    - month_to_date: the same days of the previous month, clamped at its end
+      (Mar 1..31 -> Feb 1..28/29; Mar 1..15 -> Feb 1..15).
+    - last_month: the month before.
+    - year_to_date: the same span last year (Jan 1..Feb 29 2024 -> Jan 1..Feb 28 2023).
+    - last_N_days and any other name: the N days just before.
+    - None (explicit dates, or a caller passing the default): whole calendar months -> the same
+      number of months before; a span starting on the 1st and ending inside that month (the shape
+      of the default month_to_date) -> the same days of the previous month; anything else -> the
+      equally long span just before.
+
+    A named period is never re-interpreted by its shape: last_30_days ending on the 30th of April
+    is still the 30 days before, and year_to_date in January is still compared with last January.
+    """
+    if period == "month_to_date" or (
+        period is None and _is_month_prefix(span) and not _is_whole_months(span)
     ):
-        months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
-        first = add_months(span.start, -months)
-        return Span(first, month_end(add_months(span.end, -months)))
-    if period == "month_to_date" or (span.start == month_start(span.start) and span.days <= 31):
         first = add_months(span.start, -1)
         return Span(first, min(add_months(span.end, -1), month_end(first)))
+    if period == "last_month" or (period is None and _is_whole_months(span)):
+        months = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month + 1
+        return Span(add_months(span.start, -months), month_end(add_months(span.end, -months)))
     if period == "year_to_date":
-        return Span(date(span.start.year - 1, 1, 1), add_months(span.end, -12))
+        return Span(add_months(span.start, -12), add_months(span.end, -12))
     return Span(span.start - timedelta(days=span.days), span.start - timedelta(days=1))
+
+
+def _is_whole_months(span: Span) -> bool:
+    return span.start == month_start(span.start) and span.end == month_end(span.end)
+
+
+def _is_month_prefix(span: Span) -> bool:
+    """Starts on the 1st and ends within the same month."""
+    return span.start.day == 1 and (span.end.year, span.end.month) == (span.start.year, span.start.month)
 
 
 def buckets(span: Span, granularity: str) -> Iterator[date]:

@@ -305,8 +305,9 @@ class FinOpsService:
     ) -> CostReport:
         run, cancel = _Run(), cancel or CancelToken()
         today = self.today()
-        span = periods.resolve(req.period, req.start_date, req.end_date, today)
-        prev_span = periods.previous(span, req.period) if req.compare_previous else None
+        period = req.period or (None if req.start_date else "month_to_date")
+        span = periods.resolve(period, req.start_date, req.end_date, today)
+        prev_span = periods.previous(span, period) if req.compare_previous else None
         query = CostQuery(
             span, req.granularity, tuple(req.group_by), req.cost_type, filters_from(req.filters)
         )

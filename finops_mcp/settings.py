@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("providers")
     @classmethod
     def _known_providers(cls, value: list[str]) -> list[str]:

@@ -30,20 +30,28 @@ class CancelToken:
 
     def __init__(self, parent: CancelToken | None = None) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
         self._parent = parent
         self.reason = "cancelled"
 
     def cancel(self, reason: str = "cancelled") -> None:
-        self.reason = reason
-        self._event.set()
+        """Set the flag. The first reason given is kept (a later cancel does not rewrite it)."""
+        with self._lock:
+            if not self._event.is_set():
+                self.reason = reason
+                self._event.set()
 
     @property
     def cancelled(self) -> bool:
         return self._event.is_set() or (self._parent is not None and self._parent.cancelled)
 
     def raise_if_cancelled(self) -> None:
-        if self.cancelled:
-            raise Cancelled(self.reason if self._event.is_set() else self._parent.reason if self._parent else "")
+        """Raise `Cancelled` with the reason of the nearest cancelled token in the chain."""
+        token: CancelToken | None = self
+        while token is not None:
+            if token._event.is_set():
+                raise Cancelled(token.reason)
+            token = token._parent
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to `seconds`, waking early on cancellation. True if cancelled."""

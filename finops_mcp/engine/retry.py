@@ -1,14 +1,23 @@
-"""Retry policy: retry only throttling, 5xx and timeouts; exponential backoff with full jitter;
+"""Retry policy: retry only throttling, 5xx and timeouts; exponential backoff with jitter;
 honor server hints (`Retry-After` seconds or HTTP-date, and provider-specific throttle headers);
 bound the total time spent waiting.
 
 Providers pass a `classify` function turning their SDK's exceptions into a `RetryDecision`;
 `retry_after_from_headers` reads the hint from whatever headers the provider names.
+
+The rules, per failed attempt n (1-based):
+- not retryable (per `classify`), or `Cancelled`: re-raise at once;
+- n > max_retries: re-raise (so at most 1 + max_retries attempts);
+- wait = backoff(n), a random value in [c/2, c] with c = min(max_delay, base_delay * 2**(n-1)),
+  raised to the server's hint if it asked for longer (never retry earlier than asked);
+- if the waits so far plus this wait exceed max_total_wait: re-raise the last error now;
+- the wait wakes early on cancellation and then raises `Cancelled`.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +40,8 @@ class RetryDecision:
 
 def default_classify(exc: BaseException) -> RetryDecision:
     """Errors every provider shares; providers extend this for their SDK's exception types."""
+    if isinstance(exc, Cancelled):
+        return RetryDecision(False)
     if isinstance(exc, ScopeFailure):
         return RetryDecision(exc.retryable, exc.retry_after)
     if isinstance(exc, TimeoutError | ConnectionError):
@@ -55,7 +66,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    return max(0.0, seconds) if seconds == seconds else None  # NaN guard
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf: unreadable
+        return None
+    return max(0.0, seconds)
 
 
 def retry_after_from_headers(
@@ -71,6 +84,22 @@ def retry_after_from_headers(
     return max(waits) if waits else None
 
 
+def _as_decision(classify: Callable[[BaseException], Any], exc: BaseException) -> RetryDecision:
+    """What `classify` says about `exc`; a bool means retryable or not; anything else (or a
+    classifier that fails) means not retryable, so the original error surfaces."""
+    if isinstance(exc, Cancelled):
+        return RetryDecision(False)
+    try:
+        decision = classify(exc)
+    except Exception:
+        return RetryDecision(False)
+    if isinstance(decision, RetryDecision):
+        return decision
+    if isinstance(decision, bool):
+        return RetryDecision(decision)
+    return RetryDecision(False)
+
+
 class RetryPolicy:
     def __init__(
         self,
@@ -82,7 +111,7 @@ class RetryPolicy:
         sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.max_retries = max_retries
+        self.max_retries = max(0, max_retries)
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_total_wait = max_total_wait
@@ -90,7 +119,8 @@ class RetryPolicy:
         self._rng = rng or random.Random()
 
     def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff for the given 1-based attempt number."""
+        """Exponential backoff with jitter for the given 1-based attempt number: a random value
+        between half and all of min(max_delay, base_delay * 2**(attempt-1))."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return self._rng.uniform(ceiling / 2, ceiling)
 
@@ -101,47 +131,56 @@ class RetryPolicy:
         classify: Callable[[BaseException], Any] | None = None,
         cancel: CancelToken | None = None,
     ) -> T:
+        """Run `fn`, retrying per the module rules; the last error is re-raised as is."""
         decide = classify or default_classify
-        planned: dict[str, float] = {}
+        # One plan per failed attempt: the wait before the next attempt, or None to stop. tenacity
+        # asks `wait` and `stop` separately (and in an order that changed between versions), so
+        # both read the same memoized plan.
+        plans: dict[int, float | None] = {}
+        waited = [0.0]
 
-        def should_retry(exc: BaseException) -> bool:
-            if isinstance(exc, Cancelled):
-                return False
-            decision = decide(exc)
-            return isinstance(decision, RetryDecision) and decision.retryable
-
-        def next_wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            hint = decide(exc).retry_after if exc is not None else None
-            wait = self.backoff(state.attempt_number)
-            if hint is not None:
-                wait = max(wait, hint)  # never earlier than the server asked
+        def plan(state: tenacity.RetryCallState) -> float | None:
+            attempt = state.attempt_number
+            if attempt in plans:
+                return plans[attempt]
+            wait: float | None = None
+            exc = state.outcome.exception() if state.outcome is not None else None
+            if attempt <= self.max_retries and exc is not None:
+                hint = _as_decision(decide, exc).retry_after
+                wait = self.backoff(attempt)
+                if hint is not None:
+                    wait = max(wait, hint)  # never earlier than the server asked
+                if waited[0] + wait > self.max_total_wait:
+                    wait = None  # out of waiting budget: give up now with the last error
+                else:
+                    waited[0] += wait
+            plans[attempt] = wait
             return wait
 
-        def stop(state: tenacity.RetryCallState) -> bool:
-            if state.attempt_number > self.max_retries:
-                return True
-            wait = next_wait(state)
-            if state.idle_for + wait > self.max_total_wait:
-                return True
-            planned["wait"] = wait
-            return False
+        def should_retry(exc: BaseException) -> bool:
+            return _as_decision(decide, exc).retryable
+
+        def before(_state: tenacity.RetryCallState) -> None:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
 
         def sleep(seconds: float) -> None:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             if self._sleep is not None:
                 self._sleep(seconds)
             elif cancel is not None:
-                if cancel.wait(seconds):
-                    raise Cancelled(cancel.reason)
+                cancel.wait(seconds)
             else:
-                tenacity.nap.sleep(seconds)
+                time.sleep(seconds)
             if cancel is not None:
                 cancel.raise_if_cancelled()
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(should_retry),
-            stop=stop,
-            wait=lambda state: planned.get("wait", 0.0),
+            stop=lambda state: plan(state) is None,
+            wait=lambda state: plan(state) or 0.0,
+            before=before,
             sleep=sleep,
             reraise=True,
         )
