@@ -17,6 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import anyio
+
 from finops_mcp import periods
 from finops_mcp import providers as registry
 from finops_mcp.engine.cache import ResultCache, cache_key
@@ -683,8 +685,8 @@ class FinOpsService:
         for name in self.enabled_providers():
             entry: dict[str, Any] = {"scopes": [s.id for p, s in pairs if p.name == name]}
             if name in self._providers:
-                try:
-                    entry["config"] = self._providers[name].describe()
+                try:  # describe() may read files: never on the event loop
+                    entry["config"] = await anyio.to_thread.run_sync(self._providers[name].describe)
                 except Exception as exc:
                     entry["config_error"] = redact(str(exc))
             info["providers"][name] = entry

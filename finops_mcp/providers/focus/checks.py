@@ -1,0 +1,351 @@
+"""The `focus.*` audit checks: each a `Check` over a `FocusCheckContext`, tested on its own.
+
+Audit window: the 30 days ending at the latest charge day in the dataset (not today: exports lag
+by a day or more, and a sample or an archived export may end long ago). When the dataset covers
+fewer than those 30 days, costs are scaled to 30 days and the detail says so. `focus.cost_spike`
+also reads the `spike_baseline_days` days before the window.
+
+Cost used: EffectiveCost (amortized: usage covered by a commitment still counts; a file without
+EffectiveCost uses BilledCost). Untagged cost and spikes consider usage rows only
+(ChargeCategory 'Usage' or empty): taxes, credits, purchases and adjustments carry no resource
+tags and are not usage anomalies. Spikes also leave out recurring and one-time charges
+(ChargeFrequency 'Recurring' / 'One-Time', e.g. a monthly support fee on the 1st).
+
+Region filter (the audit unit's region): applies to every check. Rows without a region (e.g. a
+global savings plan's unused rows) are only seen when no region is requested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from finops_mcp.models import Finding, Severity
+from finops_mcp.periods import Span
+from finops_mcp.providers.base import Check
+from finops_mcp.providers.focus.loader import TABLE
+from finops_mcp.providers.focus.queries import Where
+
+WINDOW_DAYS = 30
+MONTH_DAYS = Decimal(30)
+HIGH_DAILY_EXCESS = Decimal(1000)
+USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
+NOT_SCHEDULED = "(charge_frequency IS NULL OR lower(charge_frequency) NOT IN ('recurring', 'one-time'))"
+ZERO = Decimal(0)
+
+
+def audit_window(last_day: date) -> Span:
+    """The 30 days ending at the dataset's latest charge day."""
+    return Span(last_day - timedelta(days=WINDOW_DAYS - 1), last_day)
+
+
+@dataclass(frozen=True)
+class FocusCheckContext:
+    """What a FOCUS check evaluates: one dataset's data over the audit window."""
+
+    cursor: duckdb.DuckDBPyConnection
+    dataset: str
+    window: Span
+    data_start: date  # the dataset's first charge day
+    regions: tuple[str, ...] = ()
+    required_tags: tuple[str, ...] = ()
+    spike_factor: float = 2.0
+    spike_min_daily_cost: Decimal = Decimal(25)
+    spike_baseline_days: int = 14
+
+    @property
+    def scope(self) -> str:
+        return f"focus:{self.dataset}"
+
+    @property
+    def covered(self) -> Span:
+        """The part of the window that has data (the window, unless the dataset starts inside it)."""
+        return Span(max(self.window.start, self.data_start), self.window.end)
+
+    @property
+    def month_factor(self) -> Decimal:
+        return MONTH_DAYS / self.covered.days
+
+    def where(self, start: date | None = None) -> Where:
+        w = Where.days(start or self.window.start, self.window.end)
+        return w.among("region", self.regions)
+
+    def region_of(self, row_region: str | None) -> str | None:
+        if len(self.regions) == 1:
+            return self.regions[0]
+        return row_region or None
+
+
+def money(value: Decimal, currency: str) -> str:
+    return f"{value:,.2f} {currency}".rstrip()
+
+
+def _basis(ctx: FocusCheckContext) -> str:
+    if ctx.covered.days == WINDOW_DAYS:
+        return f"{ctx.window.start}..{ctx.window.end}"
+    return f"{ctx.covered.start}..{ctx.covered.end}, {ctx.covered.days} days scaled to 30"
+
+
+def _tags(value: Any) -> dict[str, str]:
+    if not value:
+        return {}
+    return {str(k): str(v) for k, v in dict(value).items() if v is not None}
+
+
+# ---------------------------------------------------------------------------------------------
+# focus.untagged_cost
+# ---------------------------------------------------------------------------------------------
+
+NO_RESOURCE = "(no resource id)"
+
+
+def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
+    if not ctx.required_tags:
+        return
+    where = ctx.where().add(USAGE_ONLY)
+    sql = f"""
+        SELECT key, currency, SUM(effective_cost) AS cost, bool_or(no_id) AS no_id,
+               arg_max(resource_name, charge_day) AS name, arg_max(resource_type, charge_day) AS rtype,
+               arg_max(service, charge_day) AS service, count(DISTINCT region) AS n_regions,
+               arg_max(region, charge_day) AS region, arg_max(tags, charge_day) AS tags,
+               list_sort(list_distinct(flatten(list(missing)))) AS missing
+        FROM (
+            SELECT COALESCE(resource_id, '{NO_RESOURCE} ' || COALESCE(service, '(no service)')) AS key,
+                   resource_id IS NULL AS no_id, resource_name, resource_type, service, region, charge_day,
+                   tags, COALESCE(currency, '') AS currency, effective_cost,
+                   list_filter(?::VARCHAR[], lambda k: COALESCE(tags[k], '') = '') AS missing
+            FROM {TABLE}
+            WHERE {where.sql}
+        )
+        WHERE len(missing) > 0
+        GROUP BY key, currency
+        HAVING SUM(effective_cost) > 0
+        ORDER BY cost DESC, key
+    """
+    rows = ctx.cursor.execute(sql, [list(ctx.required_tags), *where.params]).fetchall()
+    for key, currency, cost, no_id, name, rtype, service, n_regions, region, tags, missing in rows:
+        monthly = cost * ctx.month_factor
+        what = f"usage rows of service {service!r} without a ResourceId" if no_id else f"resource {key}"
+        detail = (
+            f"Missing required tag(s) {', '.join(missing)}: {what} cost {money(cost, currency)} "
+            f"(effective cost, {_basis(ctx)})."
+        )
+        yield Finding(
+            check=UNTAGGED_COST.id,
+            provider="focus",
+            scope=ctx.scope,
+            region=ctx.region_of(region if n_regions == 1 else None),
+            resource_id=key,
+            resource_type="service" if no_id else (rtype or "resource"),
+            resource_name=None if no_id else name,
+            detail=detail,
+            estimated_monthly_cost=monthly,
+            cost_basis="billed_last_30_days",
+            currency=currency,
+            severity="medium" if monthly >= HIGH_DAILY_EXCESS else "low",
+            category="governance",
+            recommendation=UNTAGGED_COST.recommendation,
+            tags=_tags(tags),
+        )
+
+
+UNTAGGED_COST: Check[FocusCheckContext] = Check(
+    id="focus.untagged_cost",
+    title="Cost without required tags",
+    description="Resources whose usage cost in the last 30 days of data lacks a tag listed in "
+    "FINOPS_REQUIRED_TAGS (missing or empty). Rows without a ResourceId are grouped per service.",
+    resource_type="resource",
+    severity="low",
+    cost_basis="billed_last_30_days",
+    recommendation="Add the missing tags (or a tag policy / tag inheritance) so this cost can be allocated.",
+    evaluate=evaluate_untagged_cost,
+    category="governance",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# focus.cost_spike
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpikeDay:
+    day: date
+    cost: Decimal
+    baseline: Decimal
+
+    @property
+    def excess(self) -> Decimal:
+        return self.cost - self.baseline
+
+
+def find_spikes(
+    daily: dict[date, Decimal],
+    window: Span,
+    data_start: date,
+    factor: Decimal,
+    min_excess: Decimal,
+    baseline_days: int,
+) -> list[SpikeDay]:
+    """Days of `window` whose cost > factor x the mean of the `baseline_days` days before AND whose
+    excess over that mean >= min_excess. Days without a row cost 0; a day whose baseline would reach
+    before the dataset's first day is not judged (no full baseline)."""
+    spikes: list[SpikeDay] = []
+    day = max(window.start, data_start + timedelta(days=baseline_days))
+    while day <= window.end:
+        cost = daily.get(day, ZERO)
+        total = sum((daily.get(day - timedelta(days=i), ZERO) for i in range(1, baseline_days + 1)), ZERO)
+        baseline = total / baseline_days
+        if cost > factor * baseline and cost - baseline >= min_excess:
+            spikes.append(SpikeDay(day, cost, baseline))
+        day += timedelta(days=1)
+    return spikes
+
+
+def evaluate_cost_spike(ctx: FocusCheckContext) -> Iterator[Finding]:
+    start = max(ctx.data_start, ctx.window.start - timedelta(days=ctx.spike_baseline_days))
+    where = ctx.where(start).add(USAGE_ONLY).add(NOT_SCHEDULED)
+    sql = f"""
+        SELECT COALESCE(provider_name, '') AS provider, COALESCE(service, '') AS service,
+               COALESCE(currency, '') AS currency, charge_day, SUM(effective_cost) AS cost
+        FROM {TABLE} WHERE {where.sql}
+        GROUP BY ALL
+    """
+    series: dict[tuple[str, str, str], dict[date, Decimal]] = {}
+    for provider, service, currency, day, cost in ctx.cursor.execute(sql, where.params).fetchall():
+        series.setdefault((provider, service, currency), {})[day] = cost if cost is not None else ZERO
+    factor = Decimal(str(ctx.spike_factor))
+    for (provider, service, currency), daily in sorted(series.items()):
+        spikes = find_spikes(
+            daily, ctx.window, ctx.data_start, factor, ctx.spike_min_daily_cost, ctx.spike_baseline_days
+        )
+        if spikes:
+            yield _spike_finding(ctx, provider, service, currency, spikes)
+
+
+def _spike_finding(
+    ctx: FocusCheckContext, provider: str, service: str, currency: str, spikes: Sequence[SpikeDay]
+) -> Finding:
+    worst = max(spikes, key=lambda s: (s.excess, s.day))
+    ratio = f"{worst.cost / worst.baseline:.1f}x" if worst.baseline > 0 else "no baseline cost"
+    label = f"{service or '(no service)'}" + (f" ({provider})" if provider else "")
+    detail = (
+        f"{label}: {len(spikes)} spike day(s) in {ctx.window.start}..{ctx.window.end} "
+        f"(effective usage cost above {ctx.spike_factor:g}x the trailing {ctx.spike_baseline_days}-day mean "
+        f"and at least {money(ctx.spike_min_daily_cost, currency)} over it); worst {worst.day}: "
+        f"{money(worst.cost, currency)} vs baseline {money(worst.baseline, currency)} "
+        f"({ratio}, +{money(worst.excess, currency)})."
+    )
+    last = spikes[-1]
+    if last.day == ctx.window.end:
+        estimate = last.excess * MONTH_DAYS
+        detail += (
+            f" Still elevated on {last.day}, the last day of data: estimate = that day's excess "
+            f"{money(last.excess, currency)} x 30 days."
+        )
+    else:
+        estimate = sum((s.excess for s in spikes), ZERO)
+        detail += f" Ended by {ctx.window.end}: estimate = the total excess over the spike days."
+    severity: Severity = "high" if worst.excess >= HIGH_DAILY_EXCESS else "medium"
+    return Finding(
+        check=COST_SPIKE.id,
+        provider="focus",
+        scope=ctx.scope,
+        region=ctx.region_of(None),
+        resource_id=service or "(no service)",
+        resource_type="service",
+        resource_name=label,
+        detail=detail,
+        estimated_monthly_cost=estimate,
+        cost_basis="billed_last_30_days",
+        currency=currency,
+        severity=severity,
+        category="anomaly",
+        recommendation=COST_SPIKE.recommendation,
+    )
+
+
+COST_SPIKE: Check[FocusCheckContext] = Check(
+    id="focus.cost_spike",
+    title="Daily cost spike",
+    description="A service's daily usage cost above FINOPS_SPIKE_FACTOR x its trailing "
+    "FINOPS_SPIKE_BASELINE_DAYS-day mean, by at least FINOPS_SPIKE_MIN_DAILY_COST, in the last 30 days "
+    "of data.",
+    resource_type="service",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Find what changed on the spike day (new resources, traffic, a deployment, a pricing "
+    "change) and confirm it is expected; add a budget alert if it is not.",
+    evaluate=evaluate_cost_spike,
+    category="anomaly",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# focus.unused_commitment
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_unused_commitment(ctx: FocusCheckContext) -> Iterator[Finding]:
+    where = ctx.where().add("commitment_id IS NOT NULL").add("commitment_status IS NOT NULL")
+    sql = f"""
+        SELECT commitment_id, COALESCE(currency, '') AS currency,
+               SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'unused') AS unused,
+               SUM(effective_cost) AS total,
+               count(DISTINCT charge_day) FILTER (WHERE lower(commitment_status) = 'unused') AS days,
+               arg_max(commitment_name, charge_day) AS name,
+               count(DISTINCT region) AS n_regions, arg_max(region, charge_day) AS region
+        FROM {TABLE} WHERE {where.sql}
+        GROUP BY ALL
+        HAVING SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'unused') > 0
+        ORDER BY unused DESC, commitment_id
+    """
+    for cid, currency, unused, total, days, name, n_regions, region in ctx.cursor.execute(
+        sql, where.params
+    ).fetchall():
+        monthly = unused * ctx.month_factor
+        share = unused / total if total and total > 0 else Decimal(1)
+        detail = (
+            f"Commitment discount {cid}: unused portion cost {money(unused, currency)} (effective cost, "
+            f"{_basis(ctx)}; unused on {days} day(s)), {share * 100:.0f}% of its "
+            f"{money(total, currency)} commitment cost in the window."
+        )
+        yield Finding(
+            check=UNUSED_COMMITMENT.id,
+            provider="focus",
+            scope=ctx.scope,
+            region=ctx.region_of(region if n_regions == 1 else None),
+            resource_id=cid,
+            resource_type="commitment_discount",
+            resource_name=name,
+            detail=detail,
+            estimated_monthly_cost=monthly,
+            cost_basis="billed_last_30_days",
+            currency=currency,
+            severity="high" if share >= Decimal("0.5") else "medium",
+            category="waste",
+            recommendation=UNUSED_COMMITMENT.recommendation,
+        )
+
+
+UNUSED_COMMITMENT: Check[FocusCheckContext] = Check(
+    id="focus.unused_commitment",
+    title="Unused commitment discount",
+    description="Reservations / savings plans / committed use discounts with unused capacity "
+    "(CommitmentDiscountStatus 'Unused') in the last 30 days of data, per CommitmentDiscountId.",
+    resource_type="commitment_discount",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Move eligible workloads onto the commitment (instance family, region, scope), exchange "
+    "or sell it where the provider allows, and size renewals to the usage actually covered.",
+    evaluate=evaluate_unused_commitment,
+    category="waste",
+)
+
+
+CHECKS: tuple[Check[FocusCheckContext], ...] = (UNTAGGED_COST, COST_SPIKE, UNUSED_COMMITMENT)

@@ -1,0 +1,169 @@
+"""Which files make up which FOCUS dataset.
+
+`FINOPS_FOCUS_PATHS` is a list of entries, each `glob` or `name=glob`:
+
+- Entries with the same name form one dataset (its files are the union of their matches).
+- An unnamed entry's dataset name comes from the glob: the last directory before the first
+  wildcard (`/data/exports/aws/**/*.parquet` -> `aws`). A path without wildcards that ends in a
+  data suffix is a single file and is named after its parent directory
+  (`/data/exports/focus.csv` -> `exports`); any other path without wildcards is a directory and
+  means every data file below it (`/data/exports/azure` -> `azure`, `/data/exports/azure/**/*`).
+  Hive-style `key=value` folders are passed over when naming
+  (`/exports/cur/BILLING_PERIOD=2026-10/*.parquet` -> `cur`).
+- `name=` is recognized only when the text before the first `=` looks like a name (letters,
+  digits, `_ . - @` and spaces, no `/`), so Hive-style folders such as
+  `/exports/BILLING_PERIOD=2026-10/*.parquet` are read as plain globs. A relative glob starting
+  with such a folder needs an explicit name: `aws=BILLING_PERIOD=*/*.parquet`.
+- Names are cleaned to what a scope id allows (`focus:<name>`); characters outside
+  `[A-Za-z0-9_.@ -]` become `-`.
+
+Globs support `**` (any depth). Data files are `.parquet`, `.csv` and `.csv.gz` (case-insensitive),
+mixed freely; other files a glob matches (manifests, JSON...) are listed as ignored.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from finops_mcp.errors import ScopeFailure
+
+FileKind = Literal["parquet", "csv"]
+
+_WILDCARD = re.compile(r"[*?\[]")
+_NAME_PREFIX = re.compile(r"^\s*([\w.@ \-]+?)\s*=(.+)$")
+_NAME_CLEAN = re.compile(r"[^\w.@ \-]")
+DATA_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".csv.gz")
+DEFAULT_NAME = "focus"
+
+
+def file_kind(path: str) -> FileKind | None:
+    """`parquet` or `csv` (plain or gzipped) from the file name, or None for other files."""
+    lower = path.lower()
+    if lower.endswith(".parquet"):
+        return "parquet"
+    if lower.endswith(".csv") or lower.endswith(".csv.gz"):
+        return "csv"
+    return None
+
+
+def clean_name(name: str) -> str:
+    cleaned = _NAME_CLEAN.sub("-", name.strip()).strip()
+    return cleaned[:200] or DEFAULT_NAME
+
+
+def dataset_name_for(pattern: str) -> str:
+    """The dataset name an unnamed entry gets (see the module docstring)."""
+    path = os.path.expanduser(pattern.strip()).replace("\\", "/").rstrip("/")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    wild = next((i for i, part in enumerate(parts) if _WILDCARD.search(part)), None)
+    if wild is not None:
+        folders = parts[:wild]
+    elif file_kind(path) is not None:
+        folders = parts[:-1]
+    else:
+        folders = parts
+    folders = [p for p in folders if p != ".." and "=" not in p]  # skip Hive-style key=value folders
+    return clean_name(folders[-1]) if folders else DEFAULT_NAME
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named dataset and the globs (as configured) whose files make it up."""
+
+    name: str
+    globs: tuple[str, ...]
+
+
+def parse_focus_paths(entries: Sequence[str]) -> dict[str, DatasetSpec]:
+    """`FINOPS_FOCUS_PATHS` entries -> datasets by name, in first-seen order. Touches no file."""
+    grouped: dict[str, list[str]] = {}
+    for raw in entries:
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = _NAME_PREFIX.match(entry)
+        if match and match.group(2).strip():
+            name, pattern = clean_name(match.group(1)), match.group(2).strip()
+        else:
+            name, pattern = dataset_name_for(entry), entry
+        patterns = grouped.setdefault(name, [])
+        if pattern not in patterns:
+            patterns.append(pattern)
+    return {name: DatasetSpec(name, tuple(patterns)) for name, patterns in grouped.items()}
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """One data file and what says whether it changed."""
+
+    path: str
+    kind: FileKind
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """The files a dataset's globs match right now."""
+
+    files: tuple[FileStat, ...]
+    ignored: tuple[str, ...] = ()  # matched, but not .parquet/.csv/.csv.gz
+    empty_globs: tuple[str, ...] = ()  # globs that matched no data file (others did)
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def signature(self) -> tuple[FileStat, ...]:
+        return self.files
+
+
+def _expand(pattern: str) -> str:
+    path = os.path.expanduser(pattern)
+    if not _WILDCARD.search(path) and os.path.isdir(path):
+        return os.path.join(path, "**", "*")
+    return path
+
+
+def resolve_files(spec: DatasetSpec) -> FileSet:
+    """Glob and stat the dataset's files. Raises `ScopeFailure('not_configured')` when none match."""
+    seen: dict[str, FileStat] = {}
+    ignored: list[str] = []
+    empty: list[str] = []
+    for pattern in spec.globs:
+        found = 0
+        for path in sorted(globlib.glob(_expand(pattern), recursive=True)):
+            if not os.path.isfile(path):
+                continue
+            kind = file_kind(path)
+            if kind is None:
+                ignored.append(path)
+                continue
+            real = os.path.realpath(path)
+            found += 1
+            if real in seen:
+                continue
+            try:
+                st = os.stat(real)
+            except OSError as exc:
+                raise ScopeFailure(
+                    "upstream", f"cannot read FOCUS file {path}: {exc.strerror or exc}"
+                ) from None
+            seen[real] = FileStat(real, kind, st.st_size, st.st_mtime_ns)
+        if not found:
+            empty.append(pattern)
+    if not seen:
+        globs = ", ".join(repr(g) for g in spec.globs)
+        extra = f" ({len(ignored)} other file(s) matched, none .parquet/.csv/.csv.gz)" if ignored else ""
+        raise ScopeFailure(
+            "not_configured",
+            f"FOCUS dataset {spec.name!r}: FINOPS_FOCUS_PATHS glob {globs} matches no .parquet, .csv or "
+            f".csv.gz file{extra}; check the path (globs support **, e.g. /data/exports/aws/**/*.parquet)",
+        )
+    notes = tuple(
+        f"FOCUS dataset {spec.name!r}: FINOPS_FOCUS_PATHS glob {g!r} matches no data file" for g in empty
+    )
+    return FileSet(tuple(sorted(seen.values(), key=lambda f: f.path)), tuple(ignored), tuple(empty), notes)

@@ -1,0 +1,236 @@
+"""`FocusProvider`: the FOCUS billing-export provider (local CSV / Parquet files, queried with DuckDB).
+
+One scope per dataset (`focus:<name>`, see `datasets` for how `FINOPS_FOCUS_PATHS` names them).
+Construction only parses the settings; files are globbed, read and locked into DuckDB on the
+first call that needs them (`store`), and reloaded when they change. Caveats found while loading
+(skipped non-cost files, globs matching nothing, missing columns) are passed to `ctx.note` on
+every cost, forecast, budget and audit call of that dataset, and listed by `describe()`.
+
+Audit units: one per dataset, or one per requested region (each check then looks at that
+region only). Audit window: see `checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, ClassVar
+
+import duckdb
+
+from finops_mcp.engine.context import CallContext
+from finops_mcp.errors import ScopeFailure
+from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.periods import Span
+from finops_mcp.providers.base import (
+    AuditResult,
+    AuditUnit,
+    BudgetLine,
+    Check,
+    CostLine,
+    CostQuery,
+    ForecastLine,
+    Scope,
+)
+from finops_mcp.providers.focus import budgets as budgets_mod
+from finops_mcp.providers.focus import queries
+from finops_mcp.providers.focus.checks import CHECKS, FocusCheckContext, audit_window
+from finops_mcp.providers.focus.datasets import parse_focus_paths
+from finops_mcp.providers.focus.loader import TABLE, LoadedDataset
+from finops_mcp.providers.focus.store import DatasetStore
+from finops_mcp.settings import Settings
+
+_DESCRIBE_FILE_LIMIT = 20
+
+
+class FocusProvider:
+    name: ClassVar[str] = "focus"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store = DatasetStore(parse_focus_paths(settings.focus_paths))
+        self._budget_file = budgets_mod.BudgetFile(settings.focus_budgets)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _dataset(self, scope: Scope, ctx: CallContext) -> LoadedDataset:
+        ctx.raise_if_cancelled()
+        ds = self._store.get(scope.key, ctx)
+        for note in ds.notes:
+            ctx.note(note)
+        ctx.raise_if_cancelled()
+        return ds
+
+    # -- Provider --------------------------------------------------------------------------
+
+    def scopes(self, ctx: CallContext) -> Sequence[Scope]:
+        return [Scope(provider=self.name, kind="focus", key=name, name=name) for name in self._store.names()]
+
+    def cost(self, scope: Scope, query: CostQuery, ctx: CallContext) -> list[CostLine]:
+        ds = self._dataset(scope, ctx)
+        cur = ds.cursor()
+        try:
+            return queries.cost_lines(cur, query)
+        finally:
+            cur.close()
+
+    def forecast(self, scope: Scope, query: CostQuery, ctx: CallContext) -> ForecastLine | None:
+        ds = self._dataset(scope, ctx)
+        cur = ds.cursor()
+        try:
+            line, notes = queries.forecast(cur, query, ds.main_currency)
+        finally:
+            cur.close()
+        for note in notes:
+            ctx.note(f"{scope.id}: {note}")
+        return line
+
+    def budgets(self, scope: Scope, today: date, ctx: CallContext) -> list[BudgetLine]:
+        if self._budget_file.path is None:
+            ctx.note(
+                "FOCUS exports carry no budgets: set FINOPS_FOCUS_BUDGETS to a YAML or JSON budgets file "
+                "to track FOCUS budgets"
+            )
+            return []
+        specs = self._budget_file.budgets()
+        known = set(self._store.names())
+        for spec in specs:
+            if spec.dataset is not None and spec.dataset not in known:
+                ctx.note(
+                    f"FOCUS budget {spec.name!r} names dataset {spec.dataset!r}, which "
+                    f"FINOPS_FOCUS_PATHS does not define (datasets: {', '.join(sorted(known)) or 'none'})"
+                )
+        mine = [s for s in specs if s.applies_to(scope.key)]
+        if not mine:
+            return []
+        ds = self._dataset(scope, ctx)
+        cur = ds.cursor()
+        try:
+            lines, notes = budgets_mod.budget_lines(cur, scope.key, mine, today, ds.main_currency)
+        finally:
+            cur.close()
+        for note in notes:
+            ctx.note(note)
+        return lines
+
+    def checks(self) -> Sequence[Check[Any]]:
+        return CHECKS
+
+    def audit_units(self, scope: Scope, regions: Sequence[str] | None, ctx: CallContext) -> list[AuditUnit]:
+        if not regions:
+            return [AuditUnit(scope)]
+        return [AuditUnit(scope, region) for region in dict.fromkeys(r for r in regions if r)]
+
+    def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
+        mine = [c for c in checks if c.provider == self.name]
+        ids = [c.id for c in mine]
+        ds = self._dataset(unit.scope, ctx)
+        if ds.last_day is None or ds.first_day is None:
+            ctx.note(f"{unit.scope.id}: no dated cost rows, nothing to audit")
+            return AuditResult(findings=[], checks_run=ids, regions=[])
+        window = audit_window(ds.last_day)
+        ctx.note(
+            f"{unit.scope.id}: audit window {window.start}..{window.end} (the 30 days ending at the "
+            "dataset's latest charge day)"
+        )
+        required = tuple(t for t in self.settings.required_tags if t)
+        if not required and any(c.id == "focus.untagged_cost" for c in mine):
+            ctx.note("FINOPS_REQUIRED_TAGS is empty: focus.untagged_cost had nothing to check")
+        regions = (unit.region,) if unit.region else ()
+        cur = ds.cursor()
+        try:
+            check_ctx = FocusCheckContext(
+                cursor=cur,
+                dataset=unit.scope.key,
+                window=window,
+                data_start=ds.first_day,
+                regions=regions,
+                required_tags=required,
+                spike_factor=self.settings.spike_factor,
+                spike_min_daily_cost=self.settings.spike_min_daily_cost,
+                spike_baseline_days=self.settings.spike_baseline_days,
+            )
+            findings: list[Finding] = []
+            for check in mine:
+                ctx.raise_if_cancelled()
+                findings.extend(check.evaluate(check_ctx))
+            seen = self._regions_seen(cur, window, regions)
+        finally:
+            cur.close()
+        if unit.region and not seen:
+            ctx.note(
+                f"{unit.scope.id}: no cost rows in region {unit.region!r} during {window.start}..{window.end}"
+            )
+        return AuditResult(findings=findings, checks_run=ids, regions=seen)
+
+    @staticmethod
+    def _regions_seen(cur: duckdb.DuckDBPyConnection, window: Span, regions: tuple[str, ...]) -> list[str]:
+        where = (
+            queries.Where.days(window.start, window.end).among("region", regions).add("region IS NOT NULL")
+        )
+        rows = cur.execute(f"SELECT DISTINCT region FROM {TABLE} WHERE {where.sql} ORDER BY 1", where.params)
+        return [str(r[0]) for r in rows.fetchall()]
+
+    def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
+        if isinstance(exc, ScopeFailure):
+            return exc.code, exc.retryable
+        if isinstance(exc, duckdb.InterruptException):
+            return "cancelled", False
+        if isinstance(exc, (duckdb.IOException, duckdb.PermissionException)):
+            return "upstream", False
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return "upstream", True
+        if isinstance(
+            exc,
+            (
+                duckdb.ConversionException,
+                duckdb.InvalidInputException,
+                duckdb.BinderException,
+                duckdb.ParserException,
+            ),
+        ):
+            return "invalid_query", False
+        if isinstance(exc, duckdb.Error):
+            return "upstream", False
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """Datasets, their files and what the data holds. Loads datasets not loaded yet; never raises."""
+        datasets: list[dict[str, Any]] = []
+        for name in self._store.names():
+            spec = self._store.spec(name)
+            entry: dict[str, Any] = {"name": name, "scope": f"focus:{name}", "globs": list(spec.globs)}
+            try:
+                ds = self._store.get(name)
+            except ScopeFailure as exc:
+                entry.update(loaded=False, error={"code": exc.code, "message": exc.message})
+            except Exception as exc:  # describe() must not fail the resource
+                entry.update(loaded=False, error={"code": "upstream", "message": str(exc)[:300]})
+            else:
+                entry.update(
+                    loaded=True,
+                    files=ds.files,
+                    rows=ds.rows,
+                    providers=list(ds.providers),
+                    first_day=ds.first_day.isoformat() if ds.first_day else None,
+                    last_day=ds.last_day.isoformat() if ds.last_day else None,
+                    currencies=list(ds.currencies),
+                    skipped_files=[
+                        {"path": s.path, "reason": s.reason} for s in ds.skipped[:_DESCRIBE_FILE_LIMIT]
+                    ],
+                    skipped_count=len(ds.skipped),
+                    ignored_files=list(ds.ignored[:_DESCRIBE_FILE_LIMIT]),
+                    ignored_count=len(ds.ignored),
+                    notes=list(ds.notes),
+                )
+            datasets.append(entry)
+        return {
+            "source": "FINOPS_FOCUS_PATHS",
+            "datasets": datasets,
+            "budgets_file": self._budget_file.path,
+            "required_tags": list(self.settings.required_tags),
+            "checks": [c.id for c in CHECKS],
+        }
+
+    def close(self) -> None:
+        self._store.close()

@@ -1,0 +1,252 @@
+"""Cost, period totals and the run-rate forecast over the normalized `focus_cost` table.
+
+SQL text here is built only from fixed fragments: dimension names map to column expressions
+through an allowlist, and every user value (service names, accounts, regions, tag keys and
+values, dates) is a bound `?` parameter, tag keys included (`tags[?]`).
+
+Dimensions: service -> ServiceName, account -> SubAccountId (else BillingAccountId),
+region -> RegionId (else RegionName), resource -> ResourceId, charge_category -> ChargeCategory,
+`tag:<key>` -> the Tags value for that key. A missing value is ''. Filters: services, accounts
+and regions must be in their lists; each tag key must have one of its values (the value '' means
+"the tag is missing or empty"; an empty list of values means "the tag is present").
+
+Forecast (`run_rate`, used by `forecast` and by the budgets): actual cost from the period start
+through the as-of day (inclusive), divided by the elapsed days, times the days in the period.
+Elapsed days run from the period start through the last charge day present in the dataset (any
+row, whatever the filters) within the period up to the as-of day: exports lag, so days not yet
+exported do not dilute the rate. No row in that range: no forecast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+
+from finops_mcp.errors import ScopeFailure
+from finops_mcp.periods import Span, month_span
+from finops_mcp.providers.base import CostLine, CostQuery, Filters, ForecastLine
+from finops_mcp.providers.focus.loader import TABLE
+
+DIMENSION_COLUMNS: dict[str, str] = {
+    "service": "service",
+    "account": "account",
+    "region": "region",
+    "resource": "resource_id",
+    "charge_category": "charge_category",
+}
+COST_COLUMNS: dict[str, str] = {"billed": "billed_cost", "effective": "effective_cost"}
+GRANULARITIES = ("total", "daily", "monthly")
+_QUANTUM = Decimal("0.0000000001")
+ZERO = Decimal(0)
+Params = list[object]
+
+
+def dimension_expr(dim: str) -> tuple[str, Params]:
+    """SQL expression (never NULL) and its parameters for an allowed dimension."""
+    column = DIMENSION_COLUMNS.get(dim)
+    if column is not None:
+        return f"COALESCE({column}, '')", []
+    if dim.startswith("tag:") and dim[4:]:
+        return "COALESCE(tags[?], '')", [dim[4:]]
+    raise ScopeFailure(
+        "invalid_query",
+        f"{dim!r} is not a dimension; use one of {', '.join(DIMENSION_COLUMNS)} or 'tag:<key>'",
+    )
+
+
+def cost_column(cost_type: str) -> str:
+    column = COST_COLUMNS.get(cost_type)
+    if column is None:
+        raise ScopeFailure("invalid_query", f"cost_type {cost_type!r} is not one of billed, effective")
+    return column
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join("?" for _ in range(n))
+
+
+@dataclass
+class Where:
+    """A conjunction of SQL conditions and their parameters, in order."""
+
+    clauses: list[str]
+    params: Params
+
+    @classmethod
+    def days(cls, start: date, end: date) -> Where:
+        return cls(["charge_day BETWEEN ? AND ?"], [start, end])
+
+    def add(self, clause: str, *params: object) -> Where:
+        self.clauses.append(clause)
+        self.params.extend(params)
+        return self
+
+    def among(self, column: str, values: Sequence[str]) -> Where:
+        if values:
+            self.add(f"{column} IN ({_placeholders(len(values))})", *values)
+        return self
+
+    def filters(self, filters: Filters, providers: Sequence[str] = ()) -> Where:
+        self.among("service", filters.services)
+        self.among("account", filters.accounts)
+        self.among("region", filters.regions)
+        self.among("provider_name", providers)
+        for key, values in filters.tags:
+            if values:
+                self.add(f"COALESCE(tags[?], '') IN ({_placeholders(len(values))})", key, *values)
+            else:
+                self.add("COALESCE(tags[?], '') <> ''", key)
+        return self
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "TRUE"
+
+
+def cost_sql(query: CostQuery) -> tuple[str, Params]:
+    """One SQL statement answering a CostQuery: key columns k0.., bucket (or NULL), currency, cost."""
+    if query.granularity not in GRANULARITIES:
+        raise ScopeFailure(
+            "invalid_query", f"granularity {query.granularity!r} is not one of total, daily, monthly"
+        )
+    money = cost_column(query.cost_type)
+    select: list[str] = []
+    params: Params = []
+    for i, dim in enumerate(query.group_by):
+        expr, expr_params = dimension_expr(dim)
+        select.append(f"{expr} AS k{i}")
+        params.extend(expr_params)
+    keys = [f"k{i}" for i in range(len(query.group_by))]
+    where = Where.days(query.span.start, query.span.end).filters(query.filters)
+    bucket = "NULL::DATE" if query.granularity == "total" else "charge_day"
+    inner = (
+        f"SELECT {', '.join([*select, f'{bucket} AS bucket'])}, COALESCE(currency, '') AS currency, "
+        f"SUM({money}) AS cost FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
+    )
+    params.extend(where.params)
+    if query.granularity != "monthly":
+        return f"{inner} ORDER BY bucket NULLS FIRST, cost DESC", params
+    # Group by day first (cheap DATE keys), then fold the few day rows into months.
+    cols = ", ".join([*keys, "CAST(date_trunc('month', bucket) AS DATE) AS bucket", "currency"])
+    return f"SELECT {cols}, SUM(cost) AS cost FROM ({inner}) GROUP BY ALL ORDER BY bucket, cost DESC", params
+
+
+def cost_lines(cur: duckdb.DuckDBPyConnection, query: CostQuery) -> list[CostLine]:
+    sql, params = cost_sql(query)
+    n = len(query.group_by)
+    lines: list[CostLine] = []
+    for row in cur.execute(sql, params).fetchall():
+        keys = tuple(zip(query.group_by, (str(v) for v in row[:n]), strict=True))
+        bucket, currency, cost = row[n], row[n + 1], row[n + 2]
+        lines.append(
+            CostLine(
+                keys=keys, cost=cost if cost is not None else ZERO, currency=currency, period_start=bucket
+            )
+        )
+    return lines
+
+
+def period_totals(
+    cur: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    cost_type: str,
+    filters: Filters = Filters(),
+    providers: Sequence[str] = (),
+) -> dict[str, Decimal]:
+    """Cost per currency over [start, end] (inclusive), largest first."""
+    where = Where.days(start, end).filters(filters, providers)
+    sql = (
+        f"SELECT COALESCE(currency, '') AS currency, SUM({cost_column(cost_type)}) AS cost FROM {TABLE} "
+        f"WHERE {where.sql} GROUP BY ALL ORDER BY abs(cost) DESC NULLS LAST, currency"
+    )
+    return {str(c): (v if v is not None else ZERO) for c, v in cur.execute(sql, where.params).fetchall()}
+
+
+def last_charge_day(cur: duckdb.DuckDBPyConnection, start: date, end: date) -> date | None:
+    """The latest charge day with any row in [start, end], whatever the filters."""
+    row = cur.execute(
+        f"SELECT max(charge_day) FROM {TABLE} WHERE charge_day BETWEEN ? AND ?", [start, end]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def run_rate(actual: Decimal, period: Span, last_day: date | None, as_of: date) -> Decimal | None:
+    """Projected cost of `period`: actual / elapsed days x days in the period (see module docstring).
+
+    `actual` is the cost from the period start through `as_of`; `last_day` the latest charge day
+    with data in the period (None: no data, no forecast).
+    """
+    if last_day is None:
+        return None
+    through = min(last_day, as_of, period.end)
+    if through < period.start:
+        return None
+    elapsed = (through - period.start).days + 1
+    return (actual * period.days / elapsed).quantize(_QUANTUM)
+
+
+@dataclass(frozen=True)
+class Projection:
+    period: Span
+    as_of: date
+    currency: str
+    actual: Decimal
+    forecast: Decimal | None
+    other_currencies: tuple[str, ...]
+
+
+def project(
+    cur: duckdb.DuckDBPyConnection,
+    period: Span,
+    as_of: date,
+    cost_type: str,
+    filters: Filters = Filters(),
+    providers: Sequence[str] = (),
+    currency: str | None = None,
+    default_currency: str | None = None,
+) -> Projection:
+    """Actual-to-date and run-rate forecast of `period` in one currency.
+
+    The currency is `currency` if given, else the one with the most cost in the period, else
+    `default_currency` (e.g. the dataset's main currency), else USD. Other currencies found are
+    listed, never added.
+    """
+    until = min(as_of, period.end)
+    totals = (
+        period_totals(cur, period.start, until, cost_type, filters, providers)
+        if until >= period.start
+        else {}
+    )
+    chosen = currency or next(iter(totals), None) or default_currency or "USD"
+    actual = totals.get(chosen, ZERO)
+    last = last_charge_day(cur, period.start, until) if until >= period.start else None
+    others = tuple(c for c in totals if c != chosen)
+    return Projection(period, as_of, chosen, actual, run_rate(actual, period, last, as_of), others)
+
+
+def forecast(
+    cur: duckdb.DuckDBPyConnection, query: CostQuery, default_currency: str | None
+) -> tuple[ForecastLine | None, list[str]]:
+    """Run-rate forecast of the calendar month containing `query.span.end`, with the query's filters."""
+    period = month_span(query.span.end)
+    p = project(
+        cur, period, query.span.end, query.cost_type, query.filters, default_currency=default_currency
+    )
+    notes: list[str] = []
+    if p.forecast is None:
+        notes.append(
+            f"FOCUS forecast: no cost rows between {period.start} and {query.span.end}, "
+            "so no run-rate forecast"
+        )
+        return None, notes
+    if p.other_currencies:
+        notes.append(
+            f"FOCUS forecast covers {p.currency} only; "
+            f"cost in {', '.join(p.other_currencies)} is not forecast"
+        )
+    return ForecastLine(span=period, amount=p.forecast, currency=p.currency, method="run_rate"), notes
