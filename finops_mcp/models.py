@@ -13,18 +13,35 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 SCHEMA_VERSION = "1.0"
 
 ProviderId = Literal["aws", "azure", "gcp", "focus"]
-PeriodName = Literal["month_to_date", "last_month", "last_7_days", "last_30_days", "last_90_days", "year_to_date"]
+PeriodName = Literal[
+    "month_to_date", "last_month", "last_7_days", "last_30_days", "last_90_days", "year_to_date"
+]
 Granularity = Literal["total", "daily", "monthly"]
 CostType = Literal["billed", "effective"]
 BaseDimension = Literal["service", "account", "region", "resource", "charge_category"]
 BASE_DIMENSIONS: tuple[str, ...] = ("service", "account", "region", "resource", "charge_category")
 ErrorCode = Literal[
-    "auth", "forbidden", "throttled", "timeout", "not_found", "not_configured", "upstream", "invalid_query",
+    "auth",
+    "forbidden",
+    "throttled",
+    "timeout",
+    "not_found",
+    "not_configured",
+    "upstream",
+    "invalid_query",
     "cancelled",
 ]
 CostBasis = Literal["billed_last_30_days", "list_price", "recommender", "unknown"]
@@ -125,7 +142,9 @@ class CostFilters(BaseModel):
     def _tag_keys(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
         for key in value or {}:
             if not TAG_KEY_RE.match(key):
-                raise ValueError(f"tag key {key!r} has characters a tag key cannot have; e.g. 'team' or 'cost-center'")
+                raise ValueError(
+                    f"tag key {key!r} has characters a tag key cannot have; e.g. 'team' or 'cost-center'"
+                )
         return value
 
     def is_empty(self) -> bool:
@@ -137,9 +156,11 @@ class GetCostRequest(_Request):
 
     period: PeriodName | None = Field(
         None,
-        description="Named period (UTC calendar days). Default month_to_date. Do not combine with start/end_date.",
+        description="Named period (UTC calendar days). Default month_to_date. Not with start/end_date.",
     )
-    start_date: date | None = Field(None, description="First day, ISO date (e.g. 2026-10-01). Needs end_date.")
+    start_date: date | None = Field(
+        None, description="First day, ISO date (e.g. 2026-10-01). Needs end_date."
+    )
     end_date: date | None = Field(None, description="Last day, inclusive, ISO date (e.g. 2026-10-31).")
     granularity: Granularity = Field("total", description="total, daily or monthly rows.")
     group_by: list[str] = Field(
@@ -148,7 +169,8 @@ class GetCostRequest(_Request):
     )
     filters: CostFilters | None = Field(None, description="Only count cost matching these filters.")
     cost_type: CostType = Field(
-        "billed", description="billed = invoiced cost; effective = amortized (commitments spread, credits netted)."
+        "billed",
+        description="billed = invoiced cost; effective = amortized (commitments spread, credits netted).",
     )
     compare_previous: bool = Field(True, description="Also return the preceding period of equal length.")
     include_forecast: bool = Field(False, description="Add a forecast of the current month's total.")
@@ -181,12 +203,16 @@ class GetCostRequest(_Request):
     def _dates(self) -> GetCostRequest:
         if (self.start_date is None) != (self.end_date is None):
             missing = "end_date" if self.end_date is None else "start_date"
-            raise ValueError(f"{missing} is required with the other date, e.g. start_date=2026-10-01, end_date=2026-10-31")
+            raise ValueError(
+                f"{missing} is required with the other date, e.g. start_date=2026-10-01, end_date=2026-10-31"
+            )
         if self.start_date and self.end_date:
             if self.period is not None:
                 raise ValueError("give either period or start_date/end_date, not both")
             if self.end_date < self.start_date:
-                raise ValueError("end_date is before start_date; end_date is inclusive, e.g. 2026-10-01..2026-10-31")
+                raise ValueError(
+                    "end_date is before start_date; end_date is inclusive, e.g. 2026-10-01..2026-10-31"
+                )
             if (self.end_date - self.start_date).days > 731:
                 raise ValueError("the range is longer than 2 years; query at most 731 days at a time")
         return self
@@ -195,7 +221,9 @@ class GetCostRequest(_Request):
 class RunAuditRequest(_Request):
     """Inputs of run_finops_audit."""
 
-    regions: list[str] | None = Field(None, description="Regions to scan. Default: configured / enabled regions.")
+    regions: list[str] | None = Field(
+        None, description="Regions to scan. Default: configured / enabled regions."
+    )
     checks: list[str] | None = Field(
         None,
         description="Check ids or prefixes, e.g. ['aws.ebs', 'focus.untagged_cost']. See finops://checks.",

@@ -252,7 +252,7 @@ def build_server(settings: Settings | None = None, service: FinOpsService | None
         "finops://schemas",
         name="schemas",
         title="Report schemas",
-        description="JSON schemas of the three tools' structured results (CostReport, AuditReport, BudgetReport).",
+        description="JSON schemas of the tools' structured results (CostReport, AuditReport, BudgetReport).",
         mime_type="application/json",
     )
     async def schemas_resource() -> str:

@@ -629,20 +629,22 @@ class FinOpsService:
             prov, unit = item
             return prov.audit(unit, by_provider[prov.name], ctx)
 
-        outcomes = await self._fan(run, work, audit, cancel, progress, label=lambda w: f"audit {w[1]}")
+        audits = await self._fan(run, work, audit, cancel, progress, label=lambda w: f"audit {w[1]}")
         findings: list[Finding] = []
         checks_run: set[str] = set()
         regions: set[str] = set()
-        for outcome in outcomes:
-            prov, unit = outcome.item
-            for note in outcome.context.notes if outcome.context else ():
+        for done in audits:
+            prov, unit = done.item
+            for note in done.context.notes if done.context else ():
                 run.note(note)
-            if outcome.error is not None:
-                code, message, retryable = self._describe_error(prov.name, outcome.error)
+            if done.error is not None or done.value is None:
+                code, message, retryable = self._describe_error(
+                    prov.name, done.error or RuntimeError("no answer")
+                )
                 where = f" in {unit.region}" if unit.region else ""
                 run.error(prov.name, unit.scope.id, code, message + where, retryable)
                 continue
-            result: AuditResult = outcome.value
+            result: AuditResult = done.value
             checks_run.update(result.checks_run)
             regions.update(result.regions)
             findings.extend(f for f in result.findings if f.estimated_monthly_cost >= req.min_monthly_cost)

@@ -85,14 +85,15 @@ def audit_markdown(report: AuditReport, limit: int = 25, title: str = "Waste aud
     s = report.summary
     out = [
         f"## {title}\n",
-        f"**{s.findings} findings** · estimated waste **{money(s.estimated_monthly_waste, s.currency)} per month** "
-        f"· {s.scopes_scanned} scope(s), {s.regions_scanned} region(s) · checks: {', '.join(report.checks_run)}",
+        f"**{s.findings} findings** · estimated waste "
+        f"**{money(s.estimated_monthly_waste, s.currency)} per month** · {s.scopes_scanned} scope(s), "
+        f"{s.regions_scanned} region(s) · checks: {', '.join(report.checks_run)}",
     ]
     if s.by_check:
-        rows = [
+        totals = [
             (cid, str(t.count), money(t.estimated_monthly_cost, s.currency)) for cid, t in s.by_check.items()
         ]
-        out.append("\n" + table(["check", "findings", "per month"], rows, "lrr"))
+        out.append("\n" + table(["check", "findings", "per month"], totals, "lrr"))
     if report.findings:
         rows = [
             (

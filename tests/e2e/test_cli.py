@@ -22,7 +22,9 @@ def invoke(*args: str) -> tuple[int, str]:
 
 
 def test_cost_json_and_markdown(demo_settings: Settings) -> None:
-    code, out = invoke("cost", "--period", "last_30_days", "-g", "service", "-g", "region", "--format", "json")
+    code, out = invoke(
+        "cost", "--period", "last_30_days", "-g", "service", "-g", "region", "--format", "json"
+    )
     assert code == 0, out
     report = json.loads(out)
     assert report["group_by"] == ["service", "region"] and report["total"] > 0
@@ -73,14 +75,18 @@ def test_every_scope_failing_exits_1(demo_settings: Settings, monkeypatch: pytes
 def test_checks_lists_every_check(demo_settings: Settings) -> None:
     code, out = invoke("checks", "--format", "json")
     assert code == 0
-    assert {c["id"] for c in json.loads(out)} >= {"focus.untagged_cost", "focus.cost_spike",
-                                                   "focus.unused_commitment"}
+    assert {c["id"] for c in json.loads(out)} >= {
+        "focus.untagged_cost",
+        "focus.cost_spike",
+        "focus.unused_commitment",
+    }
 
 
 def test_installed_cli_bad_config_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "FINOPS_PROVIDERS": "oracle"}
-    proc = subprocess.run([installed_cli(), "cost"], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [installed_cli(), "cost"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2 and "FINOPS_PROVIDERS" in proc.stderr
 
 

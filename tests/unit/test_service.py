@@ -53,7 +53,7 @@ async def test_cost_totals_previous_period_and_change() -> None:
 
 
 async def test_top_n_folds_the_rest_into_other_and_keeps_the_total() -> None:
-    svc, fake = make()
+    svc, _fake = make()
     report = await svc.get_cost(GetCostRequest(top_n=3, compare_previous=False))
     assert len(report.rows) == 4
     other = report.rows[-1]
@@ -90,7 +90,7 @@ async def test_currencies_are_never_added_together() -> None:
 
 
 async def test_one_failing_scope_gives_partial_result_with_structured_error() -> None:
-    svc, fake = make(FakeProvider(scope_ids=("a", "b", "c"), fail={"b": ("forbidden", False)}))
+    svc, _fake = make(FakeProvider(scope_ids=("a", "b", "c"), fail={"b": ("forbidden", False)}))
     report = await svc.get_cost(GetCostRequest())
     assert {r.scope for r in report.rows} == {"focus:a", "focus:c"}
     assert [(e.scope, e.code) for e in report.errors] == [("focus:b", "forbidden")]
@@ -170,7 +170,7 @@ async def test_budgets_status_summary_and_name_filter() -> None:
 
 
 async def test_audit_fans_out_scope_by_region_and_summarises() -> None:
-    svc, fake = make()
+    svc, _fake = make()
     report = await svc.run_audit(RunAuditRequest())
     assert report.summary.scopes_scanned == 2 and report.summary.regions_scanned == 2
     assert report.summary.by_check["fake.disk.idle"].count == 8
