@@ -355,6 +355,7 @@ class Finding(_Out):
 class CheckTotal(_Out):
     count: int
     estimated_monthly_cost: Money
+    category: CheckCategory = "waste"
 
 
 class AuditSummary(_Out):

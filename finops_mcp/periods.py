@@ -57,8 +57,16 @@ def month_span(day: date) -> Span:
     return Span(month_start(day), month_end(day))
 
 
+def _last_complete_day(start: date, today: date) -> date:
+    """Periods "to date" end with yesterday, the last complete day (billing data for today is
+    partial and exports lag), so they compare fairly with the same days of the previous period.
+    On their first day they hold that day alone."""
+    return max(start, today - timedelta(days=1))
+
+
 def resolve(period: str | None, start: date | None, end: date | None, today: date) -> Span:
-    """The span a request asks for. `today` is the current UTC day (it may be partial).
+    """The span a request asks for. `today` is the current UTC day, which is partial: named
+    periods end with the last complete day (yesterday), except on the first day of a to-date period.
 
     Explicit dates win; giving only one of them is an error (the request models reject it too).
     """
@@ -68,7 +76,7 @@ def resolve(period: str | None, start: date | None, end: date | None, today: dat
         raise ValueError("give both start and end dates, or neither")
     name = period or "month_to_date"
     if name == "month_to_date":
-        return Span(month_start(today), today)
+        return Span(month_start(today), _last_complete_day(month_start(today), today))
     if name == "last_month":
         last = month_start(today) - timedelta(days=1)
         return month_span(last)
@@ -77,7 +85,7 @@ def resolve(period: str | None, start: date | None, end: date | None, today: dat
         # The last n complete days: today is partial, so it is not one of them.
         return Span(today - timedelta(days=n), today - timedelta(days=1))
     if name == "year_to_date":
-        return Span(date(today.year, 1, 1), today)
+        return Span(date(today.year, 1, 1), _last_complete_day(date(today.year, 1, 1), today))
     raise ValueError(f"unknown period {name!r}")
 
 

@@ -652,11 +652,13 @@ class FinOpsService:
         findings.sort(key=lambda f: (-f.estimated_monthly_cost, f.check, f.resource_id))
         currency = _primary_currency(findings)
         by_check: dict[str, CheckTotal] = {}
+        categories = {c.id: c.category for c in selected}
         for check_id in sorted(checks_run):
             mine = [f for f in findings if f.check == check_id and f.currency == currency]
             by_check[check_id] = CheckTotal(
                 count=sum(f.check == check_id for f in findings),
                 estimated_monthly_cost=sum((f.estimated_monthly_cost for f in mine), Decimal(0)),
+                category=categories.get(check_id, "waste"),
             )
         waste = sum(
             (f.estimated_monthly_cost for f in findings if f.category == "waste" and f.currency == currency),

@@ -91,9 +91,14 @@ def audit_markdown(report: AuditReport, limit: int = 25, title: str = "Waste aud
     ]
     if s.by_check:
         totals = [
-            (cid, str(t.count), money(t.estimated_monthly_cost, s.currency)) for cid, t in s.by_check.items()
+            (cid, t.category, str(t.count), money(t.estimated_monthly_cost, s.currency))
+            for cid, t in s.by_check.items()
         ]
-        out.append("\n" + table(["check", "findings", "per month"], totals, "lrr"))
+        out.append("\n" + table(["check", "category", "findings", "per month"], totals, "llrr"))
+        out.append(
+            "\nEstimated waste counts `waste` checks only; `anomaly` (spikes) and `governance` "
+            "(untagged spend) amounts are shown for context, not counted as savings."
+        )
     if report.findings:
         rows = [
             (

@@ -100,7 +100,6 @@ def test_stdout_carries_only_protocol_messages(demo_env: dict[str, str], tmp_pat
         assert data.get("jsonrpc") == "2.0"
         if "id" in data:
             answers[data["id"]] = data
-    proc.stdin.close()
     proc.terminate()
     _, stderr = proc.communicate(timeout=30)
     assert set(answers) == {1, 2, 3, 4, 5}, (answers.keys(), stderr[-2000:])

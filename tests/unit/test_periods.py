@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from finops_mcp import periods
-from finops_mcp.periods import Span, add_months, bucket_of, buckets, month_span, previous, resolve
+from finops_mcp.periods import Span, add_months, bucket_of, buckets, month_span, month_start, previous, resolve
 
 D = date
 
@@ -32,7 +32,7 @@ RESOLVE_CASES: list[tuple[date, dict[str, tuple[date, date]]]] = [
             "last_7_days": (D(2024, 2, 23), D(2024, 2, 29)),
             "last_30_days": (D(2024, 1, 31), D(2024, 2, 29)),
             "last_90_days": (D(2023, 12, 2), D(2024, 2, 29)),
-            "year_to_date": (D(2024, 1, 1), D(2024, 3, 1)),
+            "year_to_date": (D(2024, 1, 1), D(2024, 2, 29)),
         },
     ),
     (
@@ -43,40 +43,40 @@ RESOLVE_CASES: list[tuple[date, dict[str, tuple[date, date]]]] = [
             "last_7_days": (D(2025, 2, 22), D(2025, 2, 28)),
             "last_30_days": (D(2025, 1, 30), D(2025, 2, 28)),
             "last_90_days": (D(2024, 12, 1), D(2025, 2, 28)),
-            "year_to_date": (D(2025, 1, 1), D(2025, 3, 1)),
+            "year_to_date": (D(2025, 1, 1), D(2025, 2, 28)),
         },
     ),
     (
         D(2024, 2, 29),
         {
-            "month_to_date": (D(2024, 2, 1), D(2024, 2, 29)),
+            "month_to_date": (D(2024, 2, 1), D(2024, 2, 28)),
             "last_month": (D(2024, 1, 1), D(2024, 1, 31)),
             "last_7_days": (D(2024, 2, 22), D(2024, 2, 28)),
             "last_30_days": (D(2024, 1, 30), D(2024, 2, 28)),
             "last_90_days": (D(2023, 12, 1), D(2024, 2, 28)),
-            "year_to_date": (D(2024, 1, 1), D(2024, 2, 29)),
+            "year_to_date": (D(2024, 1, 1), D(2024, 2, 28)),
         },
     ),
     (
         D(2025, 10, 31),
         {
-            "month_to_date": (D(2025, 10, 1), D(2025, 10, 31)),
+            "month_to_date": (D(2025, 10, 1), D(2025, 10, 30)),
             "last_month": (D(2025, 9, 1), D(2025, 9, 30)),
             "last_7_days": (D(2025, 10, 24), D(2025, 10, 30)),
             "last_30_days": (D(2025, 10, 1), D(2025, 10, 30)),
             "last_90_days": (D(2025, 8, 2), D(2025, 10, 30)),
-            "year_to_date": (D(2025, 1, 1), D(2025, 10, 31)),
+            "year_to_date": (D(2025, 1, 1), D(2025, 10, 30)),
         },
     ),
     (
         D(2025, 12, 31),
         {
-            "month_to_date": (D(2025, 12, 1), D(2025, 12, 31)),
+            "month_to_date": (D(2025, 12, 1), D(2025, 12, 30)),
             "last_month": (D(2025, 11, 1), D(2025, 11, 30)),
             "last_7_days": (D(2025, 12, 24), D(2025, 12, 30)),
             "last_30_days": (D(2025, 12, 1), D(2025, 12, 30)),
             "last_90_days": (D(2025, 10, 2), D(2025, 12, 30)),
-            "year_to_date": (D(2025, 1, 1), D(2025, 12, 31)),
+            "year_to_date": (D(2025, 1, 1), D(2025, 12, 30)),
         },
     ),
 ]
@@ -114,7 +114,7 @@ def test_last_n_days_are_n_complete_days_before_today(n: int) -> None:
 
 
 def test_default_period_is_month_to_date() -> None:
-    assert resolve(None, None, None, D(2025, 5, 17)) == Span(D(2025, 5, 1), D(2025, 5, 17))
+    assert resolve(None, None, None, D(2025, 5, 17)) == Span(D(2025, 5, 1), D(2025, 5, 16))
 
 
 def test_explicit_dates_win_and_are_inclusive() -> None:
@@ -153,7 +153,7 @@ def test_resolve_rejects_one_date_and_unknown_names() -> None:
 def test_previous_month_to_date_is_same_days_of_previous_month(
     today: date, expected: tuple[date, date]
 ) -> None:
-    span = resolve("month_to_date", None, None, today)
+    span = Span(month_start(today), today)  # the month-to-date shape, through `today`
     prev = previous(span, "month_to_date")
     assert (prev.start, prev.end) == expected
 
@@ -212,7 +212,7 @@ def test_previous_last_7_days_starting_on_the_first() -> None:
     ],
 )
 def test_previous_year_to_date_is_same_span_last_year(today: date, expected: tuple[date, date]) -> None:
-    span = resolve("year_to_date", None, None, today)
+    span = Span(D(today.year, 1, 1), today)  # the year-to-date shape, through `today`
     prev = previous(span, "year_to_date")
     assert (prev.start, prev.end) == expected
 

@@ -14,6 +14,7 @@ from finops_mcp.settings import load_settings
 from tests.fakes.provider import FakeProvider
 
 TODAY = date(2026, 11, 21)
+YESTERDAY = date(2026, 11, 20)
 
 
 def make(provider: FakeProvider | None = None, **settings: object) -> tuple[FinOpsService, FakeProvider]:
@@ -34,15 +35,15 @@ def truth(fake: FakeProvider, scope: str, start: date, end: date, services=None)
 async def test_cost_totals_previous_period_and_change() -> None:
     svc, fake = make()
     report = await svc.get_cost(GetCostRequest())
-    assert (report.period.start, report.period.end) == (date(2026, 11, 1), TODAY)
+    assert (report.period.start, report.period.end) == (date(2026, 11, 1), YESTERDAY)
     assert (report.previous_period.start, report.previous_period.end) == (
         date(2026, 10, 1),
-        date(2026, 10, 21),
+        date(2026, 10, 20),
     )
-    expected = truth(fake, "a", date(2026, 11, 1), TODAY) + truth(fake, "b", date(2026, 11, 1), TODAY)
+    expected = truth(fake, "a", date(2026, 11, 1), YESTERDAY) + truth(fake, "b", date(2026, 11, 1), YESTERDAY)
     assert report.total == expected
-    prev = truth(fake, "a", date(2026, 10, 1), date(2026, 10, 21)) + truth(
-        fake, "b", date(2026, 10, 1), date(2026, 10, 21)
+    prev = truth(fake, "a", date(2026, 10, 1), date(2026, 10, 20)) + truth(
+        fake, "b", date(2026, 10, 1), date(2026, 10, 20)
     )
     assert report.previous_total == prev
     assert report.change_pct == pytest.approx(float((expected - prev) / prev * 100))
@@ -83,8 +84,8 @@ async def test_daily_granularity_has_one_row_per_day_and_key() -> None:
 async def test_currencies_are_never_added_together() -> None:
     svc, fake = make(FakeProvider(currency={"b": "EUR"}))
     report = await svc.get_cost(GetCostRequest(compare_previous=False))
-    a = truth(fake, "a", date(2026, 11, 1), TODAY)
-    b = truth(fake, "b", date(2026, 11, 1), TODAY)
+    a = truth(fake, "a", date(2026, 11, 1), YESTERDAY)
+    b = truth(fake, "b", date(2026, 11, 1), YESTERDAY)
     assert {report.currency, report.other_currencies[0].currency} == {"USD", "EUR"}
     assert {report.total, report.other_currencies[0].total} == {a, b}
 
