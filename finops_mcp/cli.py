@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -95,16 +96,22 @@ def _request(tool: str, model: type[M], data: dict[str, Any]) -> M:
         _die(describe_validation_error(tool, exc, model))
 
 
-def _run(call: Callable[[FinOpsService, Any], Awaitable[Any]], settings: Settings, demo: bool = False) -> Any:
+def _run(
+    call: Callable[[FinOpsService, Any], Awaitable[Any]],
+    settings: Settings,
+    demo: bool = False,
+    today: Callable[[], date] | None = None,
+) -> Any:
     """Run one service call with a rich progress bar on stderr (when stderr is a terminal)."""
     import anyio
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from finops_mcp.errors import InputError
+    from finops_mcp.periods import utc_today
     from finops_mcp.service import FinOpsService
 
-    service = FinOpsService(settings, demo=demo)
+    service = FinOpsService(settings, demo=demo, today=today or utc_today)
     console = Console(stderr=True)
 
     async def main() -> Any:
@@ -381,7 +388,11 @@ def demo(
         budget_report = await svc.get_budget_status(GetBudgetStatusRequest(), progress=progress)
         return cost_report, audit_report, budget_report
 
-    cost_report, audit_report, budget_report = _run(everything, settings, demo=True)
+    # The demo is a snapshot: its "today" is the data's last day, so budgets and month-to-date
+    # always fall in the month the generated budgets were sized for (even on the 1st).
+    cost_report, audit_report, budget_report = _run(
+        everything, settings, demo=True, today=lambda: dataset.end
+    )
     if fmt is Format.json:
         print(
             json.dumps(

@@ -225,16 +225,18 @@ class FinOpsService:
             )
 
         def discover(name: str, ctx: CallContext) -> Sequence[Scope]:
-            key = cache_key("scopes", name, "*", {})
-            cached = self.cache.get(key)
-            if cached is not None:
-                return list(cached)
             found = list(self.provider(name).scopes(ctx))
-            self.cache.put(key, found)
+            self.cache.put(cache_key("scopes", name, "*", {}), found)
             return found
 
-        outcomes = await self.fanout.run(usable, discover, make_context=self._context(run), cancel=cancel)
         pairs: list[tuple[Provider, Scope]] = []
+        known_scopes = {name: self.cache.get(cache_key("scopes", name, "*", {})) for name in usable}
+        for name, cached in known_scopes.items():
+            pairs.extend((self.provider(name), scope) for scope in cached or ())
+        to_discover = [name for name, cached in known_scopes.items() if cached is None]
+        outcomes = await self.fanout.run(
+            to_discover, discover, make_context=self._context(run), cancel=cancel
+        )
         for outcome in outcomes:
             if outcome.error is not None:
                 self._record_error(run, outcome.item, outcome.item, outcome.error)

@@ -7,7 +7,16 @@ from datetime import date, timedelta
 import pytest
 
 from finops_mcp import periods
-from finops_mcp.periods import Span, add_months, bucket_of, buckets, month_span, month_start, previous, resolve
+from finops_mcp.periods import (
+    Span,
+    add_months,
+    bucket_of,
+    buckets,
+    month_span,
+    month_start,
+    previous,
+    resolve,
+)
 
 D = date
 
