@@ -33,7 +33,6 @@ from finops_mcp.models import (
     BudgetStatus,
     BudgetSummary,
     CheckTotal,
-    CostFilters,
     CostForecast,
     CostReport,
     CostRow,
@@ -67,17 +66,6 @@ T = TypeVar("T")
 ProgressFn = Callable[[int, int, str], Awaitable[None]]
 NONE_KEY = "(none)"
 OTHER_KEY = "(other)"
-
-
-def filters_from(model: CostFilters | None) -> Filters:
-    if model is None:
-        return Filters()
-    return Filters(
-        services=tuple(sorted(set(model.services or ()))),
-        accounts=tuple(sorted(set(model.accounts or ()))),
-        regions=tuple(sorted(set(model.regions or ()))),
-        tags=tuple(sorted((k, tuple(sorted(set(v)))) for k, v in (model.tags or {}).items())),
-    )
 
 
 @dataclass
@@ -313,7 +301,7 @@ class FinOpsService:
         span = periods.resolve(period, req.start_date, req.end_date, today)
         prev_span = periods.previous(span, period) if req.compare_previous else None
         query = CostQuery(
-            span, req.granularity, tuple(req.group_by), req.cost_type, filters_from(req.filters)
+            span, req.granularity, tuple(req.group_by), req.cost_type, Filters.from_model(req.filters)
         )
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from finops_mcp.engine.context import CallContext
-from finops_mcp.models import CheckCategory, CostBasis, ErrorCode, Finding, Severity
+from finops_mcp.models import CheckCategory, CostBasis, CostFilters, ErrorCode, Finding, Severity
 from finops_mcp.periods import Span
 
 CtxT = TypeVar("CtxT")
@@ -55,6 +55,18 @@ class Filters:
     @property
     def empty(self) -> bool:
         return not (self.services or self.accounts or self.regions or self.tags)
+
+    @classmethod
+    def from_model(cls, model: CostFilters | None) -> Filters:
+        """The request's filters, deduplicated and sorted."""
+        if model is None:
+            return cls()
+        return cls(
+            services=tuple(sorted(set(model.services or ()))),
+            accounts=tuple(sorted(set(model.accounts or ()))),
+            regions=tuple(sorted(set(model.regions or ()))),
+            tags=tuple(sorted((k, tuple(sorted(set(v)))) for k, v in (model.tags or {}).items())),
+        )
 
 
 @dataclass(frozen=True)

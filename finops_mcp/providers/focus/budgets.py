@@ -51,6 +51,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.models import CostFilters
 from finops_mcp.periods import Span, add_months, month_end
 from finops_mcp.providers.base import BudgetLine, Filters
 from finops_mcp.providers.focus.queries import project
@@ -62,18 +63,14 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
 
 
-class BudgetFilters(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class BudgetFilters(CostFilters):
+    """get_cost's filters plus `providers` (FOCUS ProviderName / ServiceProviderName values)."""
 
-    services: list[str] = Field(default_factory=list)
-    accounts: list[str] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list)
-    tags: dict[str, list[str]] = Field(default_factory=dict)
-    providers: list[str] = Field(default_factory=list)
+    providers: list[str] | None = None
 
-    @field_validator("services", "regions", "providers", mode="before")
+    @field_validator("providers", mode="before")
     @classmethod
-    def _lists(cls, value: Any) -> Any:
+    def _providers(cls, value: Any) -> Any:
         return _as_list(value)
 
     @field_validator("accounts", mode="before")
@@ -87,21 +84,6 @@ class BudgetFilters(BaseModel):
                 "account ids must be quoted strings so leading zeros survive, e.g. accounts: ['012345678901']"
             )
         return value
-
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _tags(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): _as_list(v) for k, v in value.items()}
-        return value
-
-    def to_filters(self) -> Filters:
-        return Filters(
-            services=tuple(sorted(self.services)),
-            accounts=tuple(sorted(self.accounts)),
-            regions=tuple(sorted(self.regions)),
-            tags=tuple(sorted((k, tuple(sorted(v))) for k, v in self.tags.items())),
-        )
 
 
 class BudgetSpec(BaseModel):
@@ -281,8 +263,8 @@ def budget_lines(
             span,
             today,
             b.cost_type,
-            b.filters.to_filters(),
-            tuple(b.filters.providers),
+            Filters.from_model(b.filters),
+            tuple(b.filters.providers or ()),
             currency=b.currency,
             default_currency=default_currency,
         )
