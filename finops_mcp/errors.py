@@ -42,7 +42,7 @@ _SECRET_PATTERNS = [
     (
         re.compile(
             r"(?i)\b(secret|password|passwd|token|sig|signature|client_secret|api[_-]?key|access[_-]?key)"
-            r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;]+)"
+            r"([\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;]+)"
         ),
         r"\1\2[REDACTED]",
     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -270,12 +271,12 @@ class FinOpsService:
         if mapped is not None:
             code, retryable = mapped
             return code, redact(f"{type(exc).__name__}: {exc}"), retryable
-        log.warning("unexpected error from %s: %s", provider, type(exc).__name__, exc_info=exc)
-        return (
-            "upstream",
-            redact(f"{type(exc).__name__}: {exc}"),
-            isinstance(exc, TimeoutError | ConnectionError),
-        )
+        message = redact(f"{type(exc).__name__}: {exc}")
+        # The message is redacted; the traceback is logged as locations only (no text, no source).
+        log.warning("unexpected error from %s: %s", provider, message)
+        frames = traceback.extract_tb(exc.__traceback__)
+        log.debug("where: %s", " <- ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(frames)))
+        return "upstream", message, isinstance(exc, TimeoutError | ConnectionError)
 
     async def _fan(
         self,
