@@ -123,6 +123,8 @@ def all_failed(report: CostReport | AuditReport | BudgetReport) -> bool:
     """True when no scope answered: the tool result is then an error (isError)."""
     if not report.errors:
         return False
+    if isinstance(report, AuditReport):  # a scope may fail in one region and answer in another
+        return not report.checks_run
     failed = {(e.provider, e.scope) for e in report.errors}
     return len(failed) >= max(report.meta.scopes_queried, 1)
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from finops_mcp.errors import InputError
+from finops_mcp.errors import InputError, ScopeFailure
 from finops_mcp.models import GetBudgetStatusRequest, GetCostRequest, RunAuditRequest
 from finops_mcp.service import FinOpsService, all_failed
 from finops_mcp.settings import load_settings
@@ -227,3 +227,18 @@ async def test_provider_not_in_this_version_is_not_configured_error() -> None:
     svc = FinOpsService(load_settings(providers=["aws"]), today=lambda: TODAY)
     report = await svc.get_cost(GetCostRequest(providers=["aws"]))
     assert report.errors[0].code == "not_configured" and "aws" in report.errors[0].message
+
+
+class OneRegionFails(FakeProvider):
+    def audit(self, unit, checks, ctx):  # type: ignore[no-untyped-def]
+        if unit.region == "r2":
+            raise ScopeFailure("forbidden", "not allowed in r2")
+        return super().audit(unit, checks, ctx)
+
+
+async def test_a_region_failing_is_partial_not_total_failure() -> None:
+    svc, _ = make(OneRegionFails(scope_ids=("a",)))
+    report = await svc.run_audit(RunAuditRequest())
+    assert report.findings and {f.region for f in report.findings} == {"r1"}
+    assert report.errors[0].message.endswith("in r2")
+    assert not all_failed(report)
