@@ -1,0 +1,302 @@
+"""One subscription's resources as plain data, listed with the azure-mgmt clients.
+
+Every list is one paged call per resource type for the whole subscription (VMs with their power
+state in one `virtual_machines.list_all(status_only="true")`: never one instance-view call per VM);
+pages are fetched one at a time under the engine's retry policy, with a cancellation check between
+pages. SDK models are turned into the frozen dataclasses below right away, so the checks are pure
+functions of plain data and can be tested without an SDK. Enum fields come back as enum members:
+`enum_text` normalises them to their string values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from finops_mcp.engine.context import CallContext
+from finops_mcp.providers.azure.errors import call
+
+
+def enum_text(value: Any) -> str | None:
+    value = getattr(value, "value", value)
+    return None if value is None else str(value)
+
+
+def norm_location(value: Any) -> str:
+    """ARM locations are lower-case without spaces ('westeurope'); people write 'West Europe'."""
+    return "".join(str(value or "").split()).lower()
+
+
+def _id(value: Any) -> str | None:
+    """The `id` of a sub-resource reference (SDK model or dict), or None."""
+    if value is None:
+        return None
+    rid = value.get("id") if isinstance(value, dict) else getattr(value, "id", None)
+    return str(rid) if rid else None
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _tags(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in dict(value or {}).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What every inventoried resource has: its ARM id, name and normalised location."""
+
+    id: str
+    name: str
+    location: str
+
+
+@dataclass(frozen=True)
+class VirtualMachine(Resource):
+    size: str | None
+    power_state: str | None  # running, stopped, deallocated, starting, stopping, deallocating...
+    state_since: datetime | None  # time of the last provisioning operation (e.g. the deallocation)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Disk(Resource):
+    sku: str | None
+    size_gb: int | None
+    state: str | None  # Unattached, Attached, Reserved, ActiveSAS, ReadyToUpload, ...
+    managed_by: str | None
+    created: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot(Resource):
+    sku: str | None
+    size_gb: int | None
+    incremental: bool
+    created: datetime | None
+    source_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublicIp(Resource):
+    sku: str | None
+    allocation: str | None  # Static | Dynamic
+    address: str | None
+    ip_configuration_id: str | None
+    nat_gateway_id: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NetworkInterface(Resource):
+    vm_id: str | None
+    private_endpoint_id: str | None
+    private_link_service_id: str | None
+    public_ip_ids: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppServicePlan(Resource):
+    sku_name: str | None
+    tier: str | None
+    instances: int
+    sites: int | None
+    linux: bool
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    subscription_id: str
+    vms: tuple[VirtualMachine, ...] = ()
+    disks: tuple[Disk, ...] = ()
+    snapshots: tuple[Snapshot, ...] = ()
+    public_ips: tuple[PublicIp, ...] = ()
+    nics: tuple[NetworkInterface, ...] = ()
+    plans: tuple[AppServicePlan, ...] = ()
+
+    def resources(self) -> Iterator[Resource]:
+        for group in (self.vms, self.disks, self.snapshots, self.public_ips, self.nics, self.plans):
+            yield from group
+
+    def in_regions(self, regions: frozenset[str]) -> Inventory:
+        """Only the resources located in `regions` (normalised names); all of them when empty."""
+        if not regions:
+            return self
+
+        def keep(items: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(r for r in items if norm_location(r.location) in regions)
+
+        return Inventory(
+            self.subscription_id,
+            keep(self.vms),
+            keep(self.disks),
+            keep(self.snapshots),
+            keep(self.public_ips),
+            keep(self.nics),
+            keep(self.plans),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# SDK models -> plain data
+# ---------------------------------------------------------------------------------------------
+
+
+def _base(m: Any) -> dict[str, Any]:
+    return {
+        "id": str(m.id),
+        "name": str(m.name),
+        "location": norm_location(m.location),
+        "tags": _tags(getattr(m, "tags", None)),
+    }
+
+
+def vm_from(m: Any) -> VirtualMachine:
+    view = getattr(m, "instance_view", None)
+    power: str | None = None
+    since: datetime | None = None
+    for status in getattr(view, "statuses", None) or ():
+        code = str(getattr(status, "code", "") or "")
+        if code.startswith("PowerState/"):
+            power = code.split("/", 1)[1].lower()
+        when = _when(getattr(status, "time", None))
+        if when is not None and (since is None or when > since):
+            since = when
+    hardware = getattr(m, "hardware_profile", None)
+    return VirtualMachine(
+        **_base(m),
+        size=enum_text(getattr(hardware, "vm_size", None)),
+        power_state=power,
+        state_since=since,
+    )
+
+
+def disk_from(m: Any) -> Disk:
+    sku = getattr(m, "sku", None)
+    return Disk(
+        **_base(m),
+        sku=enum_text(getattr(sku, "name", None)),
+        size_gb=getattr(m, "disk_size_gb", None),
+        state=enum_text(getattr(m, "disk_state", None)),
+        managed_by=getattr(m, "managed_by", None) or None,
+        created=_when(getattr(m, "time_created", None)),
+    )
+
+
+def snapshot_from(m: Any) -> Snapshot:
+    sku = getattr(m, "sku", None)
+    creation = getattr(m, "creation_data", None)
+    return Snapshot(
+        **_base(m),
+        sku=enum_text(getattr(sku, "name", None)),
+        size_gb=getattr(m, "disk_size_gb", None),
+        incremental=bool(getattr(m, "incremental", False)),
+        created=_when(getattr(m, "time_created", None)),
+        source_id=getattr(creation, "source_resource_id", None),
+    )
+
+
+def public_ip_from(m: Any) -> PublicIp:
+    sku = getattr(m, "sku", None)
+    return PublicIp(
+        **_base(m),
+        sku=enum_text(getattr(sku, "name", None)),
+        allocation=enum_text(getattr(m, "public_ip_allocation_method", None)),
+        address=getattr(m, "ip_address", None),
+        ip_configuration_id=_id(getattr(m, "ip_configuration", None)),
+        nat_gateway_id=_id(getattr(m, "nat_gateway", None)),
+    )
+
+
+def nic_from(m: Any) -> NetworkInterface:
+    public_ips = []
+    for config in getattr(m, "ip_configurations", None) or ():
+        pip = _id(getattr(config, "public_ip_address", None))
+        if pip:
+            public_ips.append(pip)
+    return NetworkInterface(
+        **_base(m),
+        vm_id=_id(getattr(m, "virtual_machine", None)),
+        private_endpoint_id=_id(getattr(m, "private_endpoint", None)),
+        private_link_service_id=_id(getattr(m, "private_link_service", None)),
+        public_ip_ids=tuple(public_ips),
+    )
+
+
+def plan_from(m: Any) -> AppServicePlan:
+    sku = getattr(m, "sku", None)
+    workers = getattr(m, "number_of_workers", None) or getattr(sku, "capacity", None) or 1
+    return AppServicePlan(
+        **_base(m),
+        sku_name=getattr(sku, "name", None),
+        tier=getattr(sku, "tier", None),
+        instances=int(workers),
+        sites=getattr(m, "number_of_sites", None),
+        linux=bool(getattr(m, "reserved", False)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Listing
+# ---------------------------------------------------------------------------------------------
+
+_END: Any = object()
+
+
+def paged(ctx: CallContext, make_pager: Callable[[], Any], what: str) -> Iterator[Any]:
+    """Items of an azure-core pager, fetching each page under the retry policy. A failed page is
+    retried as is: the pager keeps its continuation token when a request fails."""
+    pages = iter(make_pager().by_page())
+    while True:
+        ctx.raise_if_cancelled()
+        page: Any = call(ctx, lambda: next(pages, _END), what)
+        if page is _END:
+            return
+        yield from page
+
+
+def _listing(
+    ctx: CallContext, make_pager: Callable[[], Any], convert: Callable[[Any], Any], what: str
+) -> tuple[Any, ...]:
+    return tuple(convert(m) for m in paged(ctx, make_pager, what))
+
+
+def list_inventory(clients: Any, subscription_id: str, ctx: CallContext) -> Inventory:
+    """Every resource type the checks need, one paged list call per type."""
+    compute = clients.client("compute", subscription_id)
+    network = clients.client("network", subscription_id)
+    web = clients.client("web", subscription_id)
+    where = f"subscription {subscription_id}"
+    return Inventory(
+        subscription_id=subscription_id,
+        vms=_listing(
+            ctx,
+            lambda: compute.virtual_machines.list_all(status_only="true"),
+            vm_from,
+            f"listing virtual machines of {where}",
+        ),
+        disks=_listing(ctx, compute.disks.list, disk_from, f"listing disks of {where}"),
+        snapshots=_listing(ctx, compute.snapshots.list, snapshot_from, f"listing snapshots of {where}"),
+        public_ips=_listing(
+            ctx, network.public_ip_addresses.list_all, public_ip_from, f"listing public IPs of {where}"
+        ),
+        nics=_listing(
+            ctx, network.network_interfaces.list_all, nic_from, f"listing network interfaces of {where}"
+        ),
+        plans=_listing(ctx, web.app_service_plans.list, plan_from, f"listing App Service plans of {where}"),
+    )
