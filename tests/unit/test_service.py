@@ -223,10 +223,13 @@ async def test_no_provider_configured_is_a_clear_error() -> None:
     assert "FINOPS_FOCUS_PATHS" in report.errors[0].message
 
 
-async def test_provider_not_in_this_version_is_not_configured_error() -> None:
-    svc = FinOpsService(load_settings(providers=["aws"]), today=lambda: TODAY)
+async def test_a_provider_that_is_not_enabled_is_a_not_configured_error() -> None:
+    svc = FinOpsService(
+        load_settings(providers=["focus"], focus_paths=["/nonexistent/*.csv"]), today=lambda: TODAY
+    )
     report = await svc.get_cost(GetCostRequest(providers=["aws"]))
     assert report.errors[0].code == "not_configured" and "aws" in report.errors[0].message
+    assert "FINOPS_PROVIDERS" in report.errors[0].message
 
 
 class OneRegionFails(FakeProvider):
