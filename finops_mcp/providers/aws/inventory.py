@@ -1,0 +1,356 @@
+"""What the audit checks look at in one (account, region): plain dataclasses, gathered with paged
+read calls (`collect`). Only the resource kinds the selected checks need are listed (`NEEDS`).
+
+Load balancer targets: ELBv2 target groups are listed once per region and their health asked per
+target group attached to a load balancer; ELBv2 / classic tags are read 20 ARNs / names per call
+(the API's limit). NAT gateway traffic: the CloudWatch `AWS/NATGateway` metrics
+BytesOutToDestination and BytesInFromDestination summed over the last 14 days.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from finops_mcp.engine.context import CallContext
+from finops_mcp.providers.aws.api import api_call, api_pages
+
+NAT_WINDOW_DAYS = 14
+NAT_METRICS = ("BytesOutToDestination", "BytesInFromDestination")
+TAG_BATCH = 20  # DescribeTags: at most 20 load balancers per call
+PAGE_SIZE = {"ec2": 500, "elb": 400}  # MaxResults / PageSize per listing (tests make them small)
+
+INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS = (
+    "instances",
+    "volumes",
+    "addresses",
+    "snapshots",
+    "images",
+    "nat_gateways",
+    "load_balancers",
+)
+ALL_KINDS = frozenset({INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS})
+
+
+def tag_dict(tags: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    return {str(t.get("Key")): str(t.get("Value") or "") for t in tags or () if t.get("Key") is not None}
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    instance_type: str
+    state: str  # pending | running | stopping | stopped | shutting-down | terminated
+    launch_time: datetime | None = None
+    state_since: datetime | None = None  # from StateTransitionReason, when AWS gives it
+    volume_ids: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        return self.tags.get("Name")
+
+
+@dataclass(frozen=True)
+class Volume:
+    id: str
+    volume_type: str
+    size_gb: int
+    state: str  # creating | available | in-use | deleting | deleted | error
+    iops: int | None = None
+    throughput: int | None = None
+    instance_ids: tuple[str, ...] = ()
+    created: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Address:
+    id: str  # allocation id (VPC) or the public IP (EC2-Classic)
+    public_ip: str
+    association_id: str | None = None
+    instance_id: str | None = None
+    network_interface_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def associated(self) -> bool:
+        return bool(self.association_id or self.instance_id or self.network_interface_id)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    volume_id: str | None
+    size_gb: int
+    started: datetime | None
+    full_size_bytes: int | None = None
+    storage_tier: str = "standard"
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NatGateway:
+    id: str
+    state: str
+    created: datetime | None
+    bytes_14d: Decimal | None = None  # None: traffic not measured
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    id: str  # ARN (ELBv2) or name (classic)
+    name: str
+    kind: str  # application | network | gateway | classic
+    created: datetime | None
+    registered_targets: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Inventory:
+    account_id: str
+    region: str
+    instances: list[Instance] = field(default_factory=list)
+    volumes: list[Volume] = field(default_factory=list)
+    addresses: list[Address] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    image_snapshot_ids: frozenset[str] = frozenset()  # snapshots backing this account's AMIs
+    nat_gateways: list[NatGateway] = field(default_factory=list)
+    load_balancers: list[LoadBalancer] = field(default_factory=list)
+    collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def volume(self, volume_id: str) -> Volume | None:
+        return next((v for v in self.volumes if v.id == volume_id), None)
+
+
+_STATE_TIME_RE = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
+
+
+def state_since(reason: str | None) -> datetime | None:
+    """The time in a StateTransitionReason such as 'User initiated (2026-01-04 00:49:21 GMT)'."""
+    found = _STATE_TIME_RE.search(reason or "")
+    if not found:
+        return None
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+# ---------------------------------------------------------------------------------------------- EC2
+
+
+def _instances(ec2: Any, ctx: CallContext) -> Iterator[Instance]:
+    for page in api_pages(ctx, ec2, "describe_instances", MaxResults=PAGE_SIZE["ec2"]):
+        for reservation in page.get("Reservations", []):
+            for raw in reservation.get("Instances", []):
+                yield Instance(
+                    id=raw["InstanceId"],
+                    instance_type=raw.get("InstanceType", ""),
+                    state=(raw.get("State") or {}).get("Name", ""),
+                    launch_time=raw.get("LaunchTime"),
+                    state_since=state_since(raw.get("StateTransitionReason")),
+                    volume_ids=tuple(
+                        b["Ebs"]["VolumeId"] for b in raw.get("BlockDeviceMappings", []) if b.get("Ebs")
+                    ),
+                    tags=tag_dict(raw.get("Tags")),
+                )
+
+
+def _volumes(ec2: Any, ctx: CallContext) -> Iterator[Volume]:
+    for page in api_pages(ctx, ec2, "describe_volumes", MaxResults=PAGE_SIZE["ec2"]):
+        for raw in page.get("Volumes", []):
+            yield Volume(
+                id=raw["VolumeId"],
+                volume_type=raw.get("VolumeType", "standard"),
+                size_gb=int(raw.get("Size") or 0),
+                state=raw.get("State", ""),
+                iops=raw.get("Iops"),
+                throughput=raw.get("Throughput"),
+                instance_ids=tuple(
+                    a["InstanceId"] for a in raw.get("Attachments", []) if a.get("InstanceId")
+                ),
+                created=raw.get("CreateTime"),
+                tags=tag_dict(raw.get("Tags")),
+            )
+
+
+def _addresses(ec2: Any, ctx: CallContext) -> Iterator[Address]:
+    for raw in api_call(ctx, ec2, "describe_addresses").get("Addresses", []):  # not paged by AWS
+        yield Address(
+            id=raw.get("AllocationId") or raw.get("PublicIp", ""),
+            public_ip=raw.get("PublicIp", ""),
+            association_id=raw.get("AssociationId") or None,
+            instance_id=raw.get("InstanceId") or None,
+            network_interface_id=raw.get("NetworkInterfaceId") or None,
+            tags=tag_dict(raw.get("Tags")),
+        )
+
+
+def _snapshots(ec2: Any, ctx: CallContext) -> Iterator[Snapshot]:
+    pages = api_pages(ctx, ec2, "describe_snapshots", OwnerIds=["self"], MaxResults=PAGE_SIZE["ec2"])
+    for page in pages:
+        for raw in page.get("Snapshots", []):
+            volume_id = raw.get("VolumeId")
+            yield Snapshot(
+                id=raw["SnapshotId"],
+                volume_id=None if not volume_id or volume_id == "vol-ffffffff" else volume_id,
+                size_gb=int(raw.get("VolumeSize") or 0),
+                started=raw.get("StartTime"),
+                full_size_bytes=raw.get("FullSnapshotSizeInBytes"),
+                storage_tier=str(raw.get("StorageTier") or "standard"),
+                description=raw.get("Description") or "",
+                tags=tag_dict(raw.get("Tags")),
+            )
+
+
+def _image_snapshots(ec2: Any, ctx: CallContext) -> frozenset[str]:
+    found: set[str] = set()
+    for page in api_pages(ctx, ec2, "describe_images", Owners=["self"]):
+        for image in page.get("Images", []):
+            for mapping in image.get("BlockDeviceMappings", []):
+                snap = (mapping.get("Ebs") or {}).get("SnapshotId")
+                if snap:
+                    found.add(snap)
+    return frozenset(found)
+
+
+def _nat_gateways(ec2: Any, cloudwatch: Any, now: datetime, ctx: CallContext) -> Iterator[NatGateway]:
+    for page in api_pages(ctx, ec2, "describe_nat_gateways", MaxResults=PAGE_SIZE["ec2"]):
+        for raw in page.get("NatGateways", []):
+            state = raw.get("State", "")
+            traffic = nat_traffic(cloudwatch, raw["NatGatewayId"], now, ctx) if state == "available" else None
+            yield NatGateway(
+                id=raw["NatGatewayId"],
+                state=state,
+                created=raw.get("CreateTime"),
+                bytes_14d=traffic,
+                tags=tag_dict(raw.get("Tags")),
+            )
+
+
+def nat_traffic(cloudwatch: Any, nat_id: str, now: datetime, ctx: CallContext) -> Decimal:
+    """Bytes to and from destinations over the last 14 days (0 when no datapoints)."""
+    total = Decimal(0)
+    for metric in NAT_METRICS:
+        answer = api_call(
+            ctx,
+            cloudwatch,
+            "get_metric_statistics",
+            Namespace="AWS/NATGateway",
+            MetricName=metric,
+            Dimensions=[{"Name": "NatGatewayId", "Value": nat_id}],
+            StartTime=now - timedelta(days=NAT_WINDOW_DAYS),
+            EndTime=now,
+            Period=86400,
+            Statistics=["Sum"],
+        )
+        total += sum((Decimal(str(p.get("Sum") or 0)) for p in answer.get("Datapoints", [])), Decimal(0))
+    return total
+
+
+# ---------------------------------------------------------------------------------------------- ELB
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _elbv2(client: Any, ctx: CallContext) -> Iterator[LoadBalancer]:
+    size = PAGE_SIZE["elb"]
+    lbs: list[dict[str, Any]] = []
+    for page in api_pages(
+        ctx, client, "describe_load_balancers", token_in="Marker", token_out="NextMarker", PageSize=size
+    ):
+        lbs.extend(page.get("LoadBalancers", []))
+    if not lbs:
+        return
+    targets: dict[str, int] = {lb["LoadBalancerArn"]: 0 for lb in lbs}
+    for page in api_pages(
+        ctx, client, "describe_target_groups", token_in="Marker", token_out="NextMarker", PageSize=size
+    ):
+        for group in page.get("TargetGroups", []):
+            attached = [arn for arn in group.get("LoadBalancerArns", []) if arn in targets]
+            if not attached:
+                continue
+            health = api_call(ctx, client, "describe_target_health", TargetGroupArn=group["TargetGroupArn"])
+            count = len(health.get("TargetHealthDescriptions", []))
+            for arn in attached:
+                targets[arn] += count
+    tags: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(list(targets), TAG_BATCH):
+        for desc in api_call(ctx, client, "describe_tags", ResourceArns=list(chunk)).get(
+            "TagDescriptions", []
+        ):
+            tags[desc["ResourceArn"]] = tag_dict(desc.get("Tags"))
+    for lb in lbs:
+        arn = lb["LoadBalancerArn"]
+        yield LoadBalancer(
+            id=arn,
+            name=lb.get("LoadBalancerName", arn),
+            kind=lb.get("Type", "application"),
+            created=lb.get("CreatedTime"),
+            registered_targets=targets[arn],
+            tags=tags.get(arn, {}),
+        )
+
+
+def _classic(client: Any, ctx: CallContext) -> Iterator[LoadBalancer]:
+    lbs: list[dict[str, Any]] = []
+    for page in api_pages(
+        ctx,
+        client,
+        "describe_load_balancers",
+        token_in="Marker",
+        token_out="NextMarker",
+        PageSize=PAGE_SIZE["elb"],
+    ):
+        lbs.extend(page.get("LoadBalancerDescriptions", []))
+    tags: dict[str, dict[str, str]] = {}
+    for chunk in _chunks([lb["LoadBalancerName"] for lb in lbs], TAG_BATCH):
+        answer = api_call(ctx, client, "describe_tags", LoadBalancerNames=list(chunk))
+        for desc in answer.get("TagDescriptions", []):
+            tags[desc["LoadBalancerName"]] = tag_dict(desc.get("Tags"))
+    for lb in lbs:
+        name = lb["LoadBalancerName"]
+        yield LoadBalancer(
+            id=name,
+            name=name,
+            kind="classic",
+            created=lb.get("CreatedTime"),
+            registered_targets=len(lb.get("Instances", [])),
+            tags=tags.get(name, {}),
+        )
+
+
+# ---------------------------------------------------------------------------------------------- all
+
+
+def collect(
+    client_for: Any, account_id: str, region: str, kinds: Iterable[str], ctx: CallContext
+) -> Inventory:
+    """The inventory of the given kinds. `client_for(service, region)` returns a boto3 client."""
+    wanted = set(kinds)
+    inv = Inventory(account_id=account_id, region=region)
+    ec2 = client_for("ec2", region)
+    if INSTANCES in wanted:
+        inv.instances = list(_instances(ec2, ctx))
+    if VOLUMES in wanted:
+        inv.volumes = list(_volumes(ec2, ctx))
+    if ADDRESSES in wanted:
+        inv.addresses = list(_addresses(ec2, ctx))
+    if SNAPSHOTS in wanted:
+        inv.snapshots = list(_snapshots(ec2, ctx))
+    if IMAGES in wanted:
+        inv.image_snapshot_ids = _image_snapshots(ec2, ctx)
+    if NAT_GATEWAYS in wanted:
+        inv.nat_gateways = list(_nat_gateways(ec2, client_for("cloudwatch", region), inv.collected_at, ctx))
+    if LOAD_BALANCERS in wanted:
+        inv.load_balancers = list(_elbv2(client_for("elbv2", region), ctx))
+        inv.load_balancers += list(_classic(client_for("elb", region), ctx))
+    return inv
