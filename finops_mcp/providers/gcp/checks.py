@@ -1,0 +1,389 @@
+"""The `gcp.*` audit checks: each a `Check` over a `GcpAuditContext` (one project's inventory, already
+narrowed to the audit unit's region), a pure function tested on its own.
+
+Recommender checks (`cost_basis: recommender`) report Google's idle-resource recommendations with
+their own cost projection (`primary_impact.cost_projection`, negative = saving) normalized to 30
+days. Compute checks price resources with the dated list-price table in `prices`
+(`cost_basis: list_price`).
+
+No double counting: when the recommender checks run too, `gcp.compute.unattached_disk` and
+`gcp.compute.unused_address` skip resources that an idle-resource recommendation already reports.
+
+Imports no SDK (the engine imports this module to list checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from finops_mcp.models import CostBasis, Finding, Severity
+from finops_mcp.providers.base import Check
+from finops_mcp.providers.gcp import prices
+from finops_mcp.providers.gcp.resources import (
+    ADDRESS_RECOMMENDER,
+    DISK_RECOMMENDER,
+    INSTANCE_RECOMMENDER,
+    Address,
+    Disk,
+    Instance,
+    Recommendation,
+    Snapshot,
+)
+
+SNAPSHOT_MAX_AGE_DAYS = 90
+STOPPED_STATES = ("TERMINATED", "SUSPENDED")
+
+
+@dataclass(frozen=True)
+class GcpAuditContext:
+    project: str
+    now: datetime
+    instances: tuple[Instance, ...] = ()
+    disks: tuple[Disk, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    snapshots: tuple[Snapshot, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+    snapshot_max_age_days: int = SNAPSHOT_MAX_AGE_DAYS
+
+    @property
+    def scope(self) -> str:
+        return f"gcp-project:{self.project}"
+
+    @property
+    def recommended(self) -> frozenset[str]:
+        return frozenset(r.resource for r in self.recommendations)
+
+
+def severity_for(monthly: Decimal) -> Severity:
+    if monthly >= 100:
+        return "high"
+    if monthly >= 20:
+        return "medium"
+    return "low"
+
+
+def money(value: Decimal, currency: str = prices.CURRENCY) -> str:
+    return f"{value:,.2f} {currency}"
+
+
+def _finding(
+    check: Check[GcpAuditContext],
+    ctx: GcpAuditContext,
+    *,
+    region: str | None,
+    resource_id: str,
+    name: str,
+    detail: str,
+    monthly: Decimal | None,
+    labels: dict[str, str] | None = None,
+    currency: str = prices.CURRENCY,
+) -> Finding:
+    basis: CostBasis = check.cost_basis if monthly is not None else "unknown"
+    amount = monthly if monthly is not None else Decimal(0)
+    return Finding(
+        check=check.id,
+        provider="gcp",
+        scope=ctx.scope,
+        region=region if region and region != "global" else None,
+        resource_id=resource_id,
+        resource_type=check.resource_type,
+        resource_name=name,
+        detail=detail,
+        estimated_monthly_cost=amount,
+        cost_basis=basis,
+        currency=currency,
+        severity=severity_for(amount),
+        category=check.category,
+        recommendation=check.recommendation,
+        tags=dict(labels or {}),
+    )
+
+
+def _price_note(monthly: Decimal | None, what: str) -> str:
+    if monthly is None:
+        version = prices.PRICE_TABLE_VERSION
+        return f" {what} has no list price in finops-mcp's table (version {version}): not priced."
+    return f" List price ~{money(monthly)}/month (price table {prices.PRICE_TABLE_VERSION})."
+
+
+# ---------------------------------------------------------------------------------------------
+# Recommender: gcp.compute.idle_vm / idle_disk / idle_address
+# ---------------------------------------------------------------------------------------------
+
+
+def _recommender_check(
+    check_id: str, recommender: str, resource_type: str, title: str, what: str, recommendation: str
+) -> Check[GcpAuditContext]:
+    def evaluate(ctx: GcpAuditContext) -> Iterator[Finding]:
+        for rec in ctx.recommendations:
+            if rec.recommender != recommender:
+                continue
+            name = rec.resource.rsplit("/", 1)[-1] or rec.name.rsplit("/", 1)[-1]
+            detail = (
+                f"{rec.description or f'Idle {what}'} (Recommender {recommender}"
+                + (f", {rec.subtype}" if rec.subtype else "")
+                + f"): saves ~{money(rec.monthly_saving, rec.currency)} per 30 days "
+                "per Google's cost projection."
+            )
+            yield _finding(
+                check,
+                ctx,
+                region=rec.region,
+                resource_id=rec.resource or rec.name,
+                name=name,
+                detail=detail,
+                monthly=rec.monthly_saving,
+                currency=rec.currency,
+            )
+
+    check: Check[GcpAuditContext] = Check(
+        id=check_id,
+        title=title,
+        description=f"Active idle-resource recommendations ({recommender}) for {what}s, priced with the "
+        "recommendation's cost projection normalized to 30 days.",
+        resource_type=resource_type,
+        severity="medium",
+        cost_basis="recommender",
+        recommendation=recommendation,
+        evaluate=evaluate,
+    )
+    return check
+
+
+IDLE_VM = _recommender_check(
+    "gcp.compute.idle_vm",
+    INSTANCE_RECOMMENDER,
+    "compute.instance",
+    "Idle VM instance (Recommender)",
+    "VM instance",
+    "Stop or delete the idle VM (snapshot its disks first if you may need them), or downsize it.",
+)
+IDLE_DISK = _recommender_check(
+    "gcp.compute.idle_disk",
+    DISK_RECOMMENDER,
+    "compute.disk",
+    "Idle persistent disk (Recommender)",
+    "persistent disk",
+    "Snapshot the disk if its data may be needed, then delete it.",
+)
+IDLE_ADDRESS = _recommender_check(
+    "gcp.compute.idle_address",
+    ADDRESS_RECOMMENDER,
+    "compute.address",
+    "Idle IP address (Recommender)",
+    "IP address",
+    "Release the reserved address if nothing will use it.",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# gcp.compute.stopped_instance_disks
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_stopped_instance_disks(ctx: GcpAuditContext) -> Iterator[Finding]:
+    disks = {d.path: d for d in ctx.disks}
+    for inst in ctx.instances:
+        if inst.status not in STOPPED_STATES:
+            continue
+        attached = [disks[p] for p in inst.disks if p in disks]
+        if not attached:
+            continue
+        priced = [(d, prices.disk_month(d.type, d.size_gb, d.region, d.regional)) for d in attached]
+        known = [m for _, m in priced if m is not None]
+        monthly = sum(known, Decimal(0)) if known else None
+        parts = ", ".join(f"{d.name} ({d.size_gb} GB {d.type})" for d in attached)
+        since = f" since {inst.last_stop:%Y-%m-%d}" if inst.last_stop else ""
+        unpriced = [d.name for d, m in priced if m is None]
+        detail = (
+            f"Instance {inst.name} is {inst.status}{since} but its {len(attached)} persistent disk(s) still "
+            f"bill: {parts}." + _price_note(monthly, "no attached disk type")
+        )
+        if unpriced and known:
+            detail += f" Not priced: {', '.join(unpriced)}."
+        yield _finding(
+            STOPPED_INSTANCE_DISKS,
+            ctx,
+            region=inst.region,
+            resource_id=inst.path,
+            name=inst.name,
+            detail=detail,
+            monthly=monthly,
+            labels=inst.labels,
+        )
+
+
+STOPPED_INSTANCE_DISKS: Check[GcpAuditContext] = Check(
+    id="gcp.compute.stopped_instance_disks",
+    title="Stopped VM with disks still billing",
+    description="VM instances in state TERMINATED (stopped) or SUSPENDED whose attached persistent disks "
+    "keep billing for their provisioned capacity; priced at list price per disk type and region.",
+    resource_type="compute.instance",
+    severity="medium",
+    cost_basis="list_price",
+    recommendation="Delete the stopped VM and its disks if it is no longer needed (snapshot first to keep "
+    "the data at a lower price), or restart it if it should be running.",
+    evaluate=evaluate_stopped_instance_disks,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# gcp.compute.unattached_disk
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_unattached_disk(ctx: GcpAuditContext) -> Iterator[Finding]:
+    covered = ctx.recommended
+    for disk in ctx.disks:
+        if disk.users or disk.path in covered:
+            continue
+        monthly = prices.disk_month(disk.type, disk.size_gb, disk.region, disk.regional)
+        since = disk.last_detach or disk.created
+        when = f" (unattached since {since:%Y-%m-%d})" if since else ""
+        detail = (
+            f"Persistent disk {disk.name} ({disk.size_gb} GB {disk.type}"
+            + (", regional" if disk.regional else "")
+            + f") is attached to no instance{when}."
+            + _price_note(monthly, f"Disk type {disk.type}")
+        )
+        yield _finding(
+            UNATTACHED_DISK,
+            ctx,
+            region=disk.region,
+            resource_id=disk.path,
+            name=disk.name,
+            detail=detail,
+            monthly=monthly,
+            labels=disk.labels,
+        )
+
+
+UNATTACHED_DISK: Check[GcpAuditContext] = Check(
+    id="gcp.compute.unattached_disk",
+    title="Unattached persistent disk",
+    description="Persistent disks attached to no VM (no users), billed for their provisioned capacity; "
+    "priced at list price per disk type and region.",
+    resource_type="compute.disk",
+    severity="medium",
+    cost_basis="list_price",
+    recommendation="Snapshot the disk if its data may be needed, then delete it.",
+    evaluate=evaluate_unattached_disk,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# gcp.compute.unused_address
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_unused_address(ctx: GcpAuditContext) -> Iterator[Finding]:
+    covered = ctx.recommended
+    for addr in ctx.addresses:
+        if addr.status != "RESERVED" or addr.address_type != "EXTERNAL" or addr.path in covered:
+            continue
+        monthly = prices.static_ip_month()
+        where = "global" if addr.region == "global" else f"regional ({addr.region})"
+        detail = (
+            f"Static external IP {addr.address or addr.name} ({where}) is reserved but not in use: unused "
+            f"addresses bill {money(prices.STATIC_IP_UNUSED_HOUR)}/hour." + _price_note(monthly, "")
+        )
+        yield _finding(
+            UNUSED_ADDRESS,
+            ctx,
+            region=addr.region,
+            resource_id=addr.path,
+            name=addr.name,
+            detail=detail,
+            monthly=monthly,
+            labels=addr.labels,
+        )
+
+
+UNUSED_ADDRESS: Check[GcpAuditContext] = Check(
+    id="gcp.compute.unused_address",
+    title="Reserved external IP not in use",
+    description="Static external IP addresses with status RESERVED (reserved, attached to nothing); "
+    "priced at the list price of an unused static IP.",
+    resource_type="compute.address",
+    severity="low",
+    cost_basis="list_price",
+    recommendation="Release the address if nothing will use it (a released address cannot be recovered).",
+    evaluate=evaluate_unused_address,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# gcp.compute.old_snapshot
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_old_snapshot(ctx: GcpAuditContext) -> Iterator[Finding]:
+    for snap in ctx.snapshots:
+        if snap.created is None:
+            continue
+        age = (ctx.now - snap.created).days
+        if age < ctx.snapshot_max_age_days:
+            continue
+        monthly = prices.snapshot_month(snap.storage_bytes, snap.archive)
+        source = snap.source_disk.rsplit("/", 1)[-1] if snap.source_disk else "a deleted disk"
+        detail = (
+            f"Snapshot {snap.name} of {source} is {age} days old (created {snap.created:%Y-%m-%d}); "
+            f"it stores {Decimal(snap.storage_bytes) / prices.GB:.1f} GiB"
+            + (" (archive)" if snap.archive else "")
+            + "."
+            + _price_note(monthly, "")
+        )
+        yield _finding(
+            OLD_SNAPSHOT,
+            ctx,
+            region=snap.region or None,
+            resource_id=snap.path,
+            name=snap.name,
+            detail=detail,
+            monthly=monthly,
+            labels=snap.labels,
+        )
+
+
+OLD_SNAPSHOT: Check[GcpAuditContext] = Check(
+    id="gcp.compute.old_snapshot",
+    title="Old disk snapshot",
+    description=f"Disk snapshots older than {SNAPSHOT_MAX_AGE_DAYS} days, priced at the list price of their "
+    "stored bytes.",
+    resource_type="compute.snapshot",
+    severity="low",
+    cost_basis="list_price",
+    recommendation="Delete snapshots no retention policy requires; use a snapshot schedule with a retention "
+    "period, or archive snapshots for long-term copies.",
+    evaluate=evaluate_old_snapshot,
+)
+
+
+CHECKS: tuple[Check[GcpAuditContext], ...] = (
+    IDLE_VM,
+    IDLE_DISK,
+    IDLE_ADDRESS,
+    STOPPED_INSTANCE_DISKS,
+    UNATTACHED_DISK,
+    UNUSED_ADDRESS,
+    OLD_SNAPSHOT,
+)
+
+# What each check needs listed: compute inventories and recommenders.
+NEEDS: dict[str, frozenset[str]] = {
+    IDLE_VM.id: frozenset({"instances", INSTANCE_RECOMMENDER}),
+    IDLE_DISK.id: frozenset({"disks", DISK_RECOMMENDER}),
+    IDLE_ADDRESS.id: frozenset({"addresses", ADDRESS_RECOMMENDER}),
+    STOPPED_INSTANCE_DISKS.id: frozenset({"instances", "disks"}),
+    UNATTACHED_DISK.id: frozenset({"disks"}),
+    UNUSED_ADDRESS.id: frozenset({"addresses"}),
+    OLD_SNAPSHOT.id: frozenset({"snapshots"}),
+}
+RECOMMENDER_OF: dict[str, str] = {
+    IDLE_VM.id: INSTANCE_RECOMMENDER,
+    IDLE_DISK.id: DISK_RECOMMENDER,
+    IDLE_ADDRESS.id: ADDRESS_RECOMMENDER,
+}
