@@ -148,3 +148,15 @@ def bucket_of(day: date, granularity: str) -> date | None:
     if granularity == "monthly":
         return month_start(day)
     return None
+
+
+def calendar_span(kind: str, day: date) -> Span:
+    """The calendar month, quarter or year (`monthly`, `quarterly`, `annually`) containing `day`."""
+    if kind == "monthly":
+        return month_span(day)
+    if kind == "quarterly":
+        first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        return Span(first, month_end(add_months(first, 2)))
+    if kind == "annually":
+        return Span(date(day.year, 1, 1), date(day.year, 12, 31))
+    raise ValueError(f"unknown budget period {kind!r}")

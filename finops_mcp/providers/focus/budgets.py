@@ -32,7 +32,7 @@ Rules:
 - Currency: the budget's `currency` if set (only cost in that currency counts); otherwise the
   currency with the most cost in the period, else the dataset's main currency. Cost in other
   currencies is never added; a note says it was left out.
-- Forecast: `queries.run_rate` (actual / elapsed days x days in the period; elapsed days run from
+- Forecast: `finops_mcp.forecast.run_rate` (actual / elapsed days x days in the period; elapsed days run from
   the period start through the dataset's last charge day in the period, or today if earlier).
   No row in the period: no forecast.
 """
@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import CostFilters
-from finops_mcp.periods import Span, add_months, month_end
+from finops_mcp.periods import calendar_span
 from finops_mcp.providers.base import BudgetLine, Filters
 from finops_mcp.providers.focus.queries import project
 
@@ -231,19 +231,6 @@ class BudgetFile:
             return list(self._budgets)
 
 
-def period_span(period: str, today: date) -> Span:
-    """The calendar month, quarter or year containing `today`."""
-    if period == "monthly":
-        first = today.replace(day=1)
-        return Span(first, month_end(first))
-    if period == "quarterly":
-        first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-        return Span(first, month_end(add_months(first, 2)))
-    if period == "annually":
-        return Span(date(today.year, 1, 1), date(today.year, 12, 31))
-    raise ValueError(f"unknown budget period {period!r}")
-
-
 def budget_lines(
     cur: duckdb.DuckDBPyConnection,
     dataset: str,
@@ -257,7 +244,7 @@ def budget_lines(
     for b in budgets:
         if not b.applies_to(dataset):
             continue
-        span = period_span(b.period, today)
+        span = calendar_span(b.period, today)
         p = project(
             cur,
             span,

@@ -10,8 +10,8 @@ region -> RegionId (else RegionName), resource -> ResourceId, charge_category ->
 and regions must be in their lists; each tag key must have one of its values (the value '' means
 "the tag is missing or empty"; an empty list of values means "the tag is present").
 
-Forecast (`run_rate`, used by `forecast` and by the budgets): actual cost from the period start
-through the as-of day (inclusive), divided by the elapsed days, times the days in the period.
+Forecast (`finops_mcp.forecast.run_rate`, used by `forecast` and by the budgets): actual cost
+from the period start through the as-of day (inclusive), divided by the elapsed days, times the days in the period.
 Elapsed days run from the period start through the last charge day present in the dataset (any
 row, whatever the filters) within the period up to the as-of day: exports lag, so days not yet
 exported do not dilute the rate. No row in that range: no forecast.
@@ -27,6 +27,7 @@ from decimal import Decimal
 import duckdb
 
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.forecast import run_rate
 from finops_mcp.periods import Span, month_span
 from finops_mcp.providers.base import CostLine, CostQuery, Filters, ForecastLine
 from finops_mcp.providers.focus.loader import TABLE
@@ -40,7 +41,6 @@ DIMENSION_COLUMNS: dict[str, str] = {
 }
 COST_COLUMNS: dict[str, str] = {"billed": "billed_cost", "effective": "effective_cost"}
 GRANULARITIES = ("total", "daily", "monthly")
-_QUANTUM = Decimal("0.0000000001")
 ZERO = Decimal(0)
 Params = list[object]
 
@@ -173,21 +173,6 @@ def last_charge_day(cur: duckdb.DuckDBPyConnection, start: date, end: date) -> d
         f"SELECT max(charge_day) FROM {TABLE} WHERE charge_day BETWEEN ? AND ?", [start, end]
     ).fetchone()
     return row[0] if row else None
-
-
-def run_rate(actual: Decimal, period: Span, last_day: date | None, as_of: date) -> Decimal | None:
-    """Projected cost of `period`: actual / elapsed days x days in the period (see module docstring).
-
-    `actual` is the cost from the period start through `as_of`; `last_day` the latest charge day
-    with data in the period (None: no data, no forecast).
-    """
-    if last_day is None:
-        return None
-    through = min(last_day, as_of, period.end)
-    if through < period.start:
-        return None
-    elapsed = (through - period.start).days + 1
-    return (actual * period.days / elapsed).quantize(_QUANTUM)
 
 
 @dataclass(frozen=True)

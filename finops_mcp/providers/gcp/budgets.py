@@ -13,7 +13,7 @@ billing account we measure, in ONE BigQuery statement for all budgets:
   filter;
 - actual: spend from the period start through today in the budget's currency (the specified
   amount's currency, else the export's main currency);
-- forecast: the run-rate projection `focus.queries.run_rate` (actual / elapsed days x days in the
+- forecast: the run-rate projection `finops_mcp.forecast.run_rate` (actual / elapsed days x days in the
   period, elapsed days ending at the last usage day present in the export).
 
 Budgets with filters the export cannot evaluate (subaccounts, resource ancestors; on the FOCUS
@@ -29,7 +29,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.periods import Span
+from finops_mcp.forecast import run_rate
+from finops_mcp.periods import Span, calendar_span
 from finops_mcp.providers.base import BudgetLine
 from finops_mcp.providers.gcp.export import Params, Restriction, SqlBuilder, to_decimal
 
@@ -76,7 +77,6 @@ def _label_values(value: Any) -> tuple[str, ...]:
 
 def from_api(budget: Any, today: date) -> GcpBudget:
     """A budgets_v1 `Budget` (proto-plus) to a `GcpBudget` for the period containing `today`."""
-    from finops_mcp.providers.focus.budgets import period_span  # pure function; see the report
 
     f = budget.budget_filter
     if "custom_period" in f:
@@ -85,8 +85,8 @@ def from_api(budget: Any, today: date) -> GcpBudget:
         period, span, previous = "custom", Span(start, end), None
     else:
         period = _PERIODS.get(_enum_name(f.calendar_period), "monthly")
-        span = period_span(period, today)
-        previous = period_span(period, span.start - timedelta(days=1))
+        span = calendar_span(period, today)
+        previous = calendar_span(period, span.start - timedelta(days=1))
     money = budget.amount.specified_amount if "specified_amount" in budget.amount else None
     amount = (
         Decimal(int(money.units or 0)) + Decimal(int(money.nanos or 0)) / Decimal(10**9)
@@ -178,7 +178,6 @@ def budget_lines(
     budgets: Sequence[GcpBudget], rows: Sequence[dict[str, Any]], today: date
 ) -> tuple[list[BudgetLine], list[str]]:
     """Budget lines from `budgets_sql` rows (by column name)."""
-    from finops_mcp.providers.focus.queries import run_rate  # pure function; see the report
 
     notes: list[str] = []
     by_currency = {str(r["currency"]): r for r in rows}

@@ -19,7 +19,7 @@ resource recommendations of the zones/regions holding them. A project that refus
 alone: the other projects still answer. A project where only the Recommender API is refused keeps
 its Compute findings; the recommender checks are then left out of `checks_run` and a note says why.
 
-Forecast: the run-rate of the calendar month (see `budgets` / `focus.queries.run_rate`).
+Forecast: the run-rate of the calendar month (see `budgets` / `finops_mcp.forecast.run_rate`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.forecast import run_rate
 from finops_mcp.models import ErrorCode, Finding
 from finops_mcp.periods import Span, month_span
 from finops_mcp.providers.base import (
@@ -174,7 +175,6 @@ class GcpProvider:
         return list(self._per_scope(scope, ("cost", query), run) or [])
 
     def forecast(self, scope: Scope, query: CostQuery, ctx: CallContext) -> ForecastLine | None:
-        from finops_mcp.providers.focus.queries import run_rate  # pure function; see the report
 
         period = month_span(query.span.end)
         as_of = query.span.end

@@ -11,9 +11,9 @@ import pytest
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.periods import Span
+from finops_mcp.periods import Span, calendar_span
 from finops_mcp.providers.base import Filters
-from finops_mcp.providers.focus.budgets import parse_budgets, period_span
+from finops_mcp.providers.focus.budgets import parse_budgets
 from finops_mcp.providers.focus.provider import FocusProvider
 from tests.unit.focus.conftest import Acme, make_settings
 from tests.unit.focus.focusdata import total
@@ -175,7 +175,7 @@ def test_budget_file_is_reread_when_it_changes(acme: Acme, tmp_path: Path) -> No
 
 
 def test_period_spans() -> None:
-    assert period_span("monthly", date(2024, 2, 10)) == Span(date(2024, 2, 1), date(2024, 2, 29))
-    assert period_span("quarterly", date(2024, 12, 31)) == Span(date(2024, 10, 1), date(2024, 12, 31))
-    assert period_span("quarterly", date(2024, 2, 1)) == Span(date(2024, 1, 1), date(2024, 3, 31))
-    assert period_span("annually", date(2024, 7, 4)) == Span(date(2024, 1, 1), date(2024, 12, 31))
+    assert calendar_span("monthly", date(2024, 2, 10)) == Span(date(2024, 2, 1), date(2024, 2, 29))
+    assert calendar_span("quarterly", date(2024, 12, 31)) == Span(date(2024, 10, 1), date(2024, 12, 31))
+    assert calendar_span("quarterly", date(2024, 2, 1)) == Span(date(2024, 1, 1), date(2024, 3, 31))
+    assert calendar_span("annually", date(2024, 7, 4)) == Span(date(2024, 1, 1), date(2024, 12, 31))

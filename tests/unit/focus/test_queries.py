@@ -9,9 +9,9 @@ import pytest
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.forecast import run_rate
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import CostQuery, Filters
-from finops_mcp.providers.focus.queries import run_rate
 from tests.unit.focus.conftest import Acme
 from tests.unit.focus.focusdata import FIRST, LAST, WEIRD_TAG, WEIRD_VALUE, total, truth_cost
 

@@ -8,8 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from finops_mcp.engine.context import CallContext
-from finops_mcp.periods import Span, month_span
-from finops_mcp.providers.focus.budgets import period_span
+from finops_mcp.periods import Span, calendar_span, month_span
 from finops_mcp.providers.gcp.budgets import from_api
 from tests.fakes.gcp_estate import FOCUS_TABLE, GcpEstate, counted, label, row_amount
 from tests.unit.gcp.conftest import billing_scope
@@ -29,7 +28,7 @@ def spend(
     a row exported late inside that window counts for its usage day."""
     today = estate.today
     window_start = min(
-        period_span("quarterly", today).start, month_span(today.replace(day=1) - timedelta(days=1)).start
+        calendar_span("quarterly", today).start, month_span(today.replace(day=1) - timedelta(days=1)).start
     )
     return sum(
         (
@@ -79,7 +78,7 @@ def test_budgets_with_actual_spend_from_the_export(
     assert abs(last.actual - total.actual) < TOLERANCE
 
     quarter = lines["quarterly-promo-only"]
-    q = period_span("quarterly", today)
+    q = calendar_span("quarterly", today)
     want = spend(estate, q, today, credits=lambda c: c["type"] == "PROMOTION")
     assert quarter.period == "quarterly" and quarter.span == q and abs(quarter.actual - want) < TOLERANCE
     assert quarter.forecast is not None and quarter.forecast >= quarter.actual
