@@ -11,7 +11,8 @@ and regions must be in their lists; each tag key must have one of its values (th
 "the tag is missing or empty"; an empty list of values means "the tag is present").
 
 Forecast (`finops_mcp.forecast.run_rate`, used by `forecast` and by the budgets): actual cost
-from the period start through the as-of day (inclusive), divided by the elapsed days, times the days in the period.
+from the period start through the as-of day (inclusive), divided by the elapsed days, times the
+days in the period.
 Elapsed days run from the period start through the last charge day present in the dataset (any
 row, whatever the filters) within the period up to the as-of day: exports lag, so days not yet
 exported do not dilute the rate. No row in that range: no forecast.
