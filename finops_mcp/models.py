@@ -279,6 +279,9 @@ class Meta(_Out):
     billed_requests: dict[str, int] = Field(
         default_factory=dict, description="Upstream requests that cost money, by API (e.g. aws.ce)."
     )
+    bytes_scanned: dict[str, int] = Field(
+        default_factory=dict, description="Bytes scanned by queries billed per byte, by API (gcp.bigquery)."
+    )
     duration_ms: int = 0
     scopes_queried: int = 0
     notes: list[str] = Field(default_factory=list, description="Caveats a reader should know.")

@@ -77,6 +77,7 @@ class _Run:
     errors: list[ScopeError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     billed: BilledCounter = field(default_factory=BilledCounter)
+    scanned: BilledCounter = field(default_factory=BilledCounter)
     lookups: int = 0
     hits: int = 0
     scopes: set[str] = field(default_factory=set)
@@ -98,6 +99,7 @@ class _Run:
         return Meta(
             cached=self.lookups > 0 and self.hits == self.lookups,
             billed_requests=self.billed.snapshot(),
+            bytes_scanned=self.scanned.snapshot(),
             duration_ms=int((time.perf_counter() - self.started) * 1000),
             scopes_queried=len(self.scopes),
             notes=list(self.notes),
@@ -177,6 +179,7 @@ class FinOpsService:
             return CallContext(
                 cancel=token,
                 billed=run.billed,
+                scanned=run.scanned,
                 retry_policy=self.retry_policy,
                 timeout_seconds=self.settings.request_timeout_seconds,
             )

@@ -90,6 +90,7 @@ class CallContext:
 
     cancel: CancelToken = field(default_factory=CancelToken)
     billed: BilledCounter = field(default_factory=BilledCounter)
+    scanned: BilledCounter = field(default_factory=BilledCounter)  # bytes scanned by billed queries
     retry_policy: RetryPolicy | None = None
     timeout_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -99,6 +100,10 @@ class CallContext:
 
     def count_billed(self, api: str, n: int = 1) -> None:
         self.billed.add(api, n)
+
+    def count_scanned(self, api: str, n_bytes: int) -> None:
+        """Bytes an upstream query scanned (BigQuery bills by bytes), reported in meta.bytes_scanned."""
+        self.scanned.add(api, n_bytes)
 
     def note(self, text: str) -> None:
         if text not in self.notes:

@@ -59,6 +59,7 @@ async def test_all_three_tools_on_the_emulated_gcp_estate(
     assert all(r["scope"] == "gcp:0123AB-4567CD-89EF01" for r in c["rows"])
     assert c["meta"]["billed_requests"]["gcp.bigquery"] >= 2  # current + previous period (+ forecast)
     assert any("BigQuery" in n and "processed" in n for n in c["meta"]["notes"])
+    assert c["meta"]["bytes_scanned"]["gcp.bigquery"] > 0  # the fake reports totalBytesProcessed
 
     assert not audit.is_error, audit.content
     a = audit.structured_content

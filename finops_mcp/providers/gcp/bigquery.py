@@ -3,8 +3,8 @@
 One `jobs.query` request per statement (`query_and_wait`), with `maximum_bytes_billed` set to
 FINOPS_GCP_MAX_BYTES_BILLED: BigQuery refuses a query that would bill more, before running it
 (`bytesBilledLimitExceeded`), and we turn that into a clear "scan limit" error. Each query is
-counted as a billed request `gcp.bigquery`; the bytes it processed go to a note. The query job
-runs in the export table's project (the identity needs roles/bigquery.jobUser there).
+counted as a billed request `gcp.bigquery`; the bytes it processed go to `meta.bytes_scanned` and
+a note. The query job runs in the export table's project (the identity needs roles/bigquery.jobUser there).
 
 A missing table or dataset, or a refused read, becomes a `not_configured` / `forbidden` error that
 says how to enable the export or which role to grant: never a made-up number.
@@ -147,6 +147,8 @@ class ExportRunner:
             return result, getattr(rows, "total_bytes_processed", None)
 
         result, processed = ctx.retry(run, classify=retry_decision)
+        if processed is not None:
+            ctx.count_scanned("gcp.bigquery", int(processed))
         scanned = _human_bytes(processed) if processed is not None else "an unknown amount"
         ctx.note(
             f"gcp: BigQuery {label} on {self.table} processed {scanned} "
