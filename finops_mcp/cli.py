@@ -6,7 +6,6 @@ Exit codes (docs/configuration.md): 0 ran; 2 bad input or configuration; 1 every
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -209,28 +208,142 @@ def serve(
         Transport, typer.Option(help="stdio (default) or streamable http.")
     ] = Transport.stdio,
     host: Annotated[
-        str, typer.Option(help="HTTP bind address (loopback only in this version).")
+        str, typer.Option(help="HTTP bind address. Non-loopback addresses need OAuth (FINOPS_AUTH_*).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8765,
 ) -> None:
     """Run the MCP server (stdio by default; what MCP clients launch)."""
-    from finops_mcp.server import build_server
-
     settings = _settings()
-    server = build_server(settings)
     if transport is Transport.stdio:
-        server.run("stdio")
+        from finops_mcp.server import build_server
+
+        build_server(settings).run("stdio")
         return
+    from finops_mcp.remote.http import run_http
+    from finops_mcp.settings import SettingsError
+
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+        run_http(settings, host, port)
+    except SettingsError as exc:
+        _die(str(exc))
+
+
+@app.command()
+def call(
+    tool: Annotated[str, typer.Argument(help="get_cost, run_finops_audit or get_budget_status.")],
+    url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FINOPS_SERVER_URL", help="The server's MCP endpoint, e.g. https://finops.example.com/mcp."
+        ),
+    ] = None,
+    args: Annotated[
+        str,
+        typer.Option("--args", help='Tool arguments as a JSON object, e.g. \'{"period": "last_month"}\'.'),
+    ] = "{}",
+    client_id: Annotated[
+        str | None,
+        typer.Option(envvar="FINOPS_CLIENT_ID", help="OAuth client id (client-credentials grant)."),
+    ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FINOPS_AUTH_ISSUER", help="Issuer URL of the authorization server of the client."
+        ),
+    ] = None,
+    client_secret_env: Annotated[
+        str, typer.Option(help="Environment variable holding the client secret (never pass it as an option).")
+    ] = "FINOPS_CLIENT_SECRET",
+    private_key: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FINOPS_CLIENT_PRIVATE_KEY_FILE",
+            help="PEM private key: authenticate with a signed JWT assertion (private_key_jwt) instead.",
+        ),
+    ] = None,
+    assertion_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FINOPS_CLIENT_ASSERTION_FILE",
+            help="File holding a pre-built client assertion JWT (e.g. a workload identity token).",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 300.0,
+    limit: Annotated[int, typer.Option(help="Audit findings shown in Markdown.")] = 25,
+    fail_on: FailOnOpt = None,
+    fmt: FormatOpt = Format.markdown,
+) -> None:
+    """Call a tool of a remote finops-mcp (streamable HTTP, OAuth client credentials), for jobs."""
+    import os
+
+    import anyio
+    from pydantic import ValidationError
+
+    from finops_mcp.models import AuditReport, BudgetReport, CostReport
+    from finops_mcp.remote.audit import is_invalid_input
+    from finops_mcp.remote.client import (
+        ClientCredentials,
+        RemoteCallError,
+        call_remote_tool,
+        read_secret_file,
+    )
+    from finops_mcp.reports.markdown import audit_markdown, budget_markdown, cost_markdown
+
+    reports: dict[str, tuple[type[BaseModel], str, Callable[[Any], str]]] = {
+        "get_cost": (CostReport, "cost", cost_markdown),
+        "run_finops_audit": (AuditReport, "audit", lambda r: audit_markdown(r, limit=limit)),
+        "get_budget_status": (BudgetReport, "budgets", budget_markdown),
+    }
+    if tool not in reports:
+        _die(f"unknown tool {tool!r}: use one of {', '.join(reports)}")
+    if not url:
+        _die("--url (or FINOPS_SERVER_URL) is required, e.g. https://finops.example.com/mcp")
+    try:
+        arguments = json.loads(args)
+    except json.JSONDecodeError as exc:
+        _die(f'--args is not valid JSON ({exc.msg}); e.g. --args \'{{"period": "last_month"}}\'')
+    if not isinstance(arguments, dict):
+        _die('--args must be a JSON object, e.g. \'{"period": "last_month"}\'')
+    if os.environ.get("FINOPS_LOG_LEVEL", "").upper() != "DEBUG":  # its tracebacks repeat our message
+        logging.getLogger("mcp.client.auth").setLevel(logging.CRITICAL)
+    creds = None
+    try:
+        if client_id:
+            if not issuer:
+                _die(
+                    "--issuer (or FINOPS_AUTH_ISSUER) is required with a client id: credentials go only there"
+                )
+            secret = os.environ.get(client_secret_env) or None
+            if private_key is None and assertion_file is None and secret is None:
+                _die(
+                    f"no credential for client {client_id}: set {client_secret_env}, or "
+                    "FINOPS_CLIENT_PRIVATE_KEY_FILE / FINOPS_CLIENT_ASSERTION_FILE"
+                )
+            creds = ClientCredentials(
+                client_id=client_id,
+                issuer=issuer,
+                private_key_pem=read_secret_file(private_key, "private key") if private_key else None,
+                assertion=read_secret_file(assertion_file, "assertion") if assertion_file else None,
+                client_secret=None if private_key or assertion_file else secret,
+            )
+        result = anyio.run(lambda: call_remote_tool(url, tool, arguments, creds, timeout_seconds=timeout))
+    except RemoteCallError as exc:
+        _die(str(exc), EXIT_BAD_INPUT if exc.bad_config else EXIT_ALL_FAILED)
+    model, kind, render = reports[tool]
+    text = " ".join(getattr(c, "text", "") for c in result.content)
+    if result.structured_content is None:
+        bad_input = is_invalid_input(text)
+        _die(text or f"{tool} returned no result", EXIT_BAD_INPUT if bad_input else EXIT_ALL_FAILED)
+    try:
+        report = model.model_validate(result.structured_content)
+    except ValidationError as exc:
         _die(
-            f"refusing to serve HTTP on {host}: without authentication the server may only bind to a "
-            "loopback address (127.0.0.1, ::1). OAuth for remote use is not available in this version."
+            f"{tool} returned a report this client cannot read ({exc.error_count()} errors): "
+            "are the server and client versions compatible?",
+            EXIT_ALL_FAILED,
         )
-    server.run("streamable-http", host=host, port=port)
+    _emit(report, fmt, render)
+    raise typer.Exit(_fail_on(report, fail_on, kind))  # type: ignore[arg-type]
 
 
 @app.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,7 +21,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from finops_mcp import __version__
+from finops_mcp import __version__, periods
 from finops_mcp.errors import InputError
 from finops_mcp.models import (
     AuditReport,
@@ -31,14 +31,22 @@ from finops_mcp.models import (
     GetCostRequest,
     RunAuditRequest,
 )
+from finops_mcp.remote.audit import audit_middleware
 from finops_mcp.schemas import compact_schema
 from finops_mcp.settings import Settings, get_settings
+from finops_mcp.tasks import TaskSupport, TaskTool
 
 if TYPE_CHECKING:
-    from finops_mcp.service import FinOpsService
+    from mcp.server.auth.provider import TokenVerifier
+    from mcp.server.auth.settings import AuthSettings
+
+    from finops_mcp.engine.context import CancelToken
+    from finops_mcp.service import FinOpsService, ProgressFn
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=BaseModel)
+# A get_cost spanning more days than this becomes a task for 2026-07-28 clients that opt in.
+LONG_RANGE_DAYS = 92
 
 INSTRUCTIONS = """\
 finops-mcp answers cloud cost questions across AWS, Azure, GCP and FOCUS billing exports, read-only.
@@ -160,7 +168,14 @@ def _model_tool(
     return tool
 
 
-def build_server(settings: Settings | None = None, service: FinOpsService | None = None) -> MCPServer[Any]:
+def build_server(
+    settings: Settings | None = None,
+    service: FinOpsService | None = None,
+    *,
+    auth: AuthSettings | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> MCPServer[Any]:
+    """The MCP server. `auth` + `token_verifier` make it an OAuth resource server (HTTP only)."""
     settings = settings or get_settings()
     holder: dict[str, FinOpsService] = {"svc": service} if service is not None else {}
 
@@ -172,18 +187,38 @@ def build_server(settings: Settings | None = None, service: FinOpsService | None
             holder["svc"] = FinOpsService(settings)
         return holder["svc"]
 
-    # The return annotations give the output schema (advertised only with FINOPS_OUTPUT_SCHEMAS).
-    async def get_cost(ctx: Context, arguments: dict[str, Any]) -> CostReport:
+    # One body per tool for its synchronous call and its task (finops_mcp/tasks).
+    async def cost_call(
+        arguments: dict[str, Any], progress: ProgressFn, cancel: CancelToken | None = None
+    ) -> CallToolResult:
         req = parse_request("get_cost", GetCostRequest, arguments)
-        return _result(await get_service().get_cost(req, progress=_progress(ctx)))  # type: ignore[return-value]
+        return _result(await get_service().get_cost(req, progress=progress, cancel=cancel))
 
-    async def run_finops_audit(ctx: Context, arguments: dict[str, Any]) -> AuditReport:
+    async def audit_call(
+        arguments: dict[str, Any], progress: ProgressFn, cancel: CancelToken | None = None
+    ) -> CallToolResult:
         req = parse_request("run_finops_audit", RunAuditRequest, arguments)
         try:
-            report = await get_service().run_audit(req, progress=_progress(ctx))
+            report = await get_service().run_audit(req, progress=progress, cancel=cancel)
         except InputError as exc:
             raise ToolError(f"Invalid arguments for run_finops_audit:\n- {exc}") from None
-        return _result(report)  # type: ignore[return-value]
+        return _result(report)
+
+    def long_range(arguments: Mapping[str, Any]) -> bool:
+        try:
+            req = GetCostRequest.model_validate(arguments)
+            period = req.period or (None if req.start_date else "month_to_date")
+            span = periods.resolve(period, req.start_date, req.end_date, get_service().today())
+        except Exception:  # the synchronous call answers the input error
+            return False
+        return span.days > LONG_RANGE_DAYS
+
+    # The return annotations give the output schema (advertised only with FINOPS_OUTPUT_SCHEMAS).
+    async def get_cost(ctx: Context, arguments: dict[str, Any]) -> CostReport:
+        return await cost_call(arguments, _progress(ctx))  # type: ignore[return-value]
+
+    async def run_finops_audit(ctx: Context, arguments: dict[str, Any]) -> AuditReport:
+        return await audit_call(arguments, _progress(ctx))  # type: ignore[return-value]
 
     async def get_budget_status(ctx: Context, arguments: dict[str, Any]) -> BudgetReport:
         req = parse_request("get_budget_status", GetBudgetStatusRequest, arguments)
@@ -210,11 +245,21 @@ def build_server(settings: Settings | None = None, service: FinOpsService | None
         ),
     ]
 
+    # Clients that opt in get a task for these calls; others get the calls above, unchanged.
+    tasks = TaskSupport(
+        settings,
+        [
+            TaskTool("run_finops_audit", audit_call),
+            TaskTool("get_cost", cost_call, server_directed=long_range),
+        ],
+    )
+
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[None]:
         try:
             yield None
         finally:
+            await tasks.close()  # running tasks stop before the service they use
             if "svc" in holder:
                 holder["svc"].close()
 
@@ -224,8 +269,12 @@ def build_server(settings: Settings | None = None, service: FinOpsService | None
         version=__version__,
         instructions=INSTRUCTIONS,
         tools=tools,
+        extensions=[tasks.extension],
+        middleware=[*audit_middleware(settings.audit_log), tasks.middleware],  # audit outermost
         lifespan=lifespan,
         log_level=settings.log_level,
+        auth=auth,
+        token_verifier=token_verifier,
     )
 
     @server.resource(

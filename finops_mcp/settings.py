@@ -68,6 +68,20 @@ class Settings(BaseSettings):
         "WARNING", description="stderr log level."
     )
 
+    # --- MCP tasks (long calls answered with a task handle, for clients that opt in) --------
+    task_store: str = Field(
+        "memory", description="Where tasks and their results are kept: `memory` or `sqlite:///path/tasks.db`."
+    )
+    max_tasks: int = Field(
+        16, ge=1, le=1024, description="Tasks running at once; past it a new one is refused."
+    )
+    task_ttl_seconds: float = Field(
+        3600.0, gt=0, le=7 * 86400, description="How long a task and its result are kept after creation."
+    )
+    task_poll_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="Polling interval suggested to clients (pollInterval)."
+    )
+
     # --- audit -----------------------------------------------------------------------------
     required_tags: CsvList = Field(
         default_factory=list, description="Tag keys every resource must carry (tagging checks)."
@@ -87,6 +101,12 @@ class Settings(BaseSettings):
     )
     aws_account_ids: CsvList = Field(default_factory=list, description="Member accounts (assume role).")
     aws_role_name: str | None = Field(None, description="Read-only role assumed in each member account.")
+    aws_discover_accounts: bool = Field(
+        False, description="Assume the role in every ACTIVE account of the organization (ListAccounts)."
+    )
+    aws_snapshot_max_age_days: int = Field(
+        90, ge=1, description="aws.ebs.old_snapshot: snapshots older than this many days."
+    )
 
     # --- Azure -----------------------------------------------------------------------------
     azure_subscription_ids: CsvList = Field(default_factory=list, description="Subscription allowlist.")
@@ -109,6 +129,22 @@ class Settings(BaseSettings):
     )
     focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
 
+    # --- remote use: streamable HTTP with OAuth, audit log (docs/remote.md) ---------------
+    auth_issuer: str | None = Field(None, description="OAuth issuer URL whose tokens are accepted (HTTP).")
+    auth_audience: str | None = Field(None, description="Audience (`aud`) the access tokens must carry.")
+    auth_jwks_url: str | None = Field(None, description="The issuer's JWKS URL; default: from its metadata.")
+    auth_scope: str = Field("finops:read", description="Scope(s) a token needs to call the tools.")
+    auth_resource_url: str | None = Field(
+        None, description="This server's public MCP URL (protected-resource metadata `resource`)."
+    )
+    http_allowed_hosts: CsvList = Field(
+        default_factory=list, description="Extra Host header values accepted (DNS-rebinding guard)."
+    )
+    http_allowed_origins: CsvList = Field(
+        default_factory=list, description="Extra Origin header values accepted (DNS-rebinding guard)."
+    )
+    audit_log: str | None = Field(None, description="Audit log file; empty: stderr; `off` disables.")
+
     @field_validator(
         "providers",
         "required_tags",
@@ -118,11 +154,21 @@ class Settings(BaseSettings):
         "azure_subscription_ids",
         "gcp_projects",
         "focus_paths",
+        "http_allowed_hosts",
+        "http_allowed_origins",
         mode="before",
     )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("task_store")
+    @classmethod
+    def _task_store(cls, value: str) -> str:
+        value = value.strip()
+        if value == "memory" or (value.startswith("sqlite:///") and len(value) > len("sqlite:///")):
+            return value
+        raise ValueError("use `memory` or `sqlite:///path/to/tasks.db`")
 
     @field_validator("log_level", mode="before")
     @classmethod

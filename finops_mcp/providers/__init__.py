@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 # provider name -> "module:Class". Only providers that exist in this version are listed.
 IMPLEMENTED: dict[str, str] = {
     "focus": "finops_mcp.providers.focus.provider:FocusProvider",
+    "aws": "finops_mcp.providers.aws.provider:AwsProvider",
+    "azure": "finops_mcp.providers.azure.provider:AzureProvider",
+    "gcp": "finops_mcp.providers.gcp.provider:GcpProvider",
 }
 
 
@@ -23,6 +26,9 @@ def detected(settings: Settings) -> list[str]:
         settings.aws_profiles
         or settings.aws_account_ids
         or os.environ.get("AWS_PROFILE")
+        or os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")  # OIDC / IRSA
+        or os.environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        or os.environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
         or (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"))
     ):
         found.append("aws")
