@@ -146,6 +146,18 @@ def _emit(report: Any, fmt: Format, render: Callable[[Any], str]) -> None:
         sys.stdout.write(render(report) + "\n")
 
 
+def _finish(
+    report: Any,
+    fmt: Format,
+    render: Callable[[Any], str],
+    fail_on: list[str] | None = None,
+    kind: str = "cost",
+) -> NoReturn:
+    """Print the report and exit with the code its errors and `--fail-on` conditions call for."""
+    _emit(report, fmt, render)
+    raise typer.Exit(_fail_on(report, fail_on, kind))
+
+
 def _fail_on(report: AuditReport | BudgetReport | CostReport, conditions: list[str] | None, kind: str) -> int:
     """EXIT_FAIL_ON when a --fail-on condition holds, EXIT_ALL_FAILED when no scope answered."""
     from finops_mcp.models import AuditReport, BudgetReport
@@ -342,8 +354,7 @@ def call(
             "are the server and client versions compatible?",
             EXIT_ALL_FAILED,
         )
-    _emit(report, fmt, render)
-    raise typer.Exit(_fail_on(report, fail_on, kind))  # type: ignore[arg-type]
+    _finish(report, fmt, render, fail_on, kind)
 
 
 @app.command()
@@ -398,9 +409,7 @@ def cost(
             "top_n": top,
         },
     )
-    report = _run(lambda svc, progress: svc.get_cost(req, progress=progress), _settings())
-    _emit(report, fmt, cost_markdown)
-    raise typer.Exit(_fail_on(report, None, "cost"))
+    _finish(_run(lambda svc, progress: svc.get_cost(req, progress=progress), _settings()), fmt, cost_markdown)
 
 
 @app.command()
@@ -432,8 +441,7 @@ def audit(
         },
     )
     report = _run(lambda svc, progress: svc.run_audit(req, progress=progress), _settings())
-    _emit(report, fmt, lambda r: audit_markdown(r, limit=limit))
-    raise typer.Exit(_fail_on(report, fail_on, "audit"))
+    _finish(report, fmt, lambda r: audit_markdown(r, limit=limit), fail_on, "audit")
 
 
 @app.command()
@@ -452,8 +460,7 @@ def budgets(
         "get_budget_status", GetBudgetStatusRequest, {"providers": provider, "scopes": scope, "names": name}
     )
     report = _run(lambda svc, progress: svc.get_budget_status(req, progress=progress), _settings())
-    _emit(report, fmt, budget_markdown)
-    raise typer.Exit(_fail_on(report, fail_on, "budgets"))
+    _finish(report, fmt, budget_markdown, fail_on, "budgets")
 
 
 @app.command()
