@@ -21,7 +21,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from finops_mcp import __version__, periods
+from finops_mcp import __version__
 from finops_mcp.errors import InputError
 from finops_mcp.models import (
     AuditReport,
@@ -206,9 +206,7 @@ def build_server(
 
     def long_range(arguments: Mapping[str, Any]) -> bool:
         try:
-            req = GetCostRequest.model_validate(arguments)
-            period = req.period or (None if req.start_date else "month_to_date")
-            span = periods.resolve(period, req.start_date, req.end_date, get_service().today())
+            span = get_service().span_of(GetCostRequest.model_validate(arguments))[1]
         except Exception:  # the synchronous call answers the input error
             return False
         return span.days > LONG_RANGE_DAYS

@@ -298,13 +298,17 @@ class FinOpsService:
 
     # ------------------------------------------------------------------ get_cost
 
+    def span_of(self, req: GetCostRequest, today: date | None = None) -> tuple[str | None, periods.Span]:
+        """The request's period name (None for explicit dates) and the span it covers."""
+        period = req.period or (None if req.start_date else "month_to_date")
+        return period, periods.resolve(period, req.start_date, req.end_date, today or self.today())
+
     async def get_cost(
         self, req: GetCostRequest, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
     ) -> CostReport:
         run, cancel = _Run(), cancel or CancelToken()
         today = self.today()
-        period = req.period or (None if req.start_date else "month_to_date")
-        span = periods.resolve(period, req.start_date, req.end_date, today)
+        period, span = self.span_of(req, today)
         prev_span = periods.previous(span, period) if req.compare_previous else None
         query = CostQuery(
             span, req.granularity, tuple(req.group_by), req.cost_type, Filters.from_model(req.filters)
