@@ -62,6 +62,7 @@ import yaml
 
 from finops_mcp.demo import catalog as cat
 from finops_mcp.demo.resources import Plan, build_plan, sku_ids
+from finops_mcp.periods import Span, add_months, calendar_span, month_end, month_start
 
 GENERATOR_VERSION = "1"
 DEFAULT_MONTHS = 7
@@ -183,33 +184,13 @@ class DemoDataset:
 
 
 # ========================================================================================= periods
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _next_month(day: date) -> date:
-    return _add_months(_month_start(day), 1)
+def _bounds(span: Span) -> tuple[date, date]:
+    return span.start, span.end
 
 
 def data_start(end: date, months: int = DEFAULT_MONTHS) -> date:
     """First day of the data: the 1st of the month `months - 1` before `end`'s month."""
-    return _add_months(_month_start(end), -(months - 1))
-
-
-def _period(end: date, period: str) -> tuple[date, date]:
-    """(first day, last day) of the monthly / quarterly / annual budget period containing `end`."""
-    if period == "monthly":
-        first = _month_start(end)
-        return first, _next_month(end) - timedelta(days=1)
-    if period == "quarterly":
-        first = date(end.year, (end.month - 1) // 3 * 3 + 1, 1)
-        return first, _add_months(first, 3) - timedelta(days=1)
-    return date(end.year, 1, 1), date(end.year, 12, 31)
+    return add_months(month_start(end), -(months - 1))
 
 
 # ========================================================================================= SQL
@@ -725,7 +706,7 @@ def _build_extra(con: duckdb.DuckDBPyConnection, plan: Plan) -> dict[str, Any]:
     months = con.execute("SELECT mkey, mstart FROM months ORDER BY mkey").fetchall()
     if len(months) >= 3:
         billing_key, billing_start = months[-2]
-        charge_day = _add_months(billing_start, -1).replace(day=14)
+        charge_day = add_months(billing_start, -1).replace(day=14)
         corrections = [
             ("b3c1e5a2-4f6d-4e8b-9a7c-1d2e3f4a5b6c", "Bandwidth", "Networking", "westeurope", -38.42, 0.087,
              "GB", f"Correction: Standard Data Transfer Out billed twice on {charge_day} (meter fix)"),
@@ -842,7 +823,7 @@ def _plan_budgets(actual_of: Callable[[_Scope, date], Decimal], end: date) -> li
 
     # exceeded
     sc = _SCOPES["exceeded"]
-    first, last = _period(end, "monthly")
+    first, last = _bounds(calendar_span("monthly", end))
     a = actual_of(sc, first)
     amount = _nice(a * Decimal("0.70"), a * Decimal("0.92"), a * Decimal("0.8"))
     out.append(
@@ -862,7 +843,7 @@ def _plan_budgets(actual_of: Callable[[_Scope, date], Decimal], end: date) -> li
     sc = _SCOPES["forecast_exceeded"]
     chosen = None
     for period in ("monthly", "quarterly", "annually"):
-        first, last = _period(end, period)
+        first, last = _bounds(calendar_span(period, end))
         a = actual_of(sc, first)
         f_hi, f_lo = fc(a, first, last), fc(a, first, last, 1)
         f_use = f_lo if f_lo >= a * Decimal("1.05") else f_hi
@@ -871,7 +852,7 @@ def _plan_budgets(actual_of: Callable[[_Scope, date], Decimal], end: date) -> li
             chosen = (period, first, last, a, f_hi, _nice(lo, hi, (lo + hi) / 2))
             break
     if chosen is None:  # Dec 31: every period is over, forecast == actual
-        first, last = _period(end, "monthly")
+        first, last = _bounds(calendar_span("monthly", end))
         a = actual_of(sc, first)
         chosen = (
             "monthly",
@@ -897,7 +878,7 @@ def _plan_budgets(actual_of: Callable[[_Scope, date], Decimal], end: date) -> li
     )
     # warning
     sc = _SCOPES["warning"]
-    first, last = _period(end, "monthly")
+    first, last = _bounds(calendar_span("monthly", end))
     a = actual_of(sc, first)
     f = fc(a, first, last)
     for t in _WARN_LADDER:
@@ -921,7 +902,7 @@ def _plan_budgets(actual_of: Callable[[_Scope, date], Decimal], end: date) -> li
     )
     # ok
     sc = _SCOPES["ok"]
-    first, last = _period(end, "monthly")
+    first, last = _bounds(calendar_span("monthly", end))
     a = actual_of(sc, first)
     f = fc(a, first, last)
     amount = _nice(f * 2, f * Decimal("2.6"), f * Decimal("2.1"))
@@ -1045,7 +1026,7 @@ def _write_contract_commitments(path: Path, plan: Plan, facts: dict[str, Any]) -
     ]
     if "aws-sp" in facts:
         sp = cat.COMMITMENT_BY_KEY["aws-sp"]
-        first = _add_months(plan.start, -5)
+        first = add_months(plan.start, -5)
         last = year_after(first)
         hourly = facts["aws-sp"]["hourly"]
         cost = (hourly * 24 * (last - first).days).quantize(Decimal("0.01"))
@@ -1386,7 +1367,7 @@ def rows_for_scale(
     _validate(end, months, seed, scale)
     start = data_start(end, months)
     plan = build_plan(start, end, seed, scale)
-    complete = sum(1 for m in range(months) if _next_month(_add_months(start, m)) - timedelta(days=1) <= end)
+    complete = sum(1 for m in range(months) if month_end(add_months(start, m)) <= end)
     taxed: set[tuple[str, str, str]] = set()
     for r in plan.resources:
         if cat.EXPORT_BY_KEY[r.export].tax_rate > 0:
