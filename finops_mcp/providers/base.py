@@ -77,6 +77,9 @@ class CostQuery:
     `tag:<key>`. Rows must carry exactly those keys (missing values as an empty string, which
     the report shows as '(none)'). For `granularity` daily/monthly every row carries the bucket
     start (the day, or the first day of the month); for total, `period_start` is None.
+
+    `quantity` asks for each row's usage quantity too (`CostLine.quantity` / `unit`), where the
+    source knows it in one unit for the whole row; providers that cannot leave it None.
     """
 
     span: Span
@@ -84,6 +87,7 @@ class CostQuery:
     group_by: tuple[str, ...]
     cost_type: str  # billed | effective
     filters: Filters = Filters()
+    quantity: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class CostLine:
     cost: Decimal
     currency: str
     period_start: date | None = None
+    quantity: Decimal | None = None  # usage quantity in `unit`, when asked for and known
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
