@@ -60,6 +60,7 @@ from finops_mcp.providers.base import (
     Provider,
     Scope,
 )
+from finops_mcp.reports import drivers as drivers_mod
 from finops_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -311,7 +312,12 @@ class FinOpsService:
         period, span = self.span_of(req, today)
         prev_span = periods.previous(span, period) if req.compare_previous else None
         query = CostQuery(
-            span, req.granularity, tuple(req.group_by), req.cost_type, Filters.from_model(req.filters)
+            span,
+            req.granularity,
+            tuple(req.group_by),
+            req.cost_type,
+            Filters.from_model(req.filters),
+            quantity=req.explain_change,
         )
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
 
@@ -343,7 +349,95 @@ class FinOpsService:
                 target = current if job.request.span == span else previous
                 target.extend((job.provider, job.scope, line) for line in value)
 
-        return self._cost_report(req, run, span, prev_span, current, previous, forecasts)
+        deeper: list[drivers_mod.Level] = []
+        if req.explain_change and prev_span is not None:
+            answered = {(p.name, s.id) for p, s, _ in current + previous}
+            targets = [(p, s) for p, s in targets if (p.name, s.id) in answered]
+            deeper = await self._deeper_levels(run, targets, query, prev_span, cancel, progress)
+        report = self._cost_report(req, run, span, prev_span, current, previous, forecasts)
+        if req.explain_change and prev_span is not None:
+            parents = _level(query.group_by, current, previous)
+            explained = drivers_mod.explain(parents, deeper, currency=report.currency)
+            report.drivers = explained.drivers
+            report.drivers_explained_pct = explained.explained_pct
+            if report.other_currencies:
+                report.meta.notes.append(f"drivers cover {report.currency} only, like `total`")
+        return report
+
+    async def _deeper_levels(
+        self,
+        run: _Run,
+        targets: Sequence[tuple[Provider, Scope]],
+        query: CostQuery,
+        prev_span: periods.Span,
+        cancel: CancelToken,
+        progress: ProgressFn | None,
+    ) -> list[drivers_mod.Level]:
+        """Both periods' cost one dimension deeper (two provider cost calls per scope), through the
+        providers' own cost(): the first candidate dimension a scope can answer is used, and a scope
+        that can answer none keeps its drivers at the requested level (said in a note)."""
+        candidates = drivers_mod.deeper_candidates(query.group_by)
+        if not candidates:
+            run.note("explain_change: drivers are at the requested grouping (no deeper level below it)")
+            return []
+        levels: list[drivers_mod.Level] = []
+        pending = list(targets)
+        reasons: dict[str, str] = {}
+        sub = _Run()
+        used: dict[str, int] = defaultdict(int)
+        done: set[str] = set()
+        for dim in candidates:
+            deeper = replace(query, granularity="total", group_by=(*query.group_by, dim))
+            asking: list[tuple[Provider, Scope]] = []
+            retry: list[tuple[Provider, Scope]] = []
+            for p, s in pending:  # a refusal (invalid_query) is remembered like an answer
+                refused = self.cache.get(cache_key("cost-refused", p.name, s.id, deeper))
+                if refused is None:
+                    asking.append((p, s))
+                else:
+                    reasons[s.id] = refused
+                    retry.append((p, s))
+            jobs = [
+                Job("cost", p, s, q) for p, s in asking for q in (deeper, replace(deeper, span=prev_span))
+            ]
+            sub.errors.clear()
+            answers = await self._cached_jobs(sub, jobs, _cost_call, cancel, progress)
+            got: dict[tuple[str, bool], list[tuple[Provider, Scope, CostLine]]] = {}
+            for job, value in answers:
+                got[(job.scope.id, job.request.span == query.span)] = [
+                    (job.provider, job.scope, x) for x in value
+                ]
+            for p, s in asking:
+                if (s.id, True) in got and (s.id, False) in got:
+                    levels.append(_level(deeper.group_by, got[(s.id, True)], got[(s.id, False)]))
+                    used[dim] += 1
+                    done.add(s.id)
+                    continue
+                mine = [e for e in sub.errors if e.provider == p.name and e.scope == s.id]
+                reasons[s.id] = "; ".join(dict.fromkeys(e.message for e in mine)) or "no answer"
+                if mine and all(e.code == "invalid_query" for e in mine):
+                    self.cache.put(cache_key("cost-refused", p.name, s.id, deeper), reasons[s.id])
+                    retry.append((p, s))
+            pending = retry
+            if not pending:
+                break
+        for scope_id, reason in reasons.items():
+            if scope_id not in done:
+                run.note(f"explain_change: {scope_id} drivers stay at the requested grouping: {reason}")
+        run.lookups += sub.lookups
+        run.hits += sub.hits
+        for note in sub.notes:
+            run.note(note)
+        run.billed.merge(sub.billed)
+        run.scanned.merge(sub.scanned)
+        billed = sub.billed.snapshot()
+        if used:
+            where = ", ".join(f"{' x '.join((*query.group_by, d))} for {n} scope(s)" for d, n in used.items())
+            run.note(
+                f"explain_change: {sum(used.values()) * 2} more cost queries ({where})"
+                + (f", billed: {', '.join(f'{k} {v}' for k, v in sorted(billed.items()))}" if billed else "")
+            )
+        return levels
 
     async def _cached_jobs(
         self,
@@ -699,6 +793,29 @@ class FinOpsService:
         )
         info["errors"] = [e.model_dump(mode="json") for e in run.errors]
         return info
+
+
+def _cost_call(job: Job, ctx: CallContext) -> list[CostLine]:
+    return job.provider.cost(job.scope, job.request, ctx)
+
+
+def _level(
+    dims: Sequence[str],
+    current: Iterable[tuple[Provider, Scope, CostLine]],
+    previous: Iterable[tuple[Provider, Scope, CostLine]],
+) -> drivers_mod.Level:
+    """Cost lines as a drivers Level (keys as the report shows them, buckets summed)."""
+
+    def items(lines: Iterable[tuple[Provider, Scope, CostLine]]) -> Iterable[Any]:
+        for prov, scope, line in lines:
+            keys = dict(line.keys)
+            values = tuple(keys.get(d) or NONE_KEY for d in dims)
+            usage = drivers_mod.Usage(
+                line.cost, line.quantity, line.unit if line.quantity is not None else None
+            )
+            yield prov.name, scope.id, line.currency, values, usage
+
+    return drivers_mod.level_of(dims, items(current), items(previous))
 
 
 def _matches(check_id: str, selector: str) -> bool:

@@ -9,10 +9,14 @@ they account for.
 Where a change happens:
 - a series that is new (no cost before) or gone (no cost now) is named itself: every child moved
   with it, so the series is the level where it happens;
-- otherwise, when the series has at least two children and one child carries at least half of
-  the children's gross movement (sum of absolute changes), the change is concentrated there: the
-  series is replaced by its children (e.g. one new instance inside a steady service);
-- otherwise (a change spread over many children, e.g. a price change) the series itself is named.
+- otherwise, when the series has at least two children, it is replaced by them when they moved
+  unlike each other: the residual, sum over children of |change - previous cost x the series' own
+  growth rate|, is more than half of their gross movement (sum of absolute changes). That is the
+  case for one new instance inside a steady service, for spend moving from one region to another,
+  or for one account's bill changing because of several services; or when one child carries more
+  than 80% of the gross movement (it is where the change happened, even if it also dominated
+  before);
+- otherwise (children moving alike, e.g. a price change on every bucket) the series is named.
 The resulting "atoms" partition the movement; drivers are the largest atoms by |change|, and
 `explained_pct` = 100 x sum(|change| of listed drivers) / sum(|change| of all atoms).
 
@@ -32,7 +36,8 @@ from finops_mcp.models import CostDriver, DriverKind
 
 ZERO = Decimal(0)
 MAX_DRIVERS = 10
-CONCENTRATED = Decimal("0.5")  # share of a series' gross child movement that makes one child "the" driver
+HALF = Decimal("0.5")
+MOSTLY = Decimal("0.8")
 
 # (provider, scope, currency, key values in dimension order)
 SeriesKey = tuple[str, str, str, tuple[str, ...]]
@@ -111,8 +116,7 @@ def split_effects(previous: Usage | None, current: Usage | None) -> tuple[Decima
     q0, q1 = previous.quantity, current.quantity
     if q0 is None or q1 is None or not previous.unit or previous.unit != current.unit or q0 <= 0 or q1 <= 0:
         return None
-    r0 = previous.cost / q0
-    volume = (q1 - q0) * r0
+    volume = (q1 - q0) * previous.cost / q0  # (q1 - q0) x r0, multiplied first: exact more often
     return volume, (current.cost - previous.cost) - volume  # == (r1 - r0) * q1, without rounding drift
 
 
@@ -121,10 +125,10 @@ def _moves(level: Level) -> list[_Move]:
     return [_Move(k, level.dims, level.previous.get(k), level.current.get(k)) for k in sorted(keys)]
 
 
-def _atoms(parents: Level, children: Level | None) -> list[_Move]:
+def _atoms(parents: Level, children: Sequence[Level]) -> list[_Move]:
     by_parent: dict[SeriesKey, list[_Move]] = defaultdict(list)
-    if children is not None:
-        for move in _moves(children):
+    for level in children:
+        for move in _moves(level):
             p, s, c, values = move.key
             by_parent[(p, s, c, values[:-1])].append(move)
     atoms: list[_Move] = []
@@ -134,8 +138,10 @@ def _atoms(parents: Level, children: Level | None) -> list[_Move]:
             atoms.append(parent)
             continue
         gross = sum((abs(k.change) for k in kids), ZERO)
-        top = max((abs(k.change) for k in kids), default=ZERO)
-        if gross > 0 and top >= gross * CONCENTRATED:
+        growth = parent.change / parent.previous_cost
+        residual = sum((abs(k.change - k.previous_cost * growth) for k in kids), ZERO)
+        top = max(abs(k.change) for k in kids)
+        if gross > 0 and (residual > gross * HALF or top > gross * MOSTLY):
             atoms.extend(kids)
         else:
             atoms.append(parent)
@@ -168,15 +174,17 @@ def _driver(move: _Move) -> CostDriver:
 
 
 def explain(
-    parents: Level, children: Level | None = None, *, currency: str, limit: int = MAX_DRIVERS
+    parents: Level, children: Sequence[Level] = (), *, currency: str, limit: int = MAX_DRIVERS
 ) -> Explanation:
     """The drivers in `currency` (never mixing currencies), largest |change| first, at most `limit`.
 
-    `children.dims` must be `parents.dims` plus one dimension; child series whose parent is absent
-    are ignored (they cannot be placed)."""
-    if children is not None and children.dims[:-1] != parents.dims:
-        raise ValueError(f"children dims {children.dims} do not extend {parents.dims}")
-    atoms = _atoms(_in(parents, currency), _in(children, currency) if children else None)
+    Each of `children` has `parents.dims` plus one dimension (scopes may be broken down by
+    different dimensions, e.g. one provider by resource and another by region); child series whose
+    parent is absent are ignored (they cannot be placed)."""
+    for level in children:
+        if level.dims[:-1] != parents.dims:
+            raise ValueError(f"children dims {level.dims} do not extend {parents.dims}")
+    atoms = _atoms(_in(parents, currency), [_in(level, currency) for level in children])
     atoms.sort(key=lambda a: (-abs(a.change), a.key))
     listed = atoms[:limit]
     gross = sum((abs(a.change) for a in atoms), ZERO)
@@ -194,6 +202,24 @@ def _in(level: Level, currency: str) -> Level:
         {k: v for k, v in level.current.items() if k[2] == currency},
         {k: v for k, v in level.previous.items() if k[2] == currency},
     )
+
+
+# One dimension deeper, in order of preference: the first the provider can answer is used.
+DEEPER: dict[str, tuple[str, ...]] = {
+    "service": ("resource", "region", "account"),
+    "account": ("service",),
+    "region": ("service",),
+    "charge_category": ("service",),
+}
+
+
+def deeper_candidates(group_by: Sequence[str]) -> tuple[str, ...]:
+    """Dimensions that can break a one-dimension grouping down one level (none for two: the clouds
+    group by at most two dimensions per query; none below resource)."""
+    if len(group_by) != 1:
+        return ()
+    dim = group_by[0]
+    return ("service",) if dim.startswith("tag:") else DEEPER.get(dim, ())
 
 
 def level_of(

@@ -6,7 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from finops_mcp.reports.drivers import Level, Usage, explain, level_of, split_effects, total
+from finops_mcp.reports.drivers import (
+    Level,
+    Usage,
+    deeper_candidates,
+    explain,
+    level_of,
+    split_effects,
+    total,
+)
 
 D = Decimal
 
@@ -57,7 +65,7 @@ def test_concentrated_change_is_named_one_level_deeper() -> None:
         {("EC2", "i-1"): Usage(D(50)), ("EC2", "i-2"): Usage(D(50)), ("EC2", "i-3"): Usage(D(60))},
         {("EC2", "i-1"): Usage(D(50)), ("EC2", "i-2"): Usage(D(50))},
     )
-    out = explain(parents, children, currency="USD")
+    out = explain(parents, [children], currency="USD")
     [driver] = out.drivers
     assert (driver.dimension, driver.key, driver.within, driver.kind) == (
         "resource",
@@ -75,7 +83,7 @@ def test_offsetting_children_are_named_even_when_the_parent_barely_moves() -> No
         {("S3", "eu"): Usage(D(105))},
         {("S3", "us"): Usage(D(100))},
     )
-    out = explain(parents, children, currency="USD")
+    out = explain(parents, [children], currency="USD")
     assert [(d.key, d.kind) for d in out.drivers] == [("eu", "new"), ("us", "gone")]
 
 
@@ -90,14 +98,14 @@ def test_spread_change_and_single_child_stay_at_the_requested_level() -> None:
         {("RDS", f"db{i}"): Usage(D(30)) for i in range(4)} | {("Lambda", "fn"): Usage(D(40))},
         {("RDS", f"db{i}"): Usage(D(25)) for i in range(4)} | {("Lambda", "fn"): Usage(D(10))},
     )
-    out = explain(parents, children, currency="USD")
+    out = explain(parents, [children], currency="USD")
     assert [(d.dimension, d.key) for d in out.drivers] == [("service", "Lambda"), ("service", "RDS")]
 
 
 def test_new_parent_is_named_itself_not_its_children() -> None:
     parents = series(("service",), {("New",): Usage(D(90))}, {})
     children = series(("service", "resource"), {("New", "a"): Usage(D(60)), ("New", "b"): Usage(D(30))}, {})
-    [driver] = explain(parents, children, currency="USD").drivers
+    [driver] = explain(parents, [children], currency="USD").drivers
     assert (driver.dimension, driver.key, driver.kind) == ("service", "New", "new")
 
 
@@ -168,4 +176,72 @@ def test_two_dimension_rows_name_the_last_dimension_within_the_first() -> None:
 
 def test_children_must_extend_the_parent_grouping() -> None:
     with pytest.raises(ValueError, match="do not extend"):
-        explain(series(("service",), {}, {}), series(("account", "resource"), {}, {}), currency="USD")
+        explain(series(("service",), {}, {}), [series(("account", "resource"), {}, {})], currency="USD")
+
+
+def test_deeper_candidates() -> None:
+    assert deeper_candidates(["service"]) == ("resource", "region", "account")
+    assert deeper_candidates(["account"]) == ("service",)
+    assert deeper_candidates(["tag:team"]) == ("service",)
+    assert deeper_candidates(["resource"]) == ()
+    assert deeper_candidates(["service", "region"]) == ()
+
+
+def test_scopes_broken_down_by_different_dimensions() -> None:
+    parents = level_of(
+        ("service",),
+        [
+            ("aws", "aws:1", "USD", ("EC2",), Usage(D(200))),
+            ("focus", "focus:x", "USD", ("VM",), Usage(D(50))),
+        ],
+        [
+            ("aws", "aws:1", "USD", ("EC2",), Usage(D(100))),
+            ("focus", "focus:x", "USD", ("VM",), Usage(D(20))),
+        ],
+    )
+    by_region = level_of(
+        ("service", "region"),
+        [
+            ("aws", "aws:1", "USD", ("EC2", "us-east-1"), Usage(D(190))),
+            ("aws", "aws:1", "USD", ("EC2", "eu-west-1"), Usage(D(10))),
+        ],
+        [
+            ("aws", "aws:1", "USD", ("EC2", "us-east-1"), Usage(D(90))),
+            ("aws", "aws:1", "USD", ("EC2", "eu-west-1"), Usage(D(10))),
+        ],
+    )
+    by_resource = level_of(
+        ("service", "resource"),
+        [
+            ("focus", "focus:x", "USD", ("VM", "vm-1"), Usage(D(40))),
+            ("focus", "focus:x", "USD", ("VM", "vm-2"), Usage(D(10))),
+        ],
+        [
+            ("focus", "focus:x", "USD", ("VM", "vm-1"), Usage(D(10))),
+            ("focus", "focus:x", "USD", ("VM", "vm-2"), Usage(D(10))),
+        ],
+    )
+    out = explain(parents, [by_region, by_resource], currency="USD")
+    assert [(d.provider, d.dimension, d.key) for d in out.drivers] == [
+        ("aws", "region", "us-east-1"),
+        ("focus", "resource", "vm-1"),
+    ]
+
+
+def test_two_children_moving_alike_are_spread_and_exact_offsets_are_split() -> None:
+    parents = series(
+        ("service",),
+        {("S3",): Usage(D(68)), ("Net",): Usage(D(100))},
+        {("S3",): Usage(D(40)), ("Net",): Usage(D(100))},
+    )
+    children = series(
+        ("service", "region"),
+        {("S3", "a"): Usage(D(34)), ("S3", "b"): Usage(D(34)), ("Net", "eu"): Usage(D(100))},
+        {("S3", "a"): Usage(D(20)), ("S3", "b"): Usage(D(20)), ("Net", "us"): Usage(D(100))},
+    )
+    out = explain(parents, [children], currency="USD")
+    assert [(d.dimension, d.key, d.kind) for d in out.drivers] == [
+        ("region", "eu", "new"),
+        ("region", "us", "gone"),
+        ("service", "S3", "up"),
+    ]

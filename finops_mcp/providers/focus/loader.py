@@ -15,6 +15,8 @@ Normalization (FOCUS 1.0 - 1.3):
   uses BilledCost for it (noted).
 - `tags` is MAP(VARCHAR, VARCHAR) from a JSON text column (CSV, or text in Parquet; Azure's
   brace-less `"k": "v", ...` form is accepted), a Parquet MAP, or a Parquet STRUCT.
+- `quantity` / `unit` are PricingQuantity / PricingUnit, else ConsumedQuantity / ConsumedUnit (a
+  pair is taken together, never one's quantity with the other's unit); NULL when the file has neither.
 - CSV is read with every column as text so account ids keep their leading zeros.
 
 A file is cost data when it has BilledCost and ChargePeriodStart columns; other files (e.g. the
@@ -60,7 +62,9 @@ CREATE TABLE {TABLE} (
     commitment_id VARCHAR,
     commitment_name VARCHAR,
     commitment_status VARCHAR,
-    tags MAP(VARCHAR, VARCHAR)
+    tags MAP(VARCHAR, VARCHAR),
+    quantity {MONEY},
+    unit VARCHAR
 )
 """
 
@@ -195,6 +199,19 @@ def _money_expr(col: tuple[str, str], path: str) -> str:
     return f"CAST({ident} AS {MONEY})"
 
 
+QUANTITY_SOURCES = (("PricingQuantity", "PricingUnit"), ("ConsumedQuantity", "ConsumedUnit"))
+
+
+def _quantity_exprs(cols: _Cols, path: str) -> tuple[str, str]:
+    """(quantity, unit) expressions: the first quantity column present, with its own unit."""
+    for qty_col, unit_col in QUANTITY_SOURCES:
+        qty = cols.get(qty_col)
+        if qty is not None:
+            unit = cols.get(unit_col)
+            return _money_expr(qty, path), (_text_expr(unit) if unit is not None else "NULL")
+    return "NULL", "NULL"
+
+
 def _day_expr(col: tuple[str, str], path: str) -> str:
     name, typ = col
     ident = quote_ident(name)
@@ -253,6 +270,7 @@ def select_list(columns: Columns, path: str) -> tuple[str, list[str]]:
     else:
         exprs["effective_cost"] = _money_expr(effective, path)
     exprs["tags"] = _tags_expr(cols.get("Tags"))
+    exprs["quantity"], exprs["unit"] = _quantity_exprs(cols, path)
     for id_col in ID_COLUMNS:
         found = cols.get(id_col)
         if found is not None and _INTEGER_TYPES.match(found[1]):
@@ -263,6 +281,7 @@ def select_list(columns: Columns, path: str) -> tuple[str, list[str]]:
         "charge_day", "provider_name", "service", "account", "account_name", "region", "resource_id",
         "resource_name", "resource_type", "charge_category", "charge_frequency", "billed_cost",
         "effective_cost", "currency", "commitment_id", "commitment_name", "commitment_status", "tags",
+        "quantity", "unit",
     ]  # fmt: skip
     return ", ".join(f"{exprs[c]} AS {c}" for c in order), notes
 

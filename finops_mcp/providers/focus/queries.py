@@ -10,6 +10,9 @@ region -> RegionId (else RegionName), resource -> ResourceId, charge_category ->
 and regions must be in their lists; each tag key must have one of its values (the value '' means
 "the tag is missing or empty"; an empty list of values means "the tag is present").
 
+Quantity (`CostQuery.quantity`): each row also carries the summed `quantity` and its `unit` when
+every line of the row has both and one unit; else NULL (mixed units are never added up).
+
 Forecast (`finops_mcp.forecast.run_rate`, used by `forecast` and by the budgets): actual cost
 from the period start through the as-of day (inclusive), divided by the elapsed days, times the
 days in the period.
@@ -108,8 +111,18 @@ class Where:
         return " AND ".join(self.clauses) if self.clauses else "TRUE"
 
 
+def _one_unit(quantity: str, unit: str) -> str:
+    """Aggregates: the summed quantity and its unit, NULL unless every line has one and the same."""
+    known = f"count(*) = count({quantity}) AND count(*) = count({unit}) AND min({unit}) = max({unit})"
+    return (
+        f"CASE WHEN {known} THEN SUM({quantity}) END AS quantity, "
+        f"CASE WHEN {known} THEN min({unit}) END AS unit"
+    )
+
+
 def cost_sql(query: CostQuery) -> tuple[str, Params]:
-    """One SQL statement answering a CostQuery: key columns k0.., bucket (or NULL), currency, cost."""
+    """One SQL statement answering a CostQuery: key columns k0.., bucket (or NULL), currency, cost
+    (and quantity, unit when `query.quantity`)."""
     if query.granularity not in GRANULARITIES:
         raise ScopeFailure(
             "invalid_query", f"granularity {query.granularity!r} is not one of total, daily, monthly"
@@ -124,16 +137,20 @@ def cost_sql(query: CostQuery) -> tuple[str, Params]:
     keys = [f"k{i}" for i in range(len(query.group_by))]
     where = Where.days(query.span.start, query.span.end).filters(query.filters)
     bucket = "NULL::DATE" if query.granularity == "total" else "charge_day"
+    qty = f", {_one_unit('quantity', 'unit')}" if query.quantity else ""
     inner = (
         f"SELECT {', '.join([*select, f'{bucket} AS bucket'])}, COALESCE(currency, '') AS currency, "
-        f"SUM({money}) AS cost FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
+        f"SUM({money}) AS cost{qty} FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
     )
     params.extend(where.params)
     if query.granularity != "monthly":
         return f"{inner} ORDER BY bucket NULLS FIRST, cost DESC", params
     # Group by day first (cheap DATE keys), then fold the few day rows into months.
     cols = ", ".join([*keys, "CAST(date_trunc('month', bucket) AS DATE) AS bucket", "currency"])
-    return f"SELECT {cols}, SUM(cost) AS cost FROM ({inner}) GROUP BY ALL ORDER BY bucket, cost DESC", params
+    return (
+        f"SELECT {cols}, SUM(cost) AS cost{qty} FROM ({inner}) GROUP BY ALL ORDER BY bucket, cost DESC",
+        params,
+    )
 
 
 def cost_lines(cur: duckdb.DuckDBPyConnection, query: CostQuery) -> list[CostLine]:
@@ -143,9 +160,15 @@ def cost_lines(cur: duckdb.DuckDBPyConnection, query: CostQuery) -> list[CostLin
     for row in cur.execute(sql, params).fetchall():
         keys = tuple(zip(query.group_by, (str(v) for v in row[:n]), strict=True))
         bucket, currency, cost = row[n], row[n + 1], row[n + 2]
+        quantity, unit = (row[n + 3], row[n + 4]) if query.quantity else (None, None)
         lines.append(
             CostLine(
-                keys=keys, cost=cost if cost is not None else ZERO, currency=currency, period_start=bucket
+                keys=keys,
+                cost=cost if cost is not None else ZERO,
+                currency=currency,
+                period_start=bucket,
+                quantity=quantity if unit is not None else None,
+                unit=unit if quantity is not None else None,
             )
         )
     return lines
