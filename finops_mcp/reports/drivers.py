@@ -237,3 +237,14 @@ def level_of(
         return {k: u for k, v in parts.items() if (u := total(v)) is not None}
 
     return Level(tuple(dims), fold(current), fold(previous))
+
+
+def describe(driver: CostDriver) -> str:
+    """One line naming a driver, e.g. "resource i-a (service Amazon EC2) up +90.00 USD (volume
+    +90.00, rate +0.00)"."""
+    where = ", ".join(f"{k} {v}" for k, v in driver.within.items())
+    text = f"{driver.dimension} {driver.key}" + (f" ({where})" if where else "")
+    text += f" {driver.kind} {driver.change:+,.2f} {driver.currency}"
+    if driver.volume_effect is not None and driver.rate_effect is not None:
+        text += f" (volume {driver.volume_effect:+,.2f}, rate {driver.rate_effect:+,.2f})"
+    return text

@@ -1,6 +1,6 @@
-"""get_cost explain_change on a FOCUS export with planted changes (tests/unit/focus/planted.py),
-through a real MCP client: in-process and over stdio (the installed console script), in both
-protocol eras."""
+"""get_cost explain_change and the focus.anomaly check on a FOCUS export with planted changes
+(tests/unit/focus/planted.py), through a real MCP client: in-process and over stdio (the installed
+console script), in both protocol eras."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def planted_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture()
-def planted_settings(planted_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
+def planted_settings(
+    planted_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Settings:
     monkeypatch.chdir(tmp_path)
     for key in list(os.environ):
         if key.startswith("FINOPS_"):
@@ -61,6 +63,15 @@ def check_drivers(report: dict[str, Any]) -> None:
     assert len(json.dumps(report)) < 60_000
 
 
+def check_anomalies(audit: dict[str, Any]) -> None:
+    assert audit["checks_run"] == ["focus.anomaly.daily_cost"]
+    found = {f["resource_id"]: f for f in audit["findings"]}
+    assert set(found) == {"Amazon EC2 / 012345678901", "Amazon S3 / 012345678901"}  # no Lambda, no Backup
+    assert "Driver: resource i-a" in found["Amazon EC2 / 012345678901"]["detail"]
+    assert all(f["category"] == "anomaly" for f in found.values())
+    assert audit["summary"]["estimated_monthly_waste"] == 0  # anomalies are not waste
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_explain_change_in_process(planted_settings: Settings, mode: str) -> None:
     async with Client(build_server(planted_settings), mode=mode) as client:
@@ -70,10 +81,16 @@ async def test_explain_change_in_process(planted_settings: Settings, mode: str) 
         assert not result.is_error, result.content
         assert result.structured_content is not None
         check_drivers(result.structured_content)
+        audit = await client.call_tool("run_finops_audit", {"checks": ["focus.anomaly"]})
+        assert not audit.is_error and audit.structured_content is not None
+        check_anomalies(audit.structured_content)
         plain = await client.call_tool("get_cost", {k: v for k, v in ARGS.items() if k != "explain_change"})
         assert plain.structured_content is not None and plain.structured_content["drivers"] is None
         bad = await client.call_tool("get_cost", {**ARGS, "compare_previous": False})
         assert bad.is_error and "compare_previous" in bad.content[0].text
+        audit = await client.call_tool("run_finops_audit", {"checks": ["focus.anomaly"]})
+        assert not audit.is_error and audit.structured_content is not None
+        check_anomalies(audit.structured_content)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -84,6 +101,9 @@ async def test_explain_change_over_stdio(planted_env: dict[str, str], tmp_path: 
         assert not result.is_error, result.content
         assert result.structured_content is not None
         check_drivers(result.structured_content)
+        audit = await client.call_tool("run_finops_audit", {"checks": ["focus.anomaly"]})
+        assert not audit.is_error and audit.structured_content is not None
+        check_anomalies(audit.structured_content)
 
 
 def test_cli_cost_explain_markdown(planted_settings: Settings) -> None:

@@ -348,4 +348,6 @@ UNUSED_COMMITMENT: Check[FocusCheckContext] = Check(
 )
 
 
-CHECKS: tuple[Check[FocusCheckContext], ...] = (UNTAGGED_COST, COST_SPIKE, UNUSED_COMMITMENT)
+from finops_mcp.providers.focus.anomalies import DAILY_ANOMALY  # noqa: E402 (it types itself by this module)
+
+CHECKS: tuple[Check[FocusCheckContext], ...] = (UNTAGGED_COST, COST_SPIKE, UNUSED_COMMITMENT, DAILY_ANOMALY)

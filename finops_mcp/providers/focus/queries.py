@@ -111,7 +111,7 @@ class Where:
         return " AND ".join(self.clauses) if self.clauses else "TRUE"
 
 
-def _one_unit(quantity: str, unit: str) -> str:
+def one_unit(quantity: str, unit: str) -> str:
     """Aggregates: the summed quantity and its unit, NULL unless every line has one and the same."""
     known = f"count(*) = count({quantity}) AND count(*) = count({unit}) AND min({unit}) = max({unit})"
     return (
@@ -137,7 +137,7 @@ def cost_sql(query: CostQuery) -> tuple[str, Params]:
     keys = [f"k{i}" for i in range(len(query.group_by))]
     where = Where.days(query.span.start, query.span.end).filters(query.filters)
     bucket = "NULL::DATE" if query.granularity == "total" else "charge_day"
-    qty = f", {_one_unit('quantity', 'unit')}" if query.quantity else ""
+    qty = f", {one_unit('quantity', 'unit')}" if query.quantity else ""
     inner = (
         f"SELECT {', '.join([*select, f'{bucket} AS bucket'])}, COALESCE(currency, '') AS currency, "
         f"SUM({money}) AS cost{qty} FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
