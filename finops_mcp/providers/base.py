@@ -124,10 +124,13 @@ class BudgetLine:
 
 @dataclass(frozen=True)
 class AuditUnit:
-    """One piece of audit work: a scope, optionally narrowed to a region."""
+    """One piece of audit work: a scope, optionally narrowed to a region. `account_wide` marks the
+    one unit of a scope that also runs the checks that look at the whole scope at once (e.g. a
+    cloud's anomaly feed), so they run once, not once per region."""
 
     scope: Scope
     region: str | None = None
+    account_wide: bool = False
 
     def __str__(self) -> str:
         return f"{self.scope.id}/{self.region}" if self.region else self.scope.id

@@ -18,6 +18,7 @@ from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode, Finding
 from finops_mcp.providers.aws import errors
+from finops_mcp.providers.aws.anomalies import ACCOUNT_WIDE
 from finops_mcp.providers.aws.checks import CHECKS, NEEDS, AwsCheckContext
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
 from finops_mcp.providers.base import (
@@ -119,13 +120,15 @@ class AwsProvider:
         return budgets.budget_lines(client, account.account_id, today, ctx)
 
     def checks(self) -> Sequence[Check[Any]]:
-        return CHECKS
+        return (*CHECKS, *ACCOUNT_WIDE)
 
     def audit_units(self, scope: Scope, regions: Sequence[str] | None, ctx: CallContext) -> list[AuditUnit]:
         wanted = [r for r in (regions or self.settings.aws_regions) if r]
         if not wanted:
             wanted = self._enabled_regions(self._account(scope, ctx), ctx)
-        return [AuditUnit(scope, region) for region in dict.fromkeys(wanted)]
+        return [
+            AuditUnit(scope, region, account_wide=i == 0) for i, region in enumerate(dict.fromkeys(wanted))
+        ]
 
     @staticmethod
     def _enabled_regions(account: Account, ctx: CallContext) -> list[str]:
@@ -142,9 +145,16 @@ class AwsProvider:
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
         from finops_mcp.providers.aws import inventory
 
-        mine = [c for c in checks if c.provider == self.name]
+        wide = {c.id for c in ACCOUNT_WIDE}
+        mine = [c for c in checks if c.provider == self.name and c.id not in wide]
         ids = [c.id for c in mine]
         account = self._account(unit.scope, ctx)
+        extra_ids: list[str] = []
+        extra: list[Finding] = []
+        if unit.account_wide:
+            extra_ids, extra = self._account_wide(account, [c for c in checks if c.id in wide], ctx)
+        if not mine:
+            return AuditResult(findings=extra, checks_run=extra_ids, regions=[])
         region = unit.region or account.home_region
         kinds = frozenset().union(*(NEEDS.get(c.id, frozenset()) for c in mine))
         inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
@@ -161,7 +171,34 @@ class AwsProvider:
         for check in mine:
             ctx.raise_if_cancelled()
             findings.extend(check.evaluate(check_ctx))
-        return AuditResult(findings=findings, checks_run=ids, regions=[region])
+        return AuditResult(findings=findings + extra, checks_run=ids + extra_ids, regions=[region])
+
+    def _account_wide(
+        self, account: Account, checks: Sequence[Check[Any]], ctx: CallContext
+    ) -> tuple[list[str], list[Finding]]:
+        """The anomaly feed, once per account. A feed that cannot be read (no permission, an
+        endpoint without the API) is a note, not a failed scope: the inventory checks still count."""
+        if not checks:
+            return [], []
+        from finops_mcp.providers.aws import anomalies
+
+        try:
+            feed = anomalies.fetch(
+                account.client("ce", account.billing_region), account.account_id, periods.utc_today(), ctx
+            )
+        except Exception as exc:
+            mapped = errors.classify_error(exc)
+            if mapped is None or mapped[0] in ("cancelled", "auth"):
+                raise
+            ctx.note(
+                f"aws:{account.account_id}: {', '.join(c.id for c in checks)} did not run: Cost Anomaly "
+                f"Detection answered {mapped[0]} ({type(exc).__name__}: {str(exc)[:200]})"
+            )
+            return [], []
+        found: list[Finding] = []
+        for check in checks:
+            found.extend(check.evaluate(feed))
+        return [c.id for c in checks], found
 
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
         return errors.classify_error(exc)
