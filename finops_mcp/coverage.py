@@ -32,6 +32,7 @@ _CREDITS: Mapping[tuple[str, str], str] = {
     ("focus", "effective"): "Credit and Adjustment rows in, as exported; commitments amortized",
 }
 _CLOSE = 3
+MIN_FORECAST_DAYS = 7  # a run rate over fewer days of the period is called thin
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,20 @@ def previous_note(starts: Mapping[str, date], previous: Span) -> str:
     return (
         f"previous period {previous.start}..{previous.end} is before the data of {which}: "
         "its previous cost is unknown (null), not 0"
+    )
+
+
+def forecast_days(period_start: date, through: date) -> int:
+    """Days of the period a forecast can rest on: its start through `through` (the last data day)."""
+    return max(0, (through - period_start).days + 1)
+
+
+def thin_forecast_note(what: str, days: int) -> str | None:
+    if days >= MIN_FORECAST_DAYS:
+        return None
+    return (
+        f"{what} rests on only {days} day(s) of the period (fewer than {MIN_FORECAST_DAYS}): a thin "
+        "run rate, read it as a rough guess"
     )
 
 

@@ -121,7 +121,9 @@ class _Request(BaseModel):
 class CostFilters(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    services: list[str] | None = Field(None, description="Service names, e.g. ['Amazon EC2'].")
+    services: list[str] | None = Field(
+        None, description="Service names as the billing data spells them, e.g. ['Amazon Elastic Compute Cloud']."
+    )
     accounts: list[str] | None = Field(None, description="Account / subscription / project ids.")
     regions: list[str] | None = Field(None, description="Region ids, e.g. ['us-east-1', 'westeurope'].")
     tags: dict[str, list[str]] | None = Field(

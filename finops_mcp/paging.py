@@ -36,6 +36,7 @@ REPORT_URI = "finops://reports/{id}"
 _PAGE_ARGS = frozenset({"limit", "cursor"})
 # Room kept for what the server adds around the JSON (an error summary, a resource link).
 _ENVELOPE_CHARS = 1500
+PAGE_NOTE_TAIL = "pass cursor=next_cursor for more"  # ends the note a partial page carries
 
 
 def answer_chars(report: BaseModel) -> int:
@@ -139,9 +140,7 @@ def audit_page(
                 "findings": findings[offset:end],
                 "next_cursor": next_cursor,
                 "report_uri": REPORT_URI.format(id=report_id),
-                "meta": whole.meta.model_copy(
-                    update={"notes": [*whole.meta.notes, *more], **meta}
-                ),
+                "meta": whole.meta.model_copy(update={"notes": [*whole.meta.notes, *more], **meta}),
             }
         )
 
@@ -155,6 +154,6 @@ def audit_page(
         shown = f"{offset + 1}-{offset + n}" if n else "none"
         report.meta.notes.append(
             f"findings {shown} of {len(findings)} shown (highest monthly cost first); summary covers all; "
-            f"pass cursor=next_cursor for more, or read {report.report_uri}"
+            f"{PAGE_NOTE_TAIL}, or read {report.report_uri}"
         )
     return report

@@ -69,7 +69,9 @@ AUDIT_DESCRIPTION = """\
 Finds waste and hygiene problems (idle or orphaned resources, unused commitments, cost spikes, \
 untagged spend) and prices each finding in estimated_monthly_cost with its cost_basis. Call it for \
 "where can we save", "what is idle/untagged", or before a cost review. Filter with checks (ids or \
-prefixes from finops://checks), regions and min_monthly_cost. `summary` covers every finding; `findings` is one page (limit, default 25, costliest first): pass cursor=next_cursor for more. Example: {"min_monthly_cost": 50}."""
+prefixes from finops://checks), regions and min_monthly_cost. `summary` covers every finding; \
+`findings` is one page (limit, default 25, costliest first): pass cursor=next_cursor for more. \
+Example: {"min_monthly_cost": 50}."""
 
 BUDGET_DESCRIPTION = """\
 Budgets with actual and forecast spend and a status (exceeded, forecast_exceeded, warning, ok). \

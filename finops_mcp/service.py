@@ -14,7 +14,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -331,8 +331,9 @@ class FinOpsService:
         )
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
         spans = await self._data_spans(run, targets, cancel)
-        run.metric, run.credits = f"{req.cost_type} cost", coverage.credits_text(
-            (p.name for p, _ in targets), req.cost_type
+        run.metric, run.credits = (
+            f"{req.cost_type} cost",
+            coverage.credits_text((p.name for p, _ in targets), req.cost_type),
         )
         no_previous: dict[str, date] = {}  # scope -> its data's first day, after the previous period
         for _prov, scope in targets:
@@ -378,13 +379,21 @@ class FinOpsService:
         answered = [(j.provider, j.scope) for j, _ in answers if j.kind == "cost" and j.request == query]
         await self._filter_notes(run, query, current, answered, cancel)
         has_previous = prev_span is not None and any(s.id not in no_previous for _, s in targets)
+        if forecasts:
+            known = [d.end for d in spans.values() if d is not None]
+            through = min(today - timedelta(days=1), max(known)) if known else today - timedelta(days=1)
+            days = coverage.forecast_days(periods.month_start(today), through)
+            thin = coverage.thin_forecast_note("the forecast", days)
+            if thin:
+                run.note(thin)
         report = self._cost_report(
             req, run, span, prev_span, current, previous, forecasts, set(no_previous), has_previous
         )
         if not paging.fits(report, max_chars):
             raise InputError(
                 "top_n",
-                f"the answer would take {paging.answer_chars(report):,} characters ({len(report.rows)} rows), "
+                f"the answer would take {paging.answer_chars(report):,} characters "
+                f"({len(report.rows)} rows), "
                 f"over the answer budget of {max_chars:,} (FINOPS_ANSWER_MAX_CHARS): lower top_n "
                 f"(now {req.top_n}), use granularity 'monthly' or 'total', fewer group_by dimensions, "
                 "or a shorter period",
@@ -398,7 +407,7 @@ class FinOpsService:
 
         def compute(job: Job, ctx: CallContext) -> periods.Span | None:
             try:
-                return job.provider.data_span(job.scope, ctx)  # type: ignore[attr-defined, no-any-return]
+                return job.provider.data_span(job.scope, ctx)  # type: ignore[attr-defined]
             except Cancelled:
                 raise
             except Exception:  # the scope's own call reports the failure
@@ -678,6 +687,17 @@ class FinOpsService:
             missing = wanted - {b.name for b in budgets}
             if missing:
                 run.note(f"no budget named {', '.join(sorted(missing))} in the queried scopes")
+        young = {
+            b.name: coverage.forecast_days(b.period_start, min(today - timedelta(days=1), b.period_end))
+            for b in budgets
+            if b.forecast is not None
+        }
+        thin = [name for name, days in sorted(young.items()) if days < coverage.MIN_FORECAST_DAYS]
+        if thin:
+            what = f"the forecast of {', '.join(thin[:5])}" + (
+                f" and {len(thin) - 5} more" if len(thin) > 5 else ""
+            )
+            run.note(coverage.thin_forecast_note(what, min(young[n] for n in thin)) or "")
         order = {"exceeded": 0, "forecast_exceeded": 1, "warning": 2, "ok": 3}
         budgets.sort(key=lambda b: (order[b.status], -(b.percent_used or 0), b.name))
         summary = BudgetSummary(
@@ -779,7 +799,9 @@ class FinOpsService:
             return None
         return stored[1].model_copy(update={"report_uri": paging.REPORT_URI.format(id=report_id)})
 
-    async def _audit(self, req: RunAuditRequest, progress: ProgressFn | None, cancel: CancelToken) -> AuditReport:
+    async def _audit(
+        self, req: RunAuditRequest, progress: ProgressFn | None, cancel: CancelToken
+    ) -> AuditReport:
         run = _Run()
         selected = self.select_checks(req.checks, req.providers)
         targets = await self._scopes(run, req.providers, req.scopes, cancel)

@@ -204,4 +204,3 @@ class SpanAware(Protocol):
     def data_span(self, scope: Scope, ctx: CallContext) -> Span | None:
         """First and last charge day of the scope's data; None when it holds no dated rows."""
         ...
-
