@@ -122,7 +122,7 @@ class CostFilters(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     services: list[str] | None = Field(
-        None, description="Service names as the billing data spells them, e.g. ['Amazon Elastic Compute Cloud']."
+        None, description="Service names as the data spells them, e.g. ['Amazon Elastic Compute Cloud']."
     )
     accounts: list[str] | None = Field(None, description="Account / subscription / project ids.")
     regions: list[str] | None = Field(None, description="Region ids, e.g. ['us-east-1', 'westeurope'].")
