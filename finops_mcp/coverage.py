@@ -73,13 +73,16 @@ def unmatched_note(dim: FilterDim, value: str, known: Iterable[str], span: Span,
     return f"{dim.field} {value!r} matched no cost in {scopes} during {span.start}..{span.end}{tail}"
 
 
-def outside_note(scope: str, data: Span, period: Span) -> str | None:
-    """A note when `period` is wholly or partly before/after `data`, else None."""
+def outside_note(scope: str, data: Span, period: Span, what: str = "the period") -> str | None:
+    """A note when `period` lies wholly or partly outside `data`, else None."""
     where = f"{scope} holds data from {data.start} to {data.end}"
+    asked = f"{what} {period.start}..{period.end}"
     if period.end < data.start or period.start > data.end:
-        return f"{where}; the period {period.start}..{period.end} lies outside it, so nothing was counted"
+        return f"{where}; {asked} lies outside it, so nothing was counted"
     if period.start < data.start:
-        return f"{where}; the period {period.start}..{period.end} is counted from {data.start} only"
+        return f"{where}; {asked} is counted from {data.start} only"
+    if period.end > data.end:
+        return f"{where}; {asked} is counted through {data.end} only"
     return None
 
 

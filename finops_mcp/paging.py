@@ -84,7 +84,7 @@ class ReportStore:
     """Whole audit reports by id, each kept `ttl_seconds`; also the latest id per argument digest."""
 
     def __init__(
-        self, ttl_seconds: float, max_entries: int = 64, timer: Callable[[], float] = time.monotonic
+        self, ttl_seconds: float, max_entries: int = 16, timer: Callable[[], float] = time.monotonic
     ) -> None:
         self.ttl = max(ttl_seconds, MIN_KEEP_SECONDS)
         self._lock = threading.Lock()

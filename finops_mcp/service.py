@@ -345,6 +345,8 @@ class FinOpsService:
                 run.note(outside)
             if prev_span is not None and coverage.previous_unknown(data, prev_span):
                 no_previous[scope.id] = data.start
+            elif prev_span is not None and prev_span.start < data.start:
+                run.note(coverage.outside_note(scope.id, data, prev_span, "the previous period") or "")
         if prev_span is not None and no_previous:
             run.note(coverage.previous_note(no_previous, prev_span))
 

@@ -88,6 +88,11 @@ async def test_a_previous_period_before_the_data_is_null_not_zero() -> None:
     # month to date: the previous days (Oct 1-20) are partly in the data, so they are compared
     mtd = await svc.get_cost(GetCostRequest())
     assert mtd.previous_total is not None
+    assert any(
+        "the previous period 2026-10-01..2026-10-20 is counted from 2026-10-15" in n for n in mtd.meta.notes
+    )
+    late = await svc.get_cost(GetCostRequest(start_date=date(2026, 11, 10), end_date=date(2026, 11, 25)))
+    assert any("counted through 2026-11-20 only" in n for n in late.meta.notes)
 
 
 async def test_a_scope_without_span_knowledge_keeps_zero_previous() -> None:
