@@ -87,8 +87,8 @@ class _Run:
     credits: str = ""
     spans: dict[str, periods.Span | None] = field(default_factory=dict)
 
-    def note(self, text: str) -> None:
-        if text not in self.notes:
+    def note(self, text: str | None) -> None:
+        if text and text not in self.notes:
             self.notes.append(text)
 
     def error(
@@ -330,25 +330,9 @@ class FinOpsService:
             span, req.granularity, tuple(req.group_by), req.cost_type, Filters.from_model(req.filters)
         )
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
-        spans = await self._data_spans(run, targets, cancel)
-        run.metric, run.credits = (
-            f"{req.cost_type} cost",
-            coverage.credits_text((p.name for p, _ in targets), req.cost_type),
-        )
-        no_previous: dict[str, date] = {}  # scope -> its data's first day, after the previous period
-        for _prov, scope in targets:
-            data = spans.get(scope.id)
-            if data is None:
-                continue
-            outside = coverage.outside_note(scope.id, data, span)
-            if outside:
-                run.note(outside)
-            if prev_span is not None and coverage.previous_unknown(data, prev_span):
-                no_previous[scope.id] = data.start
-            elif prev_span is not None and prev_span.start < data.start:
-                run.note(coverage.outside_note(scope.id, data, prev_span, "the previous period") or "")
-        if prev_span is not None and no_previous:
-            run.note(coverage.previous_note(no_previous, prev_span))
+        run.metric = f"{req.cost_type} cost"
+        run.credits = coverage.credits_text((p.name for p, _ in targets), req.cost_type)
+        no_previous = await self._span_notes(run, targets, span, prev_span, cancel)
 
         jobs: list[Job] = []
         for prov, scope in targets:
@@ -381,13 +365,12 @@ class FinOpsService:
         answered = [(j.provider, j.scope) for j, _ in answers if j.kind == "cost" and j.request == query]
         await self._filter_notes(run, query, current, answered, cancel)
         has_previous = prev_span is not None and any(s.id not in no_previous for _, s in targets)
-        if forecasts:
-            known = [d.end for d in spans.values() if d is not None]
-            through = min(today - timedelta(days=1), max(known)) if known else today - timedelta(days=1)
+        if forecasts:  # a run rate rests on the month's days up to yesterday, or the data's last day
+            last = today - timedelta(days=1)
+            known = [d.end for d in run.spans.values() if d is not None]
+            through = min(last, max(known)) if known else last
             days = coverage.forecast_days(periods.month_start(today), through)
-            thin = coverage.thin_forecast_note("the forecast", days)
-            if thin:
-                run.note(thin)
+            run.note(coverage.thin_forecast_note("the forecast", days))
         report = self._cost_report(
             req, run, span, prev_span, current, previous, forecasts, set(no_previous), has_previous
         )
@@ -401,6 +384,31 @@ class FinOpsService:
                 "or a shorter period",
             )
         return report
+
+    async def _span_notes(
+        self,
+        run: _Run,
+        targets: Sequence[tuple[Provider, Scope]],
+        span: periods.Span,
+        prev_span: periods.Span | None,
+        cancel: CancelToken,
+    ) -> dict[str, date]:
+        """Note where `span` (and `prev_span`) fall outside a scope's data. Returns the scopes whose
+        data starts after the previous period (their previous cost is unknown), with that start."""
+        spans = await self._data_spans(run, targets, cancel)
+        no_previous: dict[str, date] = {}
+        for _prov, scope in targets:
+            data = spans.get(scope.id)
+            if data is None:
+                continue
+            run.note(coverage.outside_note(scope.id, data, span))
+            if prev_span is not None and coverage.previous_unknown(data, prev_span):
+                no_previous[scope.id] = data.start
+            elif prev_span is not None:
+                run.note(coverage.outside_note(scope.id, data, prev_span, "the previous period"))
+        if prev_span is not None and no_previous:
+            run.note(coverage.previous_note(no_previous, prev_span))
+        return no_previous
 
     async def _data_spans(
         self, run: _Run, targets: Sequence[tuple[Provider, Scope]], cancel: CancelToken
@@ -699,7 +707,7 @@ class FinOpsService:
             what = f"the forecast of {', '.join(thin[:5])}" + (
                 f" and {len(thin) - 5} more" if len(thin) > 5 else ""
             )
-            run.note(coverage.thin_forecast_note(what, min(young[n] for n in thin)) or "")
+            run.note(coverage.thin_forecast_note(what, min(young[n] for n in thin)))
         order = {"exceeded": 0, "forecast_exceeded": 1, "warning": 2, "ok": 3}
         budgets.sort(key=lambda b: (order[b.status], -(b.percent_used or 0), b.name))
         summary = BudgetSummary(
