@@ -198,30 +198,36 @@ def build_server(
             holder["svc"] = FinOpsService(settings)
         return holder["svc"]
 
+    async def answer(
+        tool: str,
+        model: type[R],
+        method: Callable[[FinOpsService], Callable[..., Awaitable[Any]]],
+        arguments: dict[str, Any],
+        progress: ProgressFn,
+        cancel: CancelToken | None,
+    ) -> CallToolResult:
+        """Validate, ask the service within the answer budget; an InputError is a tool error."""
+        req = parse_request(tool, model, arguments)
+        try:
+            report = await method(get_service())(
+                req, progress=progress, cancel=cancel, max_chars=settings.answer_max_chars
+            )
+        except InputError as exc:
+            raise ToolError(f"Invalid arguments for {tool}:\n- {exc}") from None
+        return _result(report)
+
     # One body per tool for its synchronous call and its task (finops_mcp/tasks).
     async def cost_call(
         arguments: dict[str, Any], progress: ProgressFn, cancel: CancelToken | None = None
     ) -> CallToolResult:
-        req = parse_request("get_cost", GetCostRequest, arguments)
-        try:
-            report = await get_service().get_cost(
-                req, progress=progress, cancel=cancel, max_chars=settings.answer_max_chars
-            )
-        except InputError as exc:
-            raise ToolError(f"Invalid arguments for get_cost:\n- {exc}") from None
-        return _result(report)
+        return await answer("get_cost", GetCostRequest, lambda s: s.get_cost, arguments, progress, cancel)
 
     async def audit_call(
         arguments: dict[str, Any], progress: ProgressFn, cancel: CancelToken | None = None
     ) -> CallToolResult:
-        req = parse_request("run_finops_audit", RunAuditRequest, arguments)
-        try:
-            report = await get_service().run_audit(
-                req, progress=progress, cancel=cancel, max_chars=settings.answer_max_chars
-            )
-        except InputError as exc:
-            raise ToolError(f"Invalid arguments for run_finops_audit:\n- {exc}") from None
-        return _result(report)
+        return await answer(
+            "run_finops_audit", RunAuditRequest, lambda s: s.run_audit, arguments, progress, cancel
+        )
 
     def long_range(arguments: Mapping[str, Any]) -> bool:
         try:
@@ -238,11 +244,14 @@ def build_server(
         return await audit_call(arguments, _progress(ctx))  # type: ignore[return-value]
 
     async def get_budget_status(ctx: Context, arguments: dict[str, Any]) -> BudgetReport:
-        req = parse_request("get_budget_status", GetBudgetStatusRequest, arguments)
-        report = await get_service().get_budget_status(
-            req, progress=_progress(ctx), max_chars=settings.answer_max_chars
+        return await answer(  # type: ignore[return-value]
+            "get_budget_status",
+            GetBudgetStatusRequest,
+            lambda s: s.get_budget_status,
+            arguments,
+            _progress(ctx),
+            None,
         )
-        return _result(report)  # type: ignore[return-value]
 
     schemas = settings.output_schemas
     tools = [
