@@ -1,6 +1,7 @@
 """get_cost explain_change and the focus.anomaly check on a FOCUS export with planted changes
 (tests/unit/focus/planted.py), through a real MCP client: in-process and over stdio (the installed
-console script), in both protocol eras."""
+console script), in both protocol eras, with the output schemas advertised (the client validates
+every field, nulls included)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def planted_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {
         "FINOPS_PROVIDERS": "focus",
         "FINOPS_FOCUS_PATHS": f"planted={base}/*",
+        "FINOPS_OUTPUT_SCHEMAS": "true",
         "FINOPS_LOG_LEVEL": "WARNING",
     }
 
