@@ -1387,13 +1387,6 @@ def rows_for_scale(
     return plan.usage_rows + extras
 
 
-def scale_for_rows(rows: int, *, end: date | None = None, months: int = DEFAULT_MONTHS) -> float:
-    """The `scale` that gives about `rows` cost rows."""
-    if rows <= 0:
-        raise ValueError("rows must be > 0")
-    return rows / rows_for_scale(1.0, end=end, months=months)
-
-
 # ===================================================================================== ensure_demo
 def default_cache_dir() -> Path:
     """$FINOPS_DEMO_DIR, else $XDG_CACHE_HOME/finops-mcp/demo, else ~/.cache/finops-mcp/demo."""

@@ -137,10 +137,6 @@ class _Rand(random.Random):
     def hexid(self, n: int) -> str:
         return "".join(self.choice("0123456789abcdef") for _ in range(n))
 
-    def guid(self) -> str:
-        h = self.hexid(32)
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
     def logu(self, lo: float, hi: float) -> float:
         """Log-uniform: most resources are small, a few are big."""
         return float(lo * (hi / lo) ** self.random())
