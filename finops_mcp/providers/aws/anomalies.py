@@ -25,10 +25,10 @@ from decimal import Decimal
 from typing import Any
 
 from finops_mcp.engine.context import CallContext
-from finops_mcp.models import Finding, Severity
+from finops_mcp.models import Finding
 from finops_mcp.periods import Span
 from finops_mcp.providers.aws.api import api_pages
-from finops_mcp.providers.base import Check
+from finops_mcp.providers.base import Check, Ladder
 
 BILLED_API = "aws.ce"
 WINDOW_DAYS = 30
@@ -125,24 +125,15 @@ def evaluate(feed: AnomalyFeed) -> Iterator[Finding]:
         if feedback:
             detail += f". Feedback: {feedback}"
         detail += "."
-        severity: Severity = "high" if total >= HIGH_IMPACT else "medium"
-        if feedback == "PLANNED_ACTIVITY":
-            severity = "low"
-        yield Finding(
-            check=COST_ANOMALY.id,
-            provider="aws",
+        yield COST_ANOMALY.finding(
             scope=feed.scope,
             region=(cause or {}).get("Region") or None,
             resource_id=str(anomaly.get("AnomalyId", "")),
-            resource_type="cost_anomaly",
             resource_name=(cause or {}).get("Service") or anomaly.get("DimensionValue"),
             detail=detail,
-            estimated_monthly_cost=total,
-            cost_basis="billed_last_30_days",
+            cost=total,
             currency=CURRENCY,
-            severity=severity,
-            category="anomaly",
-            recommendation=COST_ANOMALY.recommendation,
+            severity="low" if feedback == "PLANNED_ACTIVITY" else None,
         )
 
 
@@ -158,5 +149,6 @@ COST_ANOMALY: Check[AnomalyFeed] = Check(
     "(a new workload, a runaway job, a pricing change) and give feedback so the monitor learns.",
     evaluate=evaluate,
     category="anomaly",
+    ladder=Ladder(((HIGH_IMPACT, "high"),), "medium"),
+    permissions=("ce:GetAnomalies",),
 )
-ACCOUNT_WIDE: tuple[Check[AnomalyFeed], ...] = (COST_ANOMALY,)

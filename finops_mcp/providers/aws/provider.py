@@ -18,8 +18,7 @@ from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode, Finding
 from finops_mcp.providers.aws import errors
-from finops_mcp.providers.aws.anomalies import ACCOUNT_WIDE
-from finops_mcp.providers.aws.checks import CHECKS, NEEDS, AwsCheckContext
+from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS, AwsCheckContext
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
 from finops_mcp.providers.base import (
     AuditResult,
@@ -156,7 +155,7 @@ class AwsProvider:
         if not mine:
             return AuditResult(findings=extra, checks_run=extra_ids, regions=[])
         region = unit.region or account.home_region
-        kinds = frozenset().union(*(NEEDS.get(c.id, frozenset()) for c in mine))
+        kinds = frozenset().union(*(c.needs for c in mine))
         inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
         required = tuple(t for t in self.settings.required_tags if t)
         if not required and "aws.tagging.missing_required_tags" in ids:
@@ -224,7 +223,7 @@ class AwsProvider:
             "required_tags": list(s.required_tags),
             "snapshot_max_age_days": s.aws_snapshot_max_age_days,
             "price_table": PRICE_TABLE_SOURCE,
-            "checks": [c.id for c in CHECKS],
+            "checks": [c.id for c in (*CHECKS, *ACCOUNT_WIDE)],
         }
 
     def close(self) -> None:

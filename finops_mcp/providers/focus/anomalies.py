@@ -23,8 +23,9 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect
-from finops_mcp.models import Finding, Severity
-from finops_mcp.providers.base import Check
+from finops_mcp.models import Finding
+from finops_mcp.money import money
+from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.loader import TABLE
 from finops_mcp.providers.focus.queries import one_unit
 from finops_mcp.reports import drivers
@@ -115,8 +116,6 @@ def _median_usage(parts: Sequence[drivers.Usage], days: int) -> drivers.Usage:
 
 
 def _finding(ctx: FocusCheckContext, key: SeriesKey, days: Sequence[AnomalyDay]) -> Finding:
-    from finops_mcp.providers.focus.checks import money
-
     provider, service, account, currency = key
     worst = max(days, key=lambda d: (d.excess, d.day))
     label = (service or "(no service)") + (f" ({provider})" if provider else "")
@@ -142,24 +141,19 @@ def _finding(ctx: FocusCheckContext, key: SeriesKey, days: Sequence[AnomalyDay])
     else:
         estimate = sum((d.excess for d in days), ZERO)
         detail += " Estimate = the total excess over the anomalous days."
-    severity: Severity = "high" if worst.excess >= HIGH_DAILY_EXCESS else "medium"
-    return Finding(
-        check=DAILY_ANOMALY.id,
-        provider="focus",
+    return DAILY_ANOMALY.finding(
         scope=ctx.scope,
         region=ctx.region_of(None),
         resource_id=" / ".join(p for p in (service or "(no service)", account) if p),
-        resource_type="service",
         resource_name=label,
         detail=detail,
-        estimated_monthly_cost=estimate,
-        cost_basis="billed_last_30_days",
+        cost=estimate,
         currency=currency,
-        severity=severity,
-        category="anomaly",
-        recommendation=DAILY_ANOMALY.recommendation,
+        severity=LADDER.grade(worst.excess),
     )
 
+
+LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
 
 DAILY_ANOMALY: Check[FocusCheckContext] = Check(
     id="focus.anomaly.daily_cost",
@@ -174,4 +168,8 @@ DAILY_ANOMALY: Check[FocusCheckContext] = Check(
     "deployment, a price change); if it is expected, nothing to do, else fix it and add a budget alert.",
     evaluate=evaluate_daily_anomaly,
     category="anomaly",
+    ladder=LADDER,
+    params=(
+        Param("spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."),
+    ),
 )
