@@ -43,6 +43,7 @@ ErrorCode = Literal[
     "upstream",
     "invalid_query",
     "cancelled",
+    "no_data",
 ]
 CostBasis = Literal["billed_last_30_days", "list_price", "recommender", "unknown"]
 Severity = Literal["low", "medium", "high"]

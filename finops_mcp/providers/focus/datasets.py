@@ -19,6 +19,15 @@
 
 Globs support `**` (any depth). Data files are `.parquet`, `.csv` and `.csv.gz` (case-insensitive),
 mixed freely; other files a glob matches (manifests, JSON...) are listed as ignored.
+
+Safety (the DuckDB lock allows only these locations, see `loader`): a glob with a `..` segment is
+refused, and so is one whose fixed part (the folders before the first wildcard) is or passes through
+a symlink (the error names the real path to configure instead). A matched file that is a symlink
+resolving outside its glob's fixed folder is skipped and noted, never read.
+
+Hive-style partitions: a folder `billing_period=2026-09` / `BillingPeriodStart=2026-09-01...` (any
+case; `BILLING_PERIOD`, `billingperiod`) gives the file a billing month (`FileStat.billing_month`),
+which lets queries skip the files of months they do not ask for.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from finops_mcp.errors import ScopeFailure
@@ -39,6 +49,20 @@ _NAME_PREFIX = re.compile(r"^\s*([\w.@ \-]+?)\s*=(.+)$")
 _NAME_CLEAN = re.compile(r"[^\w.@ \-]")
 DATA_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".csv.gz")
 DEFAULT_NAME = "focus"
+_HIVE_PERIOD = re.compile(
+    r"^(?:billing_?period(?:_?start)?)=(\d{4})-?(\d{2})(?:[-\d]*)?(?:[T ].*)?$", re.IGNORECASE
+)
+
+
+def billing_month(path: str) -> date | None:
+    """The first day of the billing month a Hive-style folder in `path` names, or None."""
+    for part in reversed(path.replace("\\", "/").split("/")[:-1]):
+        match = _HIVE_PERIOD.match(part)
+        if match:
+            year, month = int(match.group(1)), int(match.group(2))
+            if 1 <= month <= 12:
+                return date(year, month, 1)
+    return None
 
 
 def file_kind(path: str) -> FileKind | None:
@@ -105,6 +129,7 @@ class FileStat:
     kind: FileKind
     size: int
     mtime_ns: int
+    billing_month: date | None = None  # from a Hive-style billing period folder, if any
 
 
 @dataclass(frozen=True)
@@ -128,12 +153,60 @@ def _expand(pattern: str) -> str:
     return path
 
 
+@dataclass(frozen=True)
+class Root:
+    """The fixed part of a configured glob: the one folder (or file) the lock allows for it."""
+
+    path: str  # absolute, no symlink on the way
+    is_dir: bool
+
+    def contains(self, real: str) -> bool:
+        if not self.is_dir:
+            return real == self.path
+        return real.startswith(self.path.rstrip(os.sep) + os.sep)
+
+
+def glob_root(name: str, pattern: str) -> Root:
+    """The glob's fixed folder (or file), checked: no `..` segment, no symlink on the way."""
+    path = os.path.abspath(os.path.expanduser(pattern)) if not _has_dotdot(pattern) else None
+    if path is None:
+        raise ScopeFailure(
+            "not_configured",
+            f"FOCUS dataset {name!r}: FINOPS_FOCUS_PATHS entry {pattern!r} has a '..' segment; "
+            "give the folder's absolute path instead",
+        )
+    parts = path.split(os.sep)
+    wild = next((i for i, part in enumerate(parts) if _WILDCARD.search(part)), None)
+    fixed = os.sep.join(parts[:wild]) if wild is not None else path
+    fixed = fixed or os.sep
+    real = os.path.realpath(fixed)
+    if real != fixed:
+        raise ScopeFailure(
+            "not_configured",
+            f"FOCUS dataset {name!r}: FINOPS_FOCUS_PATHS entry {pattern!r} goes through a symlink "
+            f"({fixed} is {real}); configure the real path {real} instead",
+        )
+    is_dir = wild is not None or os.path.isdir(fixed)
+    return Root(fixed, is_dir)
+
+
+def _has_dotdot(pattern: str) -> bool:
+    return ".." in pattern.replace("\\", "/").split("/")
+
+
+def dataset_roots(spec: DatasetSpec) -> tuple[Root, ...]:
+    """The checked roots of every glob of the dataset (see `glob_root`)."""
+    return tuple(dict.fromkeys(glob_root(spec.name, g) for g in spec.globs))
+
+
 def resolve_files(spec: DatasetSpec) -> FileSet:
     """Glob and stat the dataset's files. Raises `ScopeFailure('not_configured')` when none match."""
     seen: dict[str, FileStat] = {}
     ignored: list[str] = []
     empty: list[str] = []
+    escapes: list[str] = []
     for pattern in spec.globs:
+        root = glob_root(spec.name, pattern)
         found = 0
         for path in sorted(globlib.glob(_expand(pattern), recursive=True)):
             if not os.path.isfile(path):
@@ -143,6 +216,9 @@ def resolve_files(spec: DatasetSpec) -> FileSet:
                 ignored.append(path)
                 continue
             real = os.path.realpath(path)
+            if not root.contains(real):
+                escapes.append(path)
+                continue
             found += 1
             if real in seen:
                 continue
@@ -152,7 +228,7 @@ def resolve_files(spec: DatasetSpec) -> FileSet:
                 raise ScopeFailure(
                     "upstream", f"cannot read FOCUS file {path}: {exc.strerror or exc}"
                 ) from None
-            seen[real] = FileStat(real, kind, st.st_size, st.st_mtime_ns)
+            seen[real] = FileStat(real, kind, st.st_size, st.st_mtime_ns, billing_month(path))
         if not found:
             empty.append(pattern)
     if not seen:
@@ -166,4 +242,10 @@ def resolve_files(spec: DatasetSpec) -> FileSet:
     notes = tuple(
         f"FOCUS dataset {spec.name!r}: FINOPS_FOCUS_PATHS glob {g!r} matches no data file" for g in empty
     )
+    if escapes:
+        shown = ", ".join(escapes[:5]) + (f" and {len(escapes) - 5} more" if len(escapes) > 5 else "")
+        notes += (
+            f"FOCUS dataset {spec.name!r}: skipped {len(escapes)} symlink(s) pointing outside the "
+            f"configured folder: {shown}",
+        )
     return FileSet(tuple(sorted(seen.values(), key=lambda f: f.path)), tuple(ignored), tuple(empty), notes)
