@@ -33,7 +33,9 @@ from pathlib import Path
 import duckdb
 
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.providers.focus import loader
 from finops_mcp.providers.focus.datasets import FileStat
+from finops_mcp.providers.focus.loader import sql_string
 
 VERSION = 1  # bump when the normalized layout changes
 MAX_AGE_DAYS = 30
@@ -49,11 +51,6 @@ def default_cache_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "finops-mcp"
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal (for server-built paths only: never tool input)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,6 @@ class CsvCache:
         return self._convert(f)
 
     def _convert(self, f: FileStat) -> CachedCsv:
-        from finops_mcp.providers.focus import loader  # the normalization lives there
-
         source, stem = self._stem(f)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
