@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.providers.focus import loader
+from finops_mcp.providers.focus import loader, storage
 from finops_mcp.providers.focus.datasets import FileStat
 from finops_mcp.providers.focus.loader import sql_string
 
@@ -117,6 +117,8 @@ class CsvCache:
         tmp_meta = self.folder / f".{stem}.{tag}.json.tmp"
         con = loader.new_connection()
         try:
+            if storage.is_url(f.path):
+                storage.register(con, [storage.parse_url(f.path)])
             columns = loader.describe_file(con, f)
             skip = loader.classify(columns, f)
             notes: list[str] = []

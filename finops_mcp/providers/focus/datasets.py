@@ -33,6 +33,7 @@ which lets queries skip the files of months they do not ask for.
 from __future__ import annotations
 
 import glob as globlib
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from datetime import date
 from typing import Literal
 
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.providers.focus import storage
 
 FileKind = Literal["parquet", "csv"]
 
@@ -163,12 +165,25 @@ class Root:
     def contains(self, real: str) -> bool:
         if not self.is_dir:
             return real == self.path
-        return real.startswith(self.path.rstrip(os.sep) + os.sep)
+        sep = "/" if storage.is_url(self.path) else os.sep
+        return real.startswith(self.path.rstrip(sep) + sep)
+
+
+def _url_root(pattern: str) -> Root:
+    url = storage.parse_url(pattern)
+    parts = url.key.split("/")
+    wild = next((i for i, part in enumerate(parts) if _WILDCARD.search(part)), None)
+    if wild is None and file_kind(url.key) is not None:
+        return Root(url.text, False)
+    fixed = "/".join(parts[:wild] if wild is not None else parts).strip("/")
+    return Root(f"{url.scheme}://{url.bucket}/{fixed}".rstrip("/") + "/", True)
 
 
 def glob_root(name: str, pattern: str) -> Root:
     """The glob's fixed folder (or file), checked: no `..` segment, no symlink on the way."""
     path = os.path.abspath(os.path.expanduser(pattern)) if not _has_dotdot(pattern) else None
+    if path is not None and storage.is_url(pattern):
+        return _url_root(pattern)
     if path is None:
         raise ScopeFailure(
             "not_configured",
@@ -207,6 +222,11 @@ def resolve_files(spec: DatasetSpec) -> FileSet:
     escapes: list[str] = []
     for pattern in spec.globs:
         root = glob_root(spec.name, pattern)
+        if storage.is_url(pattern):
+            found = _resolve_remote(pattern, root, seen, ignored)
+            if not found:
+                empty.append(pattern)
+            continue
         found = 0
         for path in sorted(globlib.glob(_expand(pattern), recursive=True)):
             if not os.path.isfile(path):
@@ -231,6 +251,7 @@ def resolve_files(spec: DatasetSpec) -> FileSet:
             seen[real] = FileStat(real, kind, st.st_size, st.st_mtime_ns, billing_month(path))
         if not found:
             empty.append(pattern)
+    superseded = apply_manifests(seen, ignored)
     if not seen:
         globs = ", ".join(repr(g) for g in spec.globs)
         extra = f" ({len(ignored)} other file(s) matched, none .parquet/.csv/.csv.gz)" if ignored else ""
@@ -242,6 +263,13 @@ def resolve_files(spec: DatasetSpec) -> FileSet:
     notes = tuple(
         f"FOCUS dataset {spec.name!r}: FINOPS_FOCUS_PATHS glob {g!r} matches no data file" for g in empty
     )
+    if superseded:
+        more = f" and {len(superseded) - 5} more" if len(superseded) > 5 else ""
+        shown = ", ".join(superseded[:5]) + more
+        notes += (
+            f"FOCUS dataset {spec.name!r}: {len(superseded)} data file(s) not listed by the export's "
+            f"manifest for their billing period are left out (superseded runs): {shown}",
+        )
     if escapes:
         shown = ", ".join(escapes[:5]) + (f" and {len(escapes) - 5} more" if len(escapes) > 5 else "")
         notes += (
@@ -249,3 +277,49 @@ def resolve_files(spec: DatasetSpec) -> FileSet:
             f"configured folder: {shown}",
         )
     return FileSet(tuple(sorted(seen.values(), key=lambda f: f.path)), tuple(ignored), tuple(empty), notes)
+
+
+def _resolve_remote(pattern: str, root: Root, seen: dict[str, FileStat], ignored: list[str]) -> int:
+    found = 0
+    for obj in storage.glob(storage.parse_url(pattern)):
+        kind = file_kind(obj.url)
+        if kind is None:
+            ignored.append(obj.url)
+            continue
+        if not root.contains(obj.url) and obj.url != root.path:
+            continue
+        found += 1
+        seen.setdefault(obj.url, FileStat(obj.url, kind, obj.size, obj.version, billing_month(obj.url)))
+    return found
+
+
+def _tail(path: str, n: int = 2) -> tuple[str, ...]:
+    return tuple(path.replace("\\", "/").rstrip("/").split("/")[-n:])
+
+
+def apply_manifests(seen: dict[str, FileStat], ignored: Sequence[str]) -> list[str]:
+    """AWS Data Exports: where an export's manifest (`...Manifest.json` with `dataFiles`) covers a
+    billing period, only the data files it lists count for that period (a glob would double-count
+    superseded runs and empty overwrite chunks). A listed file matches on its last two path parts
+    (`BILLING_PERIOD=2026-09/export-00001.snappy.parquet`), so a local copy of the bucket works too.
+    Removes the others from `seen`; returns them."""
+    listed: dict[date, set[tuple[str, ...]]] = {}
+    for path in ignored:
+        if not path.lower().endswith("manifest.json"):
+            continue
+        try:
+            data = json.loads(storage.read_text(path))
+        except (OSError, ValueError, ScopeFailure):
+            continue
+        files = data.get("dataFiles") if isinstance(data, dict) else None
+        month = billing_month(path)
+        if not isinstance(files, list) or month is None:
+            continue
+        listed.setdefault(month, set()).update(_tail(str(f)) for f in files)
+    dropped = []
+    for key, f in list(seen.items()):
+        names = listed.get(f.billing_month) if f.billing_month else None
+        if names is not None and _tail(f.path) not in names:
+            dropped.append(f.path)
+            del seen[key]
+    return dropped

@@ -53,6 +53,7 @@ from typing import Any
 import duckdb
 
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.providers.focus import storage
 from finops_mcp.providers.focus.datasets import FileKind, FileSet, FileStat, Root
 
 TABLE = "focus_cost"
@@ -431,6 +432,7 @@ def load_dataset(
     """Build the dataset's view over its files on a fresh database and lock it. Raises ScopeFailure."""
     con = new_connection()
     try:
+        storage.register(con, [storage.parse_url(r.path) for r in roots if storage.is_url(r.path)])
         return _load(con, name, fileset, roots, csv_cache, check_cancelled or (lambda: None), described or {})
     except BaseException:
         con.close()
