@@ -470,10 +470,15 @@ def _load(
                 plan.skipped.append(SkippedFile(src.file.path, f"unreadable ({_reason(exc)})"))
     if stats.rows == 0:
         raise _no_data(name, fileset, plan.skipped)
+
+    def names(path: str) -> list[str]:
+        return storage.aliases(path) if storage.is_url(path) else [path]
+
     lock_down(
         con,
-        [r.path for r in roots if r.is_dir],
-        [r.path for r in roots if not r.is_dir] + [s.read_path for s in plan.sources if s.columns is None],
+        [n for r in roots if r.is_dir for n in names(r.path)],
+        [n for r in roots if not r.is_dir for n in names(r.path)]
+        + [s.read_path for s in plan.sources if s.columns is None],
     )
     notes = _notes(name, fileset, plan.skipped, file_notes, stats)
     return LoadedDataset(

@@ -41,6 +41,18 @@ _ENV = (
 )  # fmt: skip
 
 
+_ALIASES = {"s3": ("s3", "s3a"), "az": ("az", "abfs", "abfss"), "gs": ("gs", "gcs")}
+
+
+def aliases(location: str) -> list[str]:
+    """The location under every scheme its filesystem answers to (DuckDB may name a file by any)."""
+    url = parse_url(location)
+    rest = location.split("://", 1)[1]
+    if url.account:  # abfss://container@account.dfs.core.windows.net/key -> container/key
+        rest = f"{url.bucket}/{url.key}"
+    return [f"{scheme}://{rest}" for scheme in _ALIASES[url.scheme]]
+
+
 def is_url(pattern: str) -> bool:
     return bool(_URL.match(pattern.strip()))
 

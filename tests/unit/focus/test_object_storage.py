@@ -1,10 +1,18 @@
 """FOCUS exports in object storage, read in place through fsspec, against emulators on 127.0.0.1:
-S3 on moto's server. Answers must equal the local answer on the same files, to the cent."""
+S3 on moto's server, Azure Blob on Azurite (npm, installed by `.ci/emulators`), GCS on
+gcp-storage-emulator (PyPI). Answers must equal the local answer on the same files, to the cent,
+and the lock must allow only the configured bucket / container and prefix."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -145,3 +153,130 @@ def test_a_missing_bucket_or_prefix_is_a_clear_scope_error(s3: str, tmp_path: Pa
     with pytest.raises(ScopeFailure) as err:
         provider.cost(scope("x"), CostQuery(ALL, "total", (), "billed"), CallContext())
     assert err.value.code == "not_configured" and "s3://focus-exports/nothing-here/" in err.value.message
+
+
+# ------------------------------------------------------------------------------------- Azure / GCS
+
+ROOT = Path(__file__).resolve().parents[3]
+Upload = Callable[[Path, str], None]  # (local folder, "container/prefix")
+
+
+def check_remote(tmp_path: Path, scheme: str, upload: Upload) -> None:
+    """The acme dataset under <scheme>://focus/exports/acme answers as the local files do; the lock
+    refuses a sibling prefix and another container."""
+    base, _ = write_acme(tmp_path / "local")
+    upload(base, "focus/exports/acme")
+    upload(base, "focus/private/acme")
+    cache = str(tmp_path / "cache")
+    local = FocusProvider(make_settings(focus_paths=[f"acme={base}/**/*"], focus_cache_dir=cache))
+    remote = FocusProvider(
+        make_settings(focus_paths=[f"acme={scheme}://focus/exports/acme/"], focus_cache_dir=cache)
+    )
+    assert answers(remote, "acme") == answers(local, "acme")
+    cur = remote._store.get("acme").cursor()
+    for sql in (
+        f"SELECT * FROM read_parquet('{scheme}://focus/private/acme/aws/2024-03/part-0.parquet')",
+        f"SELECT * FROM read_parquet('{scheme}://elsewhere/acme/aws/2024-03/part-0.parquet')",
+        f"SELECT * FROM read_parquet('{scheme}://focus/exports/acme/../../private/acme/aws/2024-03/part-0.parquet')",
+        "SELECT * FROM read_csv('/etc/passwd')",
+    ):
+        with pytest.raises(duckdb.Error):
+            cur.execute(sql).fetchall()
+    remote.close()
+    local.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _azurite_binary() -> str | None:
+    local = ROOT / ".ci" / ".tools" / "node_modules" / ".bin" / "azurite-blob"
+    found = str(local) if local.exists() else shutil.which("azurite-blob")
+    if found is None and os.environ.get("TEST_REQUIRE_EMULATORS"):
+        pytest.fail("azurite-blob is not installed: run .ci/emulators")
+    return found
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = _azurite_binary()
+    if binary is None:
+        pytest.skip("azurite-blob not installed (npm; .ci/emulators installs it)")
+    folder = tmp_path_factory.mktemp("azurite")
+    proc = subprocess.Popen(
+        [binary, "--blobHost", "127.0.0.1", "--blobPort", "0", "--loose", "--skipApiVersionCheck",
+         "--location", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    port = None
+    deadline = time.monotonic() + 60
+    while port is None and time.monotonic() < deadline:
+        match = re.search(r"listens on http://127\.0\.0\.1:(\d+)", proc.stdout.readline())
+        port = int(match.group(1)) if match else None
+    assert port, "Azurite did not start"
+    account = "devstoreaccount1"
+    key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    conn = (
+        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{account};"
+    )
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AZURE_STORAGE_CONNECTION_STRING", conn)
+    yield conn
+    mp.undo()
+    proc.kill()  # Azurite takes its time over SIGTERM
+    proc.wait(timeout=10)
+
+
+def test_azure_blob_exports_answer_as_the_same_files_locally(azurite: str, tmp_path: Path) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite)
+    service.create_container("focus")
+    service.create_container("elsewhere")
+
+    def upload(local: Path, target: str) -> None:
+        container, prefix = target.split("/", 1)
+        client = service.get_container_client(container)
+        for path in sorted(local.rglob("*")):
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    client.upload_blob(f"{prefix}/{path.relative_to(local).as_posix()}", fh, overwrite=True)
+
+    check_remote(tmp_path, "az", upload)
+
+
+@pytest.fixture(scope="module")
+def gcs() -> Iterator[str]:
+    from gcp_storage_emulator.server import create_server
+
+    port = _free_port()
+    server = create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    yield f"http://127.0.0.1:{port}"
+    mp.undo()
+    server.stop()
+
+
+def test_gcs_exports_answer_as_the_same_files_locally(gcs: str, tmp_path: Path) -> None:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage as gcs_storage
+
+    client = gcs_storage.Client(project="test", credentials=AnonymousCredentials())
+    client.create_bucket("focus")
+    client.create_bucket("elsewhere")
+
+    def upload(local: Path, target: str) -> None:
+        bucket_name, prefix = target.split("/", 1)
+        bucket = client.bucket(bucket_name)
+        for path in sorted(local.rglob("*")):
+            if path.is_file():
+                bucket.blob(f"{prefix}/{path.relative_to(local).as_posix()}").upload_from_filename(str(path))
+
+    check_remote(tmp_path, "gs", upload)
