@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         False,
         description="Advertise the reports' outputSchema in tools/list (adds ~8k characters of context).",
     )
+    answer_max_chars: int = Field(
+        60_000,
+        ge=8_000,
+        le=2_000_000,
+        description="Budget of one tool answer in characters (JSON text + structured content).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="stderr log level."
     )

@@ -116,9 +116,17 @@ async def test_budget_status_of_every_reachable_account(
 @pytest.mark.parametrize("mode", MODES)
 async def test_audit_over_accounts_and_regions(settings: Settings, estate: Estate, mode: str) -> None:
     async with Client(build_server(settings), mode=mode) as client:
-        result = await client.call_tool("run_finops_audit", {"checks": ["aws"]})
-    assert not result.is_error, result.content
-    report = result.structured_content
+        result = await client.call_tool("run_finops_audit", {"checks": ["aws"], "limit": 500})
+        assert not result.is_error, result.content
+        report = result.structured_content
+        page = report
+        while page["next_cursor"]:  # pages are cut to the answer budget: read them all
+            more = await client.call_tool(
+                "run_finops_audit", {"checks": ["aws"], "limit": 500, "cursor": page["next_cursor"]}
+            )
+            page = more.structured_content
+            report["findings"] += page["findings"]
+    assert len(report["findings"]) == report["summary"]["findings"]
     checks = {f["check"] for f in report["findings"]}
     assert checks == set(report["checks_run"]) and len(checks) == 9
     per_check = Counter(f["check"] for f in report["findings"])

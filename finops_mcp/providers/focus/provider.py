@@ -102,6 +102,13 @@ class FocusProvider:
         with self._cursor(ds) as cur:
             return queries.cost_lines(cur, query)
 
+    def data_span(self, scope: Scope, ctx: CallContext) -> Span | None:
+        """The dataset's first and last charge day (`SpanAware`)."""
+        ds = self._dataset(scope, ctx)
+        if ds.first_day is None or ds.last_day is None:
+            return None
+        return Span(ds.first_day, ds.last_day)
+
     def forecast(self, scope: Scope, query: CostQuery, ctx: CallContext) -> ForecastLine | None:
         ds = self._dataset(scope, ctx)
         with self._cursor(ds) as cur:
