@@ -48,13 +48,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.providers.focus import storage
 from finops_mcp.providers.focus.datasets import FileKind, FileSet, FileStat, Root
+
+if TYPE_CHECKING:
+    from finops_mcp.providers.focus.csvcache import CsvCache
 
 TABLE = "focus_cost"
 MONEY = "DECIMAL(38,10)"
@@ -359,7 +362,7 @@ class _Plan:
 def _plan(
     con: duckdb.DuckDBPyConnection,
     fileset: FileSet,
-    csv_cache: Any,
+    csv_cache: CsvCache,
     described: dict[FileStat, Columns],
     check_cancelled: Callable[[], None],
 ) -> _Plan:
@@ -371,8 +374,8 @@ def _plan(
             continue
         if f.kind == "csv":
             cached = csv_cache.get(f)
-            if cached.skip is not None:
-                plan.skipped.append(SkippedFile(f.path, cached.skip))
+            if cached.parquet is None:
+                plan.skipped.append(SkippedFile(f.path, cached.skip or "not FOCUS cost rows"))
             else:
                 plan.sources.append(Source(f, cached.parquet, None, cached.notes))
             continue
@@ -425,7 +428,7 @@ def load_dataset(
     name: str,
     fileset: FileSet,
     roots: Sequence[Root],
-    csv_cache: Any,
+    csv_cache: CsvCache,
     check_cancelled: Callable[[], None] | None = None,
     described: dict[FileStat, Columns] | None = None,
 ) -> LoadedDataset:
@@ -444,7 +447,7 @@ def _load(
     name: str,
     fileset: FileSet,
     roots: Sequence[Root],
-    csv_cache: Any,
+    csv_cache: CsvCache,
     check_cancelled: Callable[[], None],
     described: dict[FileStat, Columns],
 ) -> LoadedDataset:
