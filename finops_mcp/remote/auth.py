@@ -8,8 +8,9 @@ Checks: signature with a key from the issuer's JWKS (asymmetric algorithms only:
 default, never `none` or HMAC, and the key must fit the algorithm), `iss` equal to the configured
 issuer, `aud` containing the configured audience, `exp` required, `nbf`/`iat` honoured, with a small
 clock-skew leeway; `exp`/`nbf`/`iat` must be JSON numbers (RFC 7519 NumericDate: a string or a
-boolean is refused like an expired token, although PyJWT would coerce it). Scopes come from `scope` (RFC 9068, space separated) or `scp`, plus `roles`
-(Microsoft Entra puts application permissions of client-credentials tokens there).
+boolean is refused like an expired token, although PyJWT would coerce it). Scopes come from
+`scope` (RFC 9068, space separated) or `scp`, plus `roles` (Microsoft Entra puts application
+permissions of client-credentials tokens there).
 
 The JWKS is fetched once (asynchronously, on the event loop's HTTP client: verification never blocks
 the loop) and cached. A token naming an unknown key id triggers a refresh (key rotation), at most
