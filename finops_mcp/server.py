@@ -259,6 +259,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[None]:
+        await tasks.start()  # a durable store: tasks of a server that died are failed now
         try:
             yield None
         finally:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
+import select
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +62,83 @@ async def test_audit_tasks_over_stdio_in_both_eras_and_across_a_restart(
     assert detailed.status == "completed"
     assert comparable(CallToolResult.model_validate(detailed.result).structured_content) == expected
     assert comparable(resolved.structured_content) == expected and len(ext.created) == 1
+
+
+class RawServer:
+    """The installed server over raw stdio (2025-11-25), so the test can kill -9 it."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            [installed_cli()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            text=True,
+        )
+        self.next_id = 0
+        init = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        }
+        self.call("initialize", init)
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def call(self, method: str, params: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
+        assert self.proc.stdout
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                data = json.loads(self.proc.stdout.readline())
+                if data.get("id") == self.next_id:
+                    return data  # type: ignore[no-any-return]
+        raise AssertionError(f"no answer to {method} within {timeout} s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def test_after_kill_9_a_restarted_server_fails_the_dead_servers_task_at_once(tmp_path: Path) -> None:
+    blackhole = socket.socket()  # AWS answers nothing: the audit task stays `working`
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(64)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FINOPS_", "AWS_"))} | {
+        "FINOPS_PROVIDERS": "aws",
+        "FINOPS_TASK_STORE": f"sqlite:///{tmp_path}/tasks.db",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{blackhole.getsockname()[1]}",
+    }
+    first = RawServer(env, tmp_path)
+    try:
+        created = first.call(
+            "tools/call", {"name": "run_finops_audit", "arguments": {}, "task": {"ttl": 600_000}}
+        )
+        task_id = created["result"]["task"]["taskId"]
+        assert first.call("tasks/get", {"taskId": task_id})["result"]["status"] == "working"
+    finally:
+        first.proc.kill()  # SIGKILL: no shutdown code runs, the row stays `working`
+        first.proc.wait(timeout=30)
+    second = RawServer(env, tmp_path)
+    try:
+        started = time.monotonic()
+        got = second.call("tasks/get", {"taskId": task_id}, timeout=5)["result"]
+        result = second.call("tasks/result", {"taskId": task_id}, timeout=5)
+        assert time.monotonic() - started < 5  # answered at once, not at the end of the TTL
+    finally:
+        second.stop()
+        blackhole.close()
+    assert got["status"] == "failed" and "restarted" in got["statusMessage"]
+    assert result["error"]["code"] == -32603 and "stopped before it finished" in result["error"]["message"]
