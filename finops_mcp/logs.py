@@ -87,14 +87,13 @@ def correlation_id_from(request: Any) -> str:
 
 
 async def correlation_middleware(ctx: Any, call_next: Any) -> Any:
-    """`ServerMiddleware`: every request gets a correlation id for its log lines (and audit record)."""
-    if ctx.request_id is None:
-        return await call_next(ctx)
-    token = CORRELATION_ID.set(correlation_id_from(ctx.request))
-    try:
-        return await call_next(ctx)
-    finally:
-        CORRELATION_ID.reset(token)
+    """`ServerMiddleware`: every request gets a correlation id for its log lines (and audit record).
+
+    Not reset on the way out: the SDK serves each request in a task of its own (a copy of the
+    context), and its dispatcher logs a handler's exception after the middleware chain returned."""
+    if ctx.request_id is not None:
+        CORRELATION_ID.set(correlation_id_from(ctx.request))
+    return await call_next(ctx)
 
 
 def _error_code(record: logging.LogRecord) -> str | None:

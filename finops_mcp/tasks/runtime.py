@@ -269,7 +269,14 @@ class TaskRuntime:
         except (asyncio.CancelledError, Cancelled):
             status, error, message = self._stopped(run)
         except Exception as exc:
-            log.warning("task %s… of %s failed: %s", record.task_id[:8], tool.name, type(exc).__name__)
+            log.warning(
+                "task %s… of %s failed: %s",
+                record.task_id[:8],
+                tool.name,
+                type(exc).__name__,
+                extra={"code": "internal"},
+                exc_info=log.isEnabledFor(logging.DEBUG),  # the traceback only at DEBUG
+            )
             message = redact(f"Internal error: {type(exc).__name__}: {exc}", limit=300)
             error = {"code": INTERNAL_ERROR, "message": message}
         await self._finish(run, status, result, error, message)
