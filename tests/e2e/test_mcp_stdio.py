@@ -12,6 +12,7 @@ from mcp import StdioServerParameters
 from mcp.client import Client
 
 from tests.e2e.conftest import installed_cli
+from tests.e2e.rawstdio import RawServer
 
 
 def params(env: dict[str, str], tmp_path) -> StdioServerParameters:  # type: ignore[no-untyped-def]
@@ -151,64 +152,26 @@ MALFORMED = [
 def test_every_malformed_line_is_answered_and_the_server_keeps_serving(
     demo_env: dict[str, str], tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    env = {**os.environ, **demo_env}
-    proc = subprocess.Popen(
-        [installed_cli()],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=tmp_path,
-        text=True,
-    )
-    assert proc.stdin and proc.stdout
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "0"},
-        },
-    }
-    lines = [json.dumps(init), json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})]
-    lines += [line for line, _, _ in MALFORMED]
+    server = RawServer({**os.environ, **demo_env}, tmp_path)
+    server.write(*(line for line, _, _ in MALFORMED))
     big = {"names": [f"budget-{i}" for i in range(100_000)]}  # far past maxItems: refused at once
-    lines.append(
-        json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": 90,
-                "method": "tools/call",
-                "params": {"name": "get_budget_status", "arguments": big},
-            }
-        )
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 90,
+            "method": "tools/call",
+            "params": {"name": "get_budget_status", "arguments": big},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 91,
+            "method": "tools/call",
+            "params": {"name": "get_budget_status", "arguments": {}},
+        },
     )
-    lines.append(
-        json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": 91,
-                "method": "tools/call",
-                "params": {"name": "get_budget_status", "arguments": {}},
-            }
-        )
-    )
-    for line in lines:
-        proc.stdin.write(line + "\n")
-    proc.stdin.flush()
-    answers: list[dict] = []
-    deadline = time.monotonic() + 60
-    while len(answers) < len(MALFORMED) + 3 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        data = json.loads(line)  # only protocol messages on stdout
-        if "id" in data:
-            answers.append(data)
-    proc.terminate()
-    _, stderr = proc.communicate(timeout=30)
+    server.read(1 + len(MALFORMED) + 2)
+    stderr = server.stop()
+    answers = [*server.answers.values(), *server.unanswered_ids]
     errors = sorted(
         ((a["id"] if a["id"] is not None else "", a["error"]["code"]) for a in answers if "error" in a),
         key=str,

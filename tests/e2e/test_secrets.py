@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -20,6 +19,7 @@ import pytest
 
 from finops_mcp import periods
 from tests.e2e.conftest import installed_cli
+from tests.e2e.rawstdio import INIT, RawServer
 from tests.fakes.azure_arm import FakeArm
 
 # Characters that change when URL-encoded or JSON-escaped, so every form of it is looked for.
@@ -53,52 +53,24 @@ def env_for(arm: FakeArm, level: str) -> dict[str, str]:
     }
 
 
-def request(id_: int, method: str, params: dict | None = None) -> str:  # type: ignore[type-arg]
-    return json.dumps({"jsonrpc": "2.0", "id": id_, "method": method, "params": params or {}})
+def call(id_: int, name: str) -> dict:  # type: ignore[type-arg]
+    return {"jsonrpc": "2.0", "id": id_, "method": "tools/call", "params": {"name": name, "arguments": {}}}
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_an_echoed_client_secret_never_reaches_stdout_or_stderr(
     echoing_arm: FakeArm, tmp_path: Path, level: str
 ) -> None:
-    proc = subprocess.Popen(
-        [installed_cli()],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env_for(echoing_arm, level),
-        cwd=tmp_path,
-        text=True,
+    server = RawServer(env_for(echoing_arm, level), tmp_path, initialize=False)
+    server.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT})
+    server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    server.send(call(2, "get_cost"), call(3, "get_budget_status"), call(4, "run_finops_audit"))
+    server.send(
+        {"jsonrpc": "2.0", "id": 5, "method": "resources/read", "params": {"uri": "finops://providers"}}
     )
-    assert proc.stdin and proc.stdout
-    init = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    }
-    lines = [
-        request(1, "initialize", init),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        request(2, "tools/call", {"name": "get_cost", "arguments": {}}),
-        request(3, "tools/call", {"name": "get_budget_status", "arguments": {}}),
-        request(4, "tools/call", {"name": "run_finops_audit", "arguments": {}}),
-        request(5, "resources/read", {"uri": "finops://providers"}),
-    ]
-    proc.stdin.write("\n".join(lines) + "\n")
-    proc.stdin.flush()
-    answers: dict[int, dict] = {}  # type: ignore[type-arg]
-    stdout: list[str] = []
-    deadline = time.monotonic() + 90
-    while len(answers) < 5 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        stdout.append(line)
-        data = json.loads(line)
-        if "id" in data:
-            answers[data["id"]] = data
-    proc.terminate()
-    _, stderr = proc.communicate(timeout=30)
+    server.read(5, timeout=90)
+    stderr = server.stop()
+    answers, stdout = server.answers, server.stdout
     assert set(answers) == {1, 2, 3, 4, 5}, stderr[-3000:]
     cost = answers[2]["result"]
     assert cost["isError"] is True and cost["structuredContent"]["errors"][0]["code"] == "auth"

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
-import select
 import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from mcp.client import Client
 from mcp_types import CallToolResult
 
 from tests.e2e.conftest import installed_cli
+from tests.e2e.rawstdio import RawServer
 from tests.fakes import task_client as tc
 
 AUDIT = {"checks": ["focus"], "min_monthly_cost": 5}
@@ -64,51 +62,6 @@ async def test_audit_tasks_over_stdio_in_both_eras_and_across_a_restart(
     assert comparable(resolved.structured_content) == expected and len(ext.created) == 1
 
 
-class RawServer:
-    """The installed server over raw stdio (2025-11-25), so the test can kill -9 it."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.proc = subprocess.Popen(
-            [installed_cli()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=cwd,
-            text=True,
-        )
-        self.next_id = 0
-        init = {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "0"},
-        }
-        self.call("initialize", init)
-        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-
-    def send(self, message: dict[str, Any]) -> None:
-        assert self.proc.stdin
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-
-    def call(self, method: str, params: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-        self.next_id += 1
-        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
-        assert self.proc.stdout
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                data = json.loads(self.proc.stdout.readline())
-                if data.get("id") == self.next_id:
-                    return data  # type: ignore[no-any-return]
-        raise AssertionError(f"no answer to {method} within {timeout} s")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
 def test_after_kill_9_a_restarted_server_fails_the_dead_servers_task_at_once(tmp_path: Path) -> None:
     blackhole = socket.socket()  # AWS answers nothing: the audit task stays `working`
     blackhole.bind(("127.0.0.1", 0))
@@ -129,8 +82,7 @@ def test_after_kill_9_a_restarted_server_fails_the_dead_servers_task_at_once(tmp
         task_id = created["result"]["task"]["taskId"]
         assert first.call("tasks/get", {"taskId": task_id})["result"]["status"] == "working"
     finally:
-        first.proc.kill()  # SIGKILL: no shutdown code runs, the row stays `working`
-        first.proc.wait(timeout=30)
+        first.kill()  # SIGKILL: no shutdown code runs, the row stays `working`
     second = RawServer(env, tmp_path)
     try:
         started = time.monotonic()
