@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/finops-mcp demo
+	$(BIN)/finops-mcp-server demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check finops_mcp tests bench

@@ -9,6 +9,8 @@
   (`MCPServer(token_verifier=..., auth=AuthSettings(...))`): protected-resource metadata at
   `/.well-known/oauth-protected-resource/mcp`, 401 with the `WWW-Authenticate` resource-metadata
   hint for a missing or invalid token, 403 `insufficient_scope` without `FINOPS_AUTH_SCOPE`.
+- `GET /healthz` answers `{"status": "ok"}` to anyone, ahead of the Host check and auth (a
+  container's health check connects to 127.0.0.1): it says the process serves, nothing more.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from finops_mcp.service import FinOpsService
 
 MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 HOW_TO_AUTH = (
@@ -166,6 +169,24 @@ class HostOriginGuard:
         await self.app(scope, receive, send)
 
 
+class HealthCheck:
+    """`GET|HEAD /healthz` -> 200 `{"status": "ok"}`; every other request goes to `app`."""
+
+    BODY = b'{"status":"ok"}'
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
+            headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(self.BODY))]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            body = self.BODY if scope["method"] == "GET" else b""
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
 def build_http_app(
     settings: Settings,
     plan: HttpPlan,
@@ -173,7 +194,8 @@ def build_http_app(
     service: FinOpsService | None = None,
     verifier: TokenVerifier | None = None,
 ) -> ASGIApp:
-    """The ASGI app: the MCP server on `/mcp` (+ protected-resource metadata), behind the guard."""
+    """The ASGI app: the MCP server on `/mcp` (+ protected-resource metadata) behind the guard,
+    and the health check."""
     from finops_mcp.server import build_server
 
     auth: AuthSettings | None = None
@@ -186,7 +208,7 @@ def build_http_app(
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH, transport_security=security, host=plan.host
     )
-    return HostOriginGuard(app, security)
+    return HealthCheck(HostOriginGuard(app, security))
 
 
 def check_audit_log(settings: Settings) -> None:

@@ -42,7 +42,7 @@ def demo_settings(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp
 
 
 def installed_cli() -> str:
-    """The console script installed next to this interpreter (what `uvx finops-mcp` runs)."""
-    path = Path(sys.executable).parent / "finops-mcp"
-    assert path.exists(), f"finops-mcp is not installed in {path.parent}: run `make install`"
+    """The console script installed next to this interpreter (what `uvx finops-mcp-server` runs)."""
+    path = Path(sys.executable).parent / "finops-mcp-server"
+    assert path.exists(), f"finops-mcp-server is not installed in {path.parent}: run `make install`"
     return str(path)

@@ -279,6 +279,16 @@ def test_bad_host_or_origin_is_refused_before_anything_else(remote: Remote) -> N
     assert post(remote, token, Origin=f"http://localhost:{remote.port}").status_code == 200
 
 
+def test_health_check_answers_without_a_token_or_a_known_host(remote: Remote) -> None:
+    """What the Dockerfile's HEALTHCHECK asks: no token, Host 127.0.0.1 on a server with a public URL."""
+    health = httpx2.get(f"http://127.0.0.1:{remote.port}/healthz", headers={"Host": "10.0.0.7"}, timeout=10)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert httpx2.head(f"http://127.0.0.1:{remote.port}/healthz", timeout=10).status_code == 200
+    # only that path: everything else still needs the right Host and a token
+    assert httpx2.get(f"http://127.0.0.1:{remote.port}/healthz/x", timeout=10).status_code != 200
+    assert post(remote).status_code == 401
+
+
 # --- finops-mcp call ------------------------------------------------------------------------
 def call(remote: Remote, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     result = runner.invoke(app, ["call", *args, "--url", remote.url], env=env or remote.env())
@@ -408,6 +418,8 @@ def test_serve_http_on_loopback_without_auth(demo_env: dict[str, str], tmp_path:
             httpx2.post(url, json=INITIALIZE, headers={**headers, "Host": "evil.example.com"}).status_code
             == 421
         )
+        health = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
         result = runner.invoke(app, ["call", "get_budget_status", "--url", url, "--format", "json"], env={})
         assert result.exit_code == 0, result.stderr
     finally:

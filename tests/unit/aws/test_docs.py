@@ -9,7 +9,7 @@ from pathlib import Path
 from finops_mcp.providers.aws import guard
 
 ROOT = Path(__file__).resolve().parents[3]
-PACKAGE = ROOT / "finops_mcp" / "providers" / "aws"
+PACKAGE = Path(guard.__file__).parent  # the code under test: a checkout, or an installed wheel
 # api_call(ctx, <client expression>, "operation", ...) / api_pages(...)
 CALL_RE = re.compile(r'api_(?:call|pages)\(\s*ctx,\s*(?:[^,()]|\([^()]*\))+,\s*"([a-z_]+)"')
 IAM_NAME = {"DescribeBudgets": "ViewBudget", "DescribeNotificationsForBudget": "ViewBudget"}
