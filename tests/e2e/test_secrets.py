@@ -85,11 +85,10 @@ def test_an_echoed_client_secret_never_reaches_stdout_or_stderr(
         assert all(not x.startswith(" ") for x in stderr.splitlines())  # one line per record
 
 
-@pytest.mark.parametrize("level", ["DEBUG", "WARNING"])
-def test_the_cli_masks_it_too(echoing_arm: FakeArm, tmp_path: Path, level: str) -> None:
+def test_the_cli_masks_it_too(echoing_arm: FakeArm, tmp_path: Path) -> None:
     proc = subprocess.run(
         [installed_cli(), "cost", "--format", "json"],
-        env=env_for(echoing_arm, level),
+        env=env_for(echoing_arm, "DEBUG"),  # the most verbose level: the SDK's own debug lines
         cwd=tmp_path,
         capture_output=True,
         text=True,
