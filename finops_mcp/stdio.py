@@ -11,7 +11,9 @@ read stream wrapped so that such a line is answered on the same write stream:
 - JSON nested deeper than the SDK's parser reads (about 250 levels; 10,000 from a fuzzer):
   -32600 Invalid Request;
 - a string holding a lone UTF-16 surrogate (`"\\ud800"`, which is not Unicode text): -32602 Invalid
-  params (or -32600 outside `params`), naming where it is.
+  params (or -32600 outside `params`), naming where it is;
+- a request whose id is neither a string nor an integer (`1.5`, `true`, an object), which the SDK
+  would take for a notification: -32600, id null.
 
 Answers carry the request's id when its top level has a usable one (found however deep the rest
 nests), else null, and a correlation id in `error.data` that the one stderr line about it repeats.
@@ -21,17 +23,29 @@ response. Every other line passes through untouched, and the server keeps servin
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import re
+import sys
+from collections import deque
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp_types import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from mcp_types import (
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+)
 from pydantic import ValidationError
 
 from finops_mcp.logs import new_correlation_id
@@ -176,7 +190,11 @@ def answer_for(exc: Exception) -> JSONRPCError | None:
     if verdict is None:
         log.warning("dropped a malformed response from the client", extra={"code": INVALID_REQUEST})
         return None
-    request_id, code, message = verdict
+    return _error(*verdict)
+
+
+def _error(request_id: _RequestId, code: int, message: str) -> JSONRPCError:
+    """The answer, and its one stderr line (both carry a correlation id)."""
     cid = new_correlation_id()
     log.warning(
         "answered an unreadable message (id %s): %s",
@@ -191,12 +209,48 @@ def answer_for(exc: Exception) -> JSONRPCError | None:
     )
 
 
-class AnsweringReadStream:
-    """The SDK's stdio read stream, with the lines it could not read answered instead of dropped."""
+def _request_with_a_bad_id(line: str, notification: JSONRPCNotification) -> JSONRPCError | None:
+    """The SDK reads `{"id": 1.5 | true | {...}, "method": ...}` as a notification (it drops the
+    id) and never answers; JSON-RPC wants -32600 for it (MCP ids are strings or integers)."""
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("method") != notification.method or "id" not in data:
+        return None
+    if data["id"] is None:
+        return None  # JSON-RPC allows a null id; the SDK treats it as a notification, so do we
+    return _error(None, INVALID_REQUEST, "Invalid Request: id must be a string or an integer")
 
-    def __init__(self, inner: Any, write_stream: Any) -> None:
+
+class _LineRecorder:
+    """stdin as the SDK's reader iterates it, each line kept until its parsed item is received."""
+
+    def __init__(self, stdin: Any) -> None:
+        self._stdin = stdin
+        self.lines: deque[str] = deque()
+
+    def __aiter__(self) -> _LineRecorder:
+        return self
+
+    async def __anext__(self) -> str:
+        line = await self._stdin.readline()
+        if not line:
+            raise StopAsyncIteration
+        self.lines.append(line)
+        return str(line)
+
+
+class AnsweringReadStream:
+    """The SDK's stdio read stream, with the lines it could not read answered instead of dropped.
+
+    With `lines` (each raw line, in the order the SDK's reader turns them into items, one item per
+    line) a notification is checked against its line too."""
+
+    def __init__(self, inner: Any, write_stream: Any, lines: deque[str] | None = None) -> None:
         self._inner = inner
         self._write = write_stream
+        self._lines = lines
 
     @property
     def last_context(self) -> Any:  # the SDK restores each message's sender context from it
@@ -205,9 +259,15 @@ class AnsweringReadStream:
     async def receive(self) -> SessionMessage:
         while True:
             item = await self._inner.receive()
-            if not isinstance(item, Exception):
+            line = self._lines.popleft() if self._lines else None
+            if isinstance(item, Exception):
+                reply = answer_for(item)
+            elif line is not None and isinstance(item.message, JSONRPCNotification) and '"id"' in line:
+                reply = _request_with_a_bad_id(line, item.message)
+                if reply is None:
+                    return item
+            else:
                 return item
-            reply = answer_for(item)
             if reply is not None:
                 try:
                     await self._write.send(SessionMessage(reply))
@@ -235,12 +295,39 @@ class AnsweringReadStream:
         await self.aclose()
 
 
+class _UnownedText(io.TextIOWrapper):
+    """Text over a buffer this module does not own: closing it (at garbage collection) leaves the
+    buffer open, as the SDK's own stdin wrapper does."""
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.detach()
+
+
+def _claim_stdin() -> tuple[Any, Callable[[], None] | None] | None:
+    """stdin claimed the SDK's way (fd 0 diverted to the null device while serving, so child
+    processes never read protocol bytes), as a text file whose lines this module sees first.
+    None if this SDK version has no such helper: its own reader is used then."""
+    try:
+        from mcp.server.stdio import _claim_fd, _open_stdin_diversion
+    except ImportError:  # pragma: no cover - another SDK version
+        return None
+    buffer, release = _claim_fd(0, sys.stdin, "rb", _open_stdin_diversion)
+    return anyio.wrap_file(_UnownedText(buffer, encoding="utf-8", errors="replace")), release
+
+
 async def serve_stdio(server: MCPServer[Any]) -> None:
     """`MCPServer.run_stdio_async`, with every line answered (see the module docstring)."""
     lowlevel = server._lowlevel_server  # the SDK's own stdio runner uses it the same way
-    async with stdio_server() as (read_stream, write_stream):
-        await lowlevel.run(
-            AnsweringReadStream(read_stream, write_stream),
-            write_stream,
-            lowlevel.create_initialization_options(),
-        )
+    claimed = _claim_stdin()
+    recorder = _LineRecorder(claimed[0]) if claimed is not None else None
+    try:
+        async with stdio_server(stdin=cast(Any, recorder)) as (read_stream, write_stream):
+            await lowlevel.run(
+                AnsweringReadStream(read_stream, write_stream, recorder.lines if recorder else None),
+                write_stream,
+                lowlevel.create_initialization_options(),
+            )
+    finally:
+        if claimed is not None and claimed[1] is not None:
+            claimed[1]()

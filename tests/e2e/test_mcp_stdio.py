@@ -146,6 +146,8 @@ MALFORMED = [
         -32602,
     ),
     ('{"jsonrpc": "2.0", "id": 19, "method": "no/such/method"}', 19, -32601),
+    ('{"jsonrpc": "2.0", "id": 1.5, "method": "tools/list"}', None, -32600),  # MCP ids: str or int
+    ('{"jsonrpc": "2.0", "id": true, "method": "tools/list"}', None, -32600),
 ]
 
 
@@ -170,6 +172,8 @@ def test_every_malformed_line_is_answered_and_the_server_keeps_serving(
         },
     )
     server.read(1 + len(MALFORMED) + 2)
+    if os.path.exists("/proc/self/fd"):  # fd 0 diverted while serving: a child never reads the protocol
+        assert os.readlink(f"/proc/{server.proc.pid}/fd/0") == os.devnull
     stderr = server.stop()
     answers = [*server.answers.values(), *server.unanswered_ids]
     errors = sorted(
