@@ -154,6 +154,14 @@ def bench_startup() -> None:
         o / b <= 1.15,
     )
     record("tools/list size (all tools)", f"{size} characters", "<= 8000", size <= 8000)
+    schemas_env = {**env, "FINOPS_OUTPUT_SCHEMAS": "true"}
+    with_schemas = first_tools_list([str(bin_dir / "finops-mcp")], schemas_env)[1]
+    record(
+        "tools/list size with output schemas (FINOPS_OUTPUT_SCHEMAS=true)",
+        f"{with_schemas} characters ({with_schemas / size:.2f}x without)",
+        "<= 12000 to make them default-on",
+        with_schemas <= 12000,
+    )
 
 
 # ----------------------------------------------------------------------------- 5. FOCUS 10M rows

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mcp.client import Client
 
+from finops_mcp.providers.aws.checks import CHECKS
 from finops_mcp.server import build_server
 from finops_mcp.settings import Settings, load_settings
 from tests.fakes.aws_estate import (
@@ -116,11 +117,19 @@ async def test_budget_status_of_every_reachable_account(
 @pytest.mark.parametrize("mode", MODES)
 async def test_audit_over_accounts_and_regions(settings: Settings, estate: Estate, mode: str) -> None:
     async with Client(build_server(settings), mode=mode) as client:
-        result = await client.call_tool("run_finops_audit", {"checks": ["aws"]})
-    assert not result.is_error, result.content
-    report = result.structured_content
+        result = await client.call_tool("run_finops_audit", {"checks": ["aws"], "limit": 500})
+        assert not result.is_error, result.content
+        report = result.structured_content
+        page = report
+        while page["next_cursor"]:  # pages are cut to the answer budget: read them all
+            more = await client.call_tool(
+                "run_finops_audit", {"checks": ["aws"], "limit": 500, "cursor": page["next_cursor"]}
+            )
+            page = more.structured_content
+            report["findings"] += page["findings"]
+    assert len(report["findings"]) == report["summary"]["findings"]
     checks = {f["check"] for f in report["findings"]}
-    assert checks == set(report["checks_run"]) and len(checks) == 9
+    assert checks == set(report["checks_run"]) == {c.id for c in CHECKS}
     per_check = Counter(f["check"] for f in report["findings"])
     for check in checks:
         assert per_check[check] == len(estate.expected(check)), check

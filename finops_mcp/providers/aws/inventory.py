@@ -1,5 +1,5 @@
 """What the audit checks look at in one (account, region): plain dataclasses, gathered with paged
-read calls (`collect`). Only the resource kinds the selected checks need are listed (`NEEDS`).
+read calls (`collect`). Only the resource kinds the selected checks need are listed (`Check.needs`).
 
 Load balancer targets: ELBv2 target groups are listed once per region and their health asked per
 target group attached to a load balancer; ELBv2 / classic tags are read 20 ARNs / names per call
@@ -125,9 +125,6 @@ class Inventory:
     nat_gateways: list[NatGateway] = field(default_factory=list)
     load_balancers: list[LoadBalancer] = field(default_factory=list)
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-
-    def volume(self, volume_id: str) -> Volume | None:
-        return next((v for v in self.volumes if v.id == volume_id), None)
 
 
 _STATE_TIME_RE = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
