@@ -490,9 +490,17 @@ class FinOpsService:
         cached with their notes; failures become per-scope errors (or notes, for `soft_kinds`)."""
         results: list[tuple[Job, Any]] = []
         misses: list[Job] = []
+
+        def key(job: Job) -> str:
+            # a provider may fingerprint its data (FOCUS: the files' stats): a change is a new key
+            version = getattr(job.provider, "data_version", None)
+            request = (job.request, version(job.scope)) if callable(version) else job.request
+            return cache_key(job.kind, job.provider.name, job.scope.id, request)
+
+        keys = {id(job): key(job) for job in jobs}
         for job in jobs:
             run.lookups += 1
-            hit = self.cache.get(cache_key(job.kind, job.provider.name, job.scope.id, job.request))
+            hit = self.cache.get(keys[id(job)])
             if hit is None:
                 misses.append(job)
                 continue
@@ -504,9 +512,7 @@ class FinOpsService:
 
         def call(job: Job, ctx: CallContext) -> Any:
             value = compute(job, ctx)
-            self.cache.put(
-                cache_key(job.kind, job.provider.name, job.scope.id, job.request), (value, tuple(ctx.notes))
-            )
+            self.cache.put(keys[id(job)], (value, tuple(ctx.notes)))
             return value
 
         outcomes = await self._fan(run, misses, call, cancel, progress, label=str)

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
         description="Globs of FOCUS CSV/Parquet exports; `name=glob` names a dataset.",
     )
     focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
+    focus_cache_dir: str | None = Field(
+        None, description="Folder of the FOCUS CSV-to-Parquet cache; default: the user cache dir."
+    )
 
     # --- remote use: streamable HTTP with OAuth, audit log (docs/remote.md) ---------------
     auth_issuer: str | None = Field(None, description="OAuth issuer URL whose tokens are accepted (HTTP).")
