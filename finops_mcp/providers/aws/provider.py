@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from finops_mcp import periods
 from finops_mcp.engine.context import CallContext
-from finops_mcp.errors import ScopeFailure
+from finops_mcp.errors import ScopeFailure, redact
 from finops_mcp.models import ErrorCode, Finding
 from finops_mcp.providers.aws import errors
 from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS, AwsCheckContext
@@ -191,7 +191,7 @@ class AwsProvider:
                 raise
             ctx.note(
                 f"aws:{account.account_id}: {', '.join(c.id for c in checks)} did not run: Cost Anomaly "
-                f"Detection answered {mapped[0]} ({type(exc).__name__}: {str(exc)[:200]})"
+                f"Detection answered {mapped[0]} ({redact(f'{type(exc).__name__}: {exc}', 200)})"
             )
             return [], []
         found: list[Finding] = []
