@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 
@@ -57,6 +57,7 @@ from finops_mcp.providers.base import (
     CostQuery,
     Filters,
     ForecastLine,
+    PeriodsCost,
     Provider,
     Scope,
     SpanAware,
@@ -528,9 +529,10 @@ class FinOpsService:
         cancel: CancelToken,
         progress: ProgressFn | None,
     ) -> list[drivers_mod.Level]:
-        """Both periods' cost one dimension deeper (two provider cost calls per scope), through the
-        providers' own cost(): the first candidate dimension a scope can answer is used, and a scope
-        that can answer none keeps its drivers at the requested level (said in a note)."""
+        """Both periods' cost one dimension deeper, through the providers' own queries: one
+        `cost_periods` call for a `PeriodsCost` provider (FOCUS: one scan), else two cost() calls.
+        The first candidate dimension a scope can answer is used; a scope that can answer none
+        keeps its drivers at the requested level (said in a note)."""
         candidates = drivers_mod.deeper_candidates(query.group_by)
         if not candidates:
             run.note("explain_change: drivers are at the requested grouping (no deeper level below it)")
@@ -540,6 +542,7 @@ class FinOpsService:
         reasons: dict[str, str] = {}
         sub = _Run()
         used: dict[str, int] = defaultdict(int)
+        queries = 0
         done: set[str] = set()
         for dim in candidates:
             deeper = replace(query, granularity="total", group_by=(*query.group_by, dim))
@@ -552,20 +555,25 @@ class FinOpsService:
                 else:
                     reasons[s.id] = refused
                     retry.append((p, s))
-            jobs = [
-                Job("cost", p, s, q) for p, s in asking for q in (deeper, replace(deeper, span=prev_span))
-            ]
+            jobs: list[Job] = []
+            for p, s in asking:
+                if isinstance(p, PeriodsCost):
+                    jobs.append(Job("cost-periods", p, s, _Periods(deeper, (query.span, prev_span))))
+                else:
+                    jobs += [Job("cost", p, s, deeper), Job("cost", p, s, replace(deeper, span=prev_span))]
             sub.errors.clear()
             answers = await self._cached_jobs(sub, jobs, _cost_call, cancel, progress)
             got: dict[tuple[str, bool], list[tuple[Provider, Scope, CostLine]]] = {}
             for job, value in answers:
-                got[(job.scope.id, job.request.span == query.span)] = [
-                    (job.provider, job.scope, x) for x in value
-                ]
+                parts = value if job.kind == "cost-periods" else [value]
+                flags = (True, False) if job.kind == "cost-periods" else (job.request.span == query.span,)
+                for flag, lines in zip(flags, parts, strict=True):
+                    got[(job.scope.id, flag)] = [(job.provider, job.scope, x) for x in lines]
             for p, s in asking:
                 if (s.id, True) in got and (s.id, False) in got:
                     levels.append(_level(deeper.group_by, got[(s.id, True)], got[(s.id, False)]))
                     used[dim] += 1
+                    queries += 1 if isinstance(p, PeriodsCost) else 2
                     done.add(s.id)
                     continue
                 mine = [e for e in sub.errors if e.provider == p.name and e.scope == s.id]
@@ -591,7 +599,7 @@ class FinOpsService:
         if used:
             where = ", ".join(f"{' x '.join((*query.group_by, d))} for {n} scope(s)" for d, n in used.items())
             run.note(
-                f"explain_change: {sum(used.values()) * 2} more cost queries ({where})"
+                f"explain_change: {queries} more cost quer{'y' if queries == 1 else 'ies'} ({where})"
                 + (f", billed: {', '.join(f'{k} {v}' for k, v in sorted(billed.items()))}" if billed else "")
             )
         return levels
@@ -1040,7 +1048,22 @@ class FinOpsService:
         return info
 
 
-def _cost_call(job: Job, ctx: CallContext) -> list[CostLine]:
+@dataclass(frozen=True)
+class _Periods:
+    """A `cost_periods` request: `query` over each of `spans` (the first is the current period)."""
+
+    query: CostQuery
+    spans: tuple[periods.Span, periods.Span]
+
+    @property
+    def span(self) -> periods.Span:  # for Job labels
+        return self.spans[0]
+
+
+def _cost_call(job: Job, ctx: CallContext) -> Any:
+    if job.kind == "cost-periods":
+        provider = cast(PeriodsCost, job.provider)
+        return provider.cost_periods(job.scope, job.request.query, job.request.spans, ctx)
     return job.provider.cost(job.scope, job.request, ctx)
 
 

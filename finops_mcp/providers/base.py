@@ -329,6 +329,19 @@ class Provider(Protocol):
 
 
 @runtime_checkable
+class PeriodsCost(Protocol):
+    """Optional: a provider that answers one total-granularity CostQuery over several disjoint
+    spans in a single query (FOCUS: one scan). The service uses it for `explain_change`'s deeper
+    level (this period and the previous one); other providers get one cost() call per span."""
+
+    def cost_periods(
+        self, scope: Scope, query: CostQuery, spans: Sequence[Span], ctx: CallContext
+    ) -> list[list[CostLine]]:
+        """`query` over each of `spans` (its own `span` ignored): one list of lines per span."""
+        ...
+
+
+@runtime_checkable
 class SpanAware(Protocol):
     """Optional: a provider that knows which days its data holds (FOCUS exports do).
 

@@ -29,7 +29,7 @@ exported do not dilute the rate. No row in that range: no forecast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -135,22 +135,11 @@ def cost_sql(query: CostQuery) -> tuple[str, Params]:
         raise ScopeFailure(
             "invalid_query", f"granularity {query.granularity!r} is not one of total, daily, monthly"
         )
-    money = cost_column(query.cost_type)
-    select: list[str] = []
-    params: Params = []
-    for i, dim in enumerate(query.group_by):
-        expr, expr_params = dimension_expr(dim)
-        select.append(f"{expr} AS k{i}")
-        params.extend(expr_params)
-    keys = [f"k{i}" for i in range(len(query.group_by))]
     where = Where.days(query.span.start, query.span.end).filters(query.filters)
     bucket = "NULL::DATE" if query.granularity == "total" else "charge_day"
+    inner, params = _grouped(query, bucket, [], where)
+    keys = [f"k{i}" for i in range(len(query.group_by))]
     qty = f", {one_unit('quantity', 'unit')}" if query.quantity else ""
-    inner = (
-        f"SELECT {', '.join([*select, f'{bucket} AS bucket'])}, COALESCE(currency, '') AS currency, "
-        f"SUM({money}) AS cost{qty} FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
-    )
-    params.extend(where.params)
     if query.granularity != "monthly":
         return f"{inner} ORDER BY bucket NULLS FIRST, cost DESC", params
     # Group by day first (cheap DATE keys), then fold the few day rows into months.
@@ -161,8 +150,54 @@ def cost_sql(query: CostQuery) -> tuple[str, Params]:
     )
 
 
+def periods_sql(query: CostQuery, spans: Sequence[Span]) -> tuple[str, Params]:
+    """One SQL statement answering a total-granularity CostQuery over each of `spans` (disjoint) in
+    one scan: the same columns as `cost_sql`, the bucket being the start of the span a row is in."""
+    if query.granularity != "total":
+        raise ScopeFailure("invalid_query", "several periods in one query need granularity 'total'")
+    cases: list[str] = []
+    case_params: Params = []
+    for span in spans:
+        cases.append("WHEN charge_day BETWEEN ? AND ? THEN CAST(? AS DATE)")
+        case_params.extend([span.start, span.end, span.start])
+    days = [Where.days(span.start, span.end) for span in spans]
+    where = Where(["(" + " OR ".join(f"({d.sql})" for d in days) + ")"], [p for d in days for p in d.params])
+    sql, params = _grouped(query, f"CASE {' '.join(cases)} END", case_params, where.filters(query.filters))
+    return f"{sql} ORDER BY bucket, cost DESC", params
+
+
+def _grouped(query: CostQuery, bucket: str, bucket_params: Params, where: Where) -> tuple[str, Params]:
+    """SELECT key columns k0.., `bucket` AS bucket, currency, cost (and quantity, unit) ... GROUP BY."""
+    select: list[str] = []
+    params: Params = []
+    for i, dim in enumerate(query.group_by):
+        expr, expr_params = dimension_expr(dim)
+        select.append(f"{expr} AS k{i}")
+        params.extend(expr_params)
+    qty = f", {one_unit('quantity', 'unit')}" if query.quantity else ""
+    sql = (
+        f"SELECT {', '.join([*select, f'{bucket} AS bucket'])}, COALESCE(currency, '') AS currency, "
+        f"SUM({cost_column(query.cost_type)}) AS cost{qty} FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
+    )
+    return sql, [*params, *bucket_params, *where.params]
+
+
 def cost_lines(cur: duckdb.DuckDBPyConnection, query: CostQuery) -> list[CostLine]:
-    sql, params = cost_sql(query)
+    return _lines(cur, query, *cost_sql(query))
+
+
+def period_lines(
+    cur: duckdb.DuckDBPyConnection, query: CostQuery, spans: Sequence[Span]
+) -> list[list[CostLine]]:
+    """`query` over each of `spans`, in one scan (`periods_sql`): one list of total lines per span."""
+    out: dict[date, list[CostLine]] = {span.start: [] for span in spans}
+    for line in _lines(cur, query, *periods_sql(query, spans)):
+        if line.period_start in out:
+            out[line.period_start].append(replace(line, period_start=None))
+    return [out[span.start] for span in spans]
+
+
+def _lines(cur: duckdb.DuckDBPyConnection, query: CostQuery, sql: str, params: Params) -> list[CostLine]:
     n = len(query.group_by)
     lines: list[CostLine] = []
     for row in cur.execute(sql, params).fetchall():
