@@ -36,19 +36,8 @@ from finops_mcp.models import (
     GetCostRequest,
     RunAuditRequest,
 )
-from finops_mcp.providers.base import (
-    AuditResult,
-    AuditUnit,
-    BudgetLine,
-    Check,
-    CostLine,
-    CostQuery,
-    Filters,
-    ForecastLine,
-    Provider,
-    Scope,
-    SpanAware,
-)
+from finops_mcp.providers import base
+from finops_mcp.providers.base import Check, Provider, Scope
 from finops_mcp.reports.audit import audit_report
 from finops_mcp.reports.budgets import ScopedBudget, budget_report
 from finops_mcp.reports.cost import CostInputs, ScopedLine, cost_report
@@ -151,8 +140,8 @@ class FinOpsService:
         today = self.today()
         period, span = self.span_of(req, today)
         prev_span = periods.previous(span, period) if req.compare_previous else None
-        query = CostQuery(
-            span, req.granularity, tuple(req.group_by), req.cost_type, Filters.from_model(req.filters)
+        query = base.CostQuery(
+            span, req.granularity, tuple(req.group_by), req.cost_type, base.Filters.from_model(req.filters)
         )
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
         run.metric = f"{req.cost_type} cost"
@@ -179,7 +168,7 @@ class FinOpsService:
         data = CostInputs(span, prev_span, no_previous=frozenset(no_previous))
         current: list[ScopedLine] = []
         previous: list[ScopedLine] = []
-        forecasts: list[ForecastLine] = []
+        forecasts: list[base.ForecastLine] = []
         for job, value in answers:
             if job.kind == "forecast":
                 if value is not None:
@@ -248,7 +237,7 @@ class FinOpsService:
             except Exception:  # the scope's own call reports the failure
                 return None
 
-        jobs = [Job("span", p, s, None) for p, s in targets if isinstance(p, SpanAware)]
+        jobs = [Job("span", p, s, None) for p, s in targets if isinstance(p, base.SpanAware)]
         counted = run.lookups, run.hits  # a side question: `meta.cached` speaks of the answer itself
         answers = await self.jobs.cached(run, jobs, compute, cancel, None)
         run.lookups, run.hits = counted
@@ -258,7 +247,7 @@ class FinOpsService:
     async def _filter_notes(
         self,
         run: Run,
-        query: CostQuery,
+        query: base.CostQuery,
         current: Sequence[ScopedLine],
         answered: Sequence[tuple[Provider, Scope]],
         cancel: CancelToken,
@@ -280,11 +269,11 @@ class FinOpsService:
         if not missing or not answered:
             return
 
-        def compute(job: Job, ctx: CallContext) -> list[CostLine]:
+        def compute(job: Job, ctx: CallContext) -> list[base.CostLine]:
             return job.provider.cost(job.scope, job.request, ctx)
 
         jobs = [
-            Job("values", prov, scope, CostQuery(query.span, "total", (dim.dimension,), query.cost_type))
+            Job("values", prov, scope, base.CostQuery(query.span, "total", (dim.dimension,), query.cost_type))
             for dim, _ in missing
             for prov, scope in answered
         ]
@@ -320,7 +309,7 @@ class FinOpsService:
 
         jobs = [Job("budgets", prov, scope, today) for prov, scope in targets]
 
-        def compute(job: Job, ctx: CallContext) -> tuple[BudgetLine, ...]:
+        def compute(job: Job, ctx: CallContext) -> tuple[base.BudgetLine, ...]:
             return tuple(job.provider.budgets(job.scope, job.request, ctx))
 
         answers = await self.jobs.cached(run, jobs, compute, cancel, progress)
@@ -417,14 +406,14 @@ class FinOpsService:
         run.metric = "estimated monthly cost per finding (how: each finding's cost_basis)"
         run.credits = "findings are priced before credits"
 
-        def units(target: tuple[Provider, Scope], ctx: CallContext) -> list[AuditUnit]:
+        def units(target: tuple[Provider, Scope], ctx: CallContext) -> list[base.AuditUnit]:
             prov, scope = target
             return prov.audit_units(scope, req.regions, ctx)
 
         unit_outcomes = await self.jobs.fan(
             run, targets, units, cancel, None, label=lambda t: f"regions {t[1].id}"
         )
-        work: list[tuple[Provider, AuditUnit]] = []
+        work: list[tuple[Provider, base.AuditUnit]] = []
         for outcome in unit_outcomes:
             prov, scope = outcome.item
             if outcome.error is not None:
@@ -432,12 +421,12 @@ class FinOpsService:
                 continue
             work.extend((prov, unit) for unit in outcome.value or ())
 
-        def audit(item: tuple[Provider, AuditUnit], ctx: CallContext) -> AuditResult:
+        def audit(item: tuple[Provider, base.AuditUnit], ctx: CallContext) -> base.AuditResult:
             prov, unit = item
             return prov.audit(unit, by_provider[prov.name], ctx)
 
         audits = await self.jobs.fan(run, work, audit, cancel, progress, label=lambda w: f"audit {w[1]}")
-        results: list[AuditResult] = []
+        results: list[base.AuditResult] = []
         for done in audits:
             prov, unit = done.item
             for note in done.context.notes if done.context else ():

@@ -117,15 +117,7 @@ def check(check_id: str, cost: str, currency: str = "USD", needs: frozenset[str]
         )
 
     checked: Check[str] = Check(
-        id=f"p.{check_id}",
-        title="t",
-        description="d",
-        resource_type="thing",
-        severity="low",
-        cost_basis="list_price",
-        recommendation="r",
-        evaluate=evaluate,
-        needs=needs,
+        f"p.{check_id}", "t", "d", "thing", "low", "list_price", "r", evaluate, needs=needs
     )
     return checked
 
