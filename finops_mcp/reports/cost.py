@@ -92,13 +92,16 @@ def _by_currency(costs: Iterable[tuple[SeriesKey, Decimal]]) -> dict[str, Decima
     return out
 
 
-def cost_rows(req: GetCostRequest, data: CostInputs) -> list[CostRow]:
-    """The top_n series as rows (with their previous cost when compared), the rest folded into one
-    "(other)" row per currency and period."""
+def cost_rows(
+    req: GetCostRequest,
+    data: CostInputs,
+    cur: dict[tuple[SeriesKey, date | None], Decimal],
+    prev_by_series: dict[SeriesKey, Decimal],
+) -> list[CostRow]:
+    """The top_n series of `cur` as rows (with their previous cost when compared), the rest folded
+    into one "(other)" row per currency and period."""
     dims = tuple(req.group_by)
     compared = data.prev_span is not None and req.granularity == "total"
-    cur = series(data.current, dims)
-    prev_by_series = _summed(series(data.previous, dims))
 
     # Rank series by total cost; fold the rest into "other".
     series_total = _summed(cur)
@@ -173,9 +176,11 @@ def cost_report(
     """The whole cost report; the notes building it adds (also kept in `data.notes`) follow
     `meta`'s own."""
     dims = tuple(req.group_by)
-    rows = cost_rows(req, data)
-    totals = _by_currency((k, c) for (k, _start), c in series(data.current, dims).items())
-    prev_totals = _by_currency(_summed(series(data.previous, dims)).items())
+    cur = series(data.current, dims)
+    prev_by_series = _summed(series(data.previous, dims))
+    rows = cost_rows(req, data, cur, prev_by_series)
+    totals = _by_currency((k, c) for (k, _start), c in cur.items())
+    prev_totals = _by_currency(prev_by_series.items())
     currencies = sorted(set(totals) | set(prev_totals), key=lambda c: (-abs(totals.get(c, Decimal(0))), c))
     primary = currencies[0] if currencies else "USD"
     total = totals.get(primary, Decimal(0))
