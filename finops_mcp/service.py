@@ -40,12 +40,12 @@ from finops_mcp.providers import base
 from finops_mcp.providers.base import Check, Provider, Scope
 from finops_mcp.reports.audit import audit_report
 from finops_mcp.reports.budgets import ScopedBudget, budget_report
-from finops_mcp.reports.cost import CostInputs, ScopedLine, cost_report
+from finops_mcp.reports.cost import NONE_KEY, OTHER_KEY, CostInputs, ScopedLine, cost_report
 from finops_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
 _Run = Run  # the name earlier versions used
-__all__ = ["FinOpsService", "Job", "ProgressFn", "Run", "all_failed"]
+__all__ = ["NONE_KEY", "OTHER_KEY", "FinOpsService", "Job", "ProgressFn", "Run", "all_failed"]
 
 
 def all_failed(report: CostReport | AuditReport | BudgetReport) -> bool:
