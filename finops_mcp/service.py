@@ -86,7 +86,8 @@ class FinOpsService:
             self.fanout, self.cache, self.retry_policy, settings.request_timeout_seconds, self._classify
         )
         self.reports = paging.ReportStore(settings.cache_ttl_seconds)
-        self._providers: dict[str, Provider] = {}  # loaded so far
+        given = {e.id: e.instance for e in self.registry.entries if e.instance is not None}
+        self._providers: dict[str, Provider] = given  # loaded (or given) so far
 
     # ------------------------------------------------------------------ providers and scopes
 
