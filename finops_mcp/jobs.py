@@ -85,9 +85,12 @@ class Job:
         span = getattr(self.request, "span", None)
         return f"{self.kind} {self.scope.id}" + (f" {span.start}..{span.end}" if span else "")
 
-    @property
     def key(self) -> str:
-        return cache_key(self.kind, self.provider.name, self.scope.id, self.request)
+        """The cache key. A provider may fingerprint its data (FOCUS: the files' stats,
+        `data_version(scope)`): a change is a new key."""
+        version = getattr(self.provider, "data_version", None)
+        request = (self.request, version(self.scope)) if callable(version) else self.request
+        return cache_key(self.kind, self.provider.name, self.scope.id, request)
 
 
 def describe_error(provider: str, exc: BaseException, classify: Classifier) -> tuple[ErrorCode, str, bool]:
@@ -110,7 +113,7 @@ def describe_error(provider: str, exc: BaseException, classify: Classifier) -> t
         return code, redact(f"{type(exc).__name__}: {exc}"), retryable
     message = redact(f"{type(exc).__name__}: {exc}")
     # The message is redacted; the traceback is logged as locations only (no text, no source).
-    log.warning("unexpected error from %s: %s", provider, message)
+    log.warning("unexpected error from %s: %s", provider, message, extra={"code": "upstream"})
     frames = traceback.extract_tb(exc.__traceback__)
     log.debug("where: %s", " <- ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(frames)))
     return "upstream", message, isinstance(exc, TimeoutError | ConnectionError)
@@ -173,9 +176,10 @@ class Jobs:
         cached with their notes; failures become per-scope errors (or notes, for `soft_kinds`)."""
         results: list[tuple[Job, Any]] = []
         misses: list[Job] = []
+        keys = {id(job): job.key() for job in jobs}
         for job in jobs:
             run.lookups += 1
-            hit = self.cache.get(job.key)
+            hit = self.cache.get(keys[id(job)])
             if hit is None:
                 misses.append(job)
                 continue
@@ -187,7 +191,7 @@ class Jobs:
 
         def call(job: Job, ctx: CallContext) -> Any:
             value = compute(job, ctx)
-            self.cache.put(job.key, (value, tuple(ctx.notes)))
+            self.cache.put(keys[id(job)], (value, tuple(ctx.notes)))
             return value
 
         outcomes = await self.fan(run, misses, call, cancel, progress, label=str)

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="stderr log level."
     )
+    log_sdk_traffic: bool = Field(
+        False,
+        description="Let the cloud SDKs' HTTP loggers (botocore, azure-core, urllib3, google-auth...) "
+        "log at FINOPS_LOG_LEVEL: they log request URLs, headers and bodies. Off: they log warnings only.",
+    )
 
     # --- MCP tasks (long calls answered with a task handle, for clients that opt in) --------
     task_store: str = Field(
@@ -143,6 +148,9 @@ class Settings(BaseSettings):
         description="Globs of FOCUS CSV/Parquet exports; `name=glob` names a dataset.",
     )
     focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
+    focus_cache_dir: str | None = Field(
+        None, description="Folder of the FOCUS CSV-to-Parquet cache; default: the user cache dir."
+    )
 
     # --- remote use: streamable HTTP with OAuth, audit log (docs/remote.md) ---------------
     auth_issuer: str | None = Field(None, description="OAuth issuer URL whose tokens are accepted (HTTP).")

@@ -1,4 +1,8 @@
-"""Every report the suite produces through the service is checked against the published schema.
+"""Test-wide setup.
+
+The FOCUS CSV cache goes to a temporary folder (servers started by tests inherit it).
+
+Every report the suite produces through the service is checked against the published schema.
 
 The schemas are the ones tools/list advertises (FINOPS_OUTPUT_SCHEMAS) and finops://schemas
 serves: if a report carries a value its schema does not allow (a null where the schema says
@@ -7,7 +11,11 @@ number...), a validating client (the official SDKs) would reject the call, so th
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +24,11 @@ from jsonschema import Draft202012Validator
 
 from finops_mcp.server import report_schemas
 from finops_mcp.service import FinOpsService
+
+if "FINOPS_FOCUS_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="finops-test-cache-")
+    os.environ["FINOPS_FOCUS_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, True)
 
 _METHODS = {"get_cost": "get_cost", "run_audit": "run_finops_audit", "get_budget_status": "get_budget_status"}
 
