@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from finops_mcp import periods
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure, redact
-from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.models import ErrorCode
 from finops_mcp.providers.aws import errors
 from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS, AwsCheckContext
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
@@ -29,6 +29,9 @@ from finops_mcp.providers.base import (
     CostQuery,
     ForecastLine,
     Scope,
+    checks_of,
+    needs_of,
+    run_checks,
 )
 from finops_mcp.settings import Settings
 
@@ -144,19 +147,15 @@ class AwsProvider:
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
         from finops_mcp.providers.aws import inventory
 
-        wide = {c.id for c in ACCOUNT_WIDE}
-        mine = [c for c in checks if c.provider == self.name and c.id not in wide]
+        wide = [c for c in checks if c in ACCOUNT_WIDE]
+        mine = [c for c in checks_of(self.name, checks) if c not in ACCOUNT_WIDE]
         ids = [c.id for c in mine]
         account = self._account(unit.scope, ctx)
-        extra_ids: list[str] = []
-        extra: list[Finding] = []
-        if unit.account_wide:
-            extra_ids, extra = self._account_wide(account, [c for c in checks if c.id in wide], ctx)
+        extra = self._account_wide(account, wide, ctx) if unit.account_wide and wide else None
         if not mine:
-            return AuditResult(findings=extra, checks_run=extra_ids, regions=[])
+            return extra or AuditResult(findings=[], checks_run=[], regions=[])
         region = unit.region or account.home_region
-        kinds = frozenset().union(*(c.needs for c in mine))
-        inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
+        inv = inventory.collect(account.client, account.account_id, region, needs_of(mine), ctx)
         required = tuple(t for t in self.settings.required_tags if t)
         if not required and "aws.tagging.missing_required_tags" in ids:
             ctx.note("FINOPS_REQUIRED_TAGS is empty: aws.tagging.missing_required_tags had nothing to check")
@@ -166,19 +165,17 @@ class AwsProvider:
             required_tags=required,
             snapshot_max_age_days=self.settings.aws_snapshot_max_age_days,
         )
-        findings: list[Finding] = []
-        for check in mine:
-            ctx.raise_if_cancelled()
-            findings.extend(check.evaluate(check_ctx))
-        return AuditResult(findings=findings + extra, checks_run=ids + extra_ids, regions=[region])
+        result = run_checks(mine, check_ctx, ctx, [region])
+        if extra is not None:
+            result.findings += extra.findings
+            result.checks_run += extra.checks_run
+        return result
 
     def _account_wide(
         self, account: Account, checks: Sequence[Check[Any]], ctx: CallContext
-    ) -> tuple[list[str], list[Finding]]:
+    ) -> AuditResult | None:
         """The anomaly feed, once per account. A feed that cannot be read (no permission, an
         endpoint without the API) is a note, not a failed scope: the inventory checks still count."""
-        if not checks:
-            return [], []
         from finops_mcp.providers.aws import anomalies
 
         try:
@@ -193,11 +190,8 @@ class AwsProvider:
                 f"aws:{account.account_id}: {', '.join(c.id for c in checks)} did not run: Cost Anomaly "
                 f"Detection answered {mapped[0]} ({redact(f'{type(exc).__name__}: {exc}', 200)})"
             )
-            return [], []
-        found: list[Finding] = []
-        for check in checks:
-            found.extend(check.evaluate(feed))
-        return [c.id for c in checks], found
+            return None
+        return run_checks(checks, feed, ctx)
 
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
         return errors.classify_error(exc)
