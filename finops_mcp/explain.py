@@ -23,7 +23,7 @@ from finops_mcp.engine.cache import cache_key
 from finops_mcp.engine.context import CallContext, CancelToken
 from finops_mcp.jobs import Job, Jobs, ProgressFn, Run
 from finops_mcp.models import CostReport
-from finops_mcp.providers.base import CostLine, CostQuery, PeriodsCost, Provider, Scope
+from finops_mcp.providers.base import CostQuery, PeriodsCost, Provider, Scope
 from finops_mcp.reports import drivers
 from finops_mcp.reports.cost import NONE_KEY, CostInputs, ScopedLine
 
@@ -176,6 +176,3 @@ def level(
             yield provider, scope, line.currency, values, drivers.Usage(line.cost, line.quantity, unit)
 
     return drivers.level_of(dims, items(current), items(previous))
-
-
-__all__ = ["CostLine", "Periods", "attach", "deeper_levels", "level", "scopes_to_explain"]
