@@ -218,29 +218,15 @@ def test_an_error_is_one_stderr_line_with_its_code_and_correlation_id(
 ) -> None:  # type: ignore[no-untyped-def]
     """A handler that raises (the SDK logs it with its traceback): one line, the trace only at DEBUG."""
     env = {**os.environ, **demo_env, "FINOPS_LOG_LEVEL": level}
-    init = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    }
-    lines = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": "no-such-prompt"}},
-    ]
-    proc = subprocess.run(
-        [installed_cli()],
-        input="".join(json.dumps(m) + "\n" for m in lines),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    answers = {m["id"]: m for m in map(json.loads, proc.stdout.splitlines()) if "id" in m}
-    assert "error" in answers[2]
-    failed = [x for x in proc.stderr.splitlines() if "handler for 'prompts/get' raised" in x]
-    assert len(failed) == 1, proc.stderr[-2000:]
+    # stdin stays open until the answer is read: at end of input the SDK cancels what is in flight
+    server = RawServer(env, tmp_path)
+    try:
+        answer = server.call("prompts/get", {"name": "no-such-prompt"})
+    finally:
+        stderr = server.stop()
+    assert "error" in answer
+    failed = [x for x in stderr.splitlines() if "handler for 'prompts/get' raised" in x]
+    assert len(failed) == 1, stderr[-2000:]
     assert failed[0].startswith("ERROR mcp.shared.jsonrpc_dispatcher code=ValueError cid=")
     assert failed[0].endswith("(ValueError: Unknown prompt: no-such-prompt)") or level == "DEBUG"
-    assert ("Traceback (most recent call last):" in proc.stderr) is (level == "DEBUG")
+    assert ("Traceback (most recent call last):" in stderr) is (level == "DEBUG")
