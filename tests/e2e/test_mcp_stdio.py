@@ -218,15 +218,15 @@ def test_an_error_is_one_stderr_line_with_its_code_and_correlation_id(
 ) -> None:  # type: ignore[no-untyped-def]
     """A handler that raises (the SDK logs it with its traceback): one line, the trace only at DEBUG."""
     env = {**os.environ, **demo_env, "FINOPS_LOG_LEVEL": level}
-    # stdin stays open until the answer is read: at end of input the SDK cancels what is in flight
     server = RawServer(env, tmp_path)
-    try:
-        answer = server.call("prompts/get", {"name": "no-such-prompt"})
-    finally:
-        stderr = server.stop()
+    # wait for the answer before closing stdin: an EOF right behind the request may end the server
+    # before it answers, which is not what this test is about
+    answer = server.call("prompts/get", {"name": "no-such-prompt"}, timeout=60)
     assert "error" in answer
-    failed = [x for x in stderr.splitlines() if "handler for 'prompts/get' raised" in x]
-    assert len(failed) == 1, stderr[-2000:]
+    _, stderr = server.proc.communicate(timeout=60)  # closes stdin: the client leaves
+    proc = subprocess.CompletedProcess(server.proc.args, server.proc.returncode, "", stderr)
+    failed = [x for x in proc.stderr.splitlines() if "handler for 'prompts/get' raised" in x]
+    assert len(failed) == 1, proc.stderr[-2000:]
     assert failed[0].startswith("ERROR mcp.shared.jsonrpc_dispatcher code=ValueError cid=")
     assert failed[0].endswith("(ValueError: Unknown prompt: no-such-prompt)") or level == "DEBUG"
     assert ("Traceback (most recent call last):" in stderr) is (level == "DEBUG")

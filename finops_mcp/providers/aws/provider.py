@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from finops_mcp import periods
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.models import ErrorCode
 from finops_mcp.providers.aws import errors
 from finops_mcp.providers.aws.checks import CHECKS, AwsCheckContext
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
@@ -29,6 +29,9 @@ from finops_mcp.providers.base import (
     CostQuery,
     ForecastLine,
     Scope,
+    checks_of,
+    needs_of,
+    run_checks,
 )
 from finops_mcp.settings import Settings
 
@@ -142,12 +145,11 @@ class AwsProvider:
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
         from finops_mcp.providers.aws import inventory
 
-        mine = [c for c in checks if c.provider == self.name]
+        mine = checks_of(self.name, checks)
         ids = [c.id for c in mine]
         account = self._account(unit.scope, ctx)
         region = unit.region or account.home_region
-        kinds = frozenset().union(*(c.needs for c in mine))
-        inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
+        inv = inventory.collect(account.client, account.account_id, region, needs_of(mine), ctx)
         required = tuple(t for t in self.settings.required_tags if t)
         if not required and "aws.tagging.missing_required_tags" in ids:
             ctx.note("FINOPS_REQUIRED_TAGS is empty: aws.tagging.missing_required_tags had nothing to check")
@@ -157,11 +159,7 @@ class AwsProvider:
             required_tags=required,
             snapshot_max_age_days=self.settings.aws_snapshot_max_age_days,
         )
-        findings: list[Finding] = []
-        for check in mine:
-            ctx.raise_if_cancelled()
-            findings.extend(check.evaluate(check_ctx))
-        return AuditResult(findings=findings, checks_run=ids, regions=[region])
+        return run_checks(mine, check_ctx, ctx, [region])
 
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
         return errors.classify_error(exc)

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, add_months, month_span
 from finops_mcp.providers.azure import costquery, errors, prices
 from finops_mcp.providers.azure.checks import CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
@@ -45,6 +45,9 @@ from finops_mcp.providers.base import (
     Filters,
     ForecastLine,
     Scope,
+    checks_of,
+    needs_of,
+    run_checks,
 )
 from finops_mcp.settings import Settings
 
@@ -227,11 +230,10 @@ class AzureProvider:
         return [AuditUnit(replace(scope, detail={**scope.detail, "regions": wanted}))]
 
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
-        mine = [c for c in checks if c.provider == self.name]
+        mine = checks_of(self.name, checks)
         subscription = unit.scope.key
         regions = frozenset(unit.scope.detail.get("regions", ()))
-        kinds = frozenset().union(*(c.needs for c in mine))
-        inventory = list_inventory(self.clients, subscription, ctx, kinds).in_regions(regions)
+        inventory = list_inventory(self.clients, subscription, ctx, needs_of(mine)).in_regions(regions)
         now = datetime.now(timezone.utc)
         billed: dict[str, tuple[Decimal, str]] = {}
         window: str | None = None
@@ -246,12 +248,9 @@ class AzureProvider:
             deallocated_days=self.settings.azure_deallocated_vm_days,
             snapshot_days=self.settings.azure_snapshot_max_age_days,
         )
-        findings: list[Finding] = []
-        for check in mine:
-            ctx.raise_if_cancelled()
-            findings.extend(check.evaluate(context))
-        seen = sorted({r.location for r in inventory.resources() if r.location})
-        return AuditResult(findings=findings, checks_run=[c.id for c in mine], regions=seen)
+        result = run_checks(mine, context, ctx)
+        result.regions = sorted({r.location for r in inventory.resources() if r.location})
+        return result
 
     def _billed_by_resource(
         self, scope: Scope, today: date, ctx: CallContext
