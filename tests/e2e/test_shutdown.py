@@ -79,6 +79,18 @@ def test_a_stdio_server_with_work_in_flight_stops_and_fails_its_task(
     assert got["status"] == "failed" and got["statusMessage"].startswith(STOPPED)
 
 
+def test_a_second_ctrl_c_while_stopping_exits_at_once_without_a_traceback(tmp_path: Path) -> None:
+    with hanging_aws(tmp_path) as env:
+        server = RawServer(env, tmp_path)
+        server.call("tools/call", {"name": "run_finops_audit", "arguments": {}, "task": {"ttl": 600_000}})
+        server.proc.send_signal(signal.SIGINT)
+        time.sleep(0.1)  # the first one is being handled: tasks get up to 2 s to wind down
+        status, stdout, stderr = server.interrupt(signal.SIGINT, timeout=STOP_WITHIN)
+    assert status == exit_status(signal.SIGINT)
+    assert "received SIGINT again while stopping: exiting now" in stderr  # closing AWS takes 1 s here
+    assert_clean(stderr, stdout)
+
+
 class HttpServer:
     """`finops-mcp-server serve --transport http` on a free 127.0.0.1 port, with an MCP session."""
 
