@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     azure_management_group: str | None = Field(None, description="Management group id.")
     azure_cloud: Literal["public", "usgov", "china"] = Field("public", description="Azure cloud.")
     azure_arm_endpoint: str | None = Field(None, description="Explicit ARM base URL (tests).")
+    azure_snapshot_max_age_days: int = Field(
+        90, ge=1, description="azure.compute.old_snapshot: snapshots older than this many days."
+    )
+    azure_deallocated_vm_days: int = Field(
+        30, ge=1, description="azure.compute.deallocated_vm: VMs deallocated longer than this many days."
+    )
 
     # --- GCP -------------------------------------------------------------------------------
     gcp_billing_account: str | None = Field(None, description="Billing account id.")
@@ -121,6 +127,9 @@ class Settings(BaseSettings):
     gcp_api_endpoint: str | None = Field(None, description="REST endpoint override.")
     gcp_bigquery_endpoint: str | None = Field(None, description="BigQuery endpoint override.")
     gcp_max_bytes_billed: int = Field(10 * 1024**3, ge=1, description="BigQuery scan guard in bytes.")
+    gcp_snapshot_max_age_days: int = Field(
+        90, ge=1, description="gcp.compute.old_snapshot: snapshots older than this many days."
+    )
 
     # --- FOCUS -----------------------------------------------------------------------------
     focus_paths: CsvList = Field(

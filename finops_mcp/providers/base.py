@@ -6,13 +6,16 @@ blocking (they run in the fan-out pool) and receive a `CallContext` for cancella
 request counting and retries. They raise `ScopeFailure` (or their SDK's errors, mapped by
 `classify_error`) for failures confined to the scope.
 
-Audit checks are small declarative units (`Check`): metadata plus an `evaluate` function over a
-provider-specific context object. Each has its own test.
+Audit checks are small declarative units (`Check`): everything about a check in one place (id,
+title, category, severity ladder, what it needs collected, the settings that tune it, the
+permissions it uses) plus an `evaluate` function over a provider-specific context object, which
+builds its findings with `check.finding(...)`. Each has its own test; docs/checks.md is held to
+the catalog by tests/unit/test_check_catalog.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -127,12 +130,60 @@ class AuditUnit:
         return f"{self.scope.id}/{self.region}" if self.region else self.scope.id
 
 
+COST_MEASURE = "estimated monthly cost"
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """How a check grades severity from one measure: the first step whose threshold the value
+    reaches, else `otherwise`. `steps` run from the highest threshold down. A ladder on the
+    estimated monthly cost (`COST_MEASURE`) is applied by `Check.finding` itself."""
+
+    steps: tuple[tuple[Decimal | int, Severity], ...]
+    otherwise: Severity
+    measure: str = COST_MEASURE
+
+    def grade(self, value: Decimal | float | int) -> Severity:
+        for threshold, severity in self.steps:
+            if value >= threshold:
+                return severity
+        return self.otherwise
+
+    def describe(self) -> str:
+        steps = ", ".join(f"`{sev}` from {threshold:,}" for threshold, sev in self.steps)
+        return f"{steps}, else `{self.otherwise}` (by {self.measure})"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A named, documented threshold of a check: the `Settings` field (`FINOPS_<NAME>`) that sets
+    it. Its default is the setting's default, so there is one value to document and test."""
+
+    setting: str  # a Settings field name, e.g. "aws_snapshot_max_age_days"
+    description: str
+
+    @property
+    def env(self) -> str:
+        return f"FINOPS_{self.setting.upper()}"
+
+    @property
+    def default(self) -> Any:
+        from finops_mcp.settings import Settings
+
+        info = Settings.model_fields[self.setting]
+        return info.get_default(call_default_factory=True)
+
+
 @dataclass(frozen=True)
 class Check(Generic[CtxT]):
-    """A declarative audit check: stable id, what it finds, and how to evaluate it.
+    """A declarative audit check: stable id, what it finds, how it grades and prices it, what it
+    needs and may call, and how to evaluate it.
 
     `evaluate` receives the provider's check context (inventory, data connection, settings...)
-    and yields `Finding`s. Keep it a pure function of that context so it can be tested alone.
+    and yields `Finding`s built with `finding(...)`. Keep it a pure function of that context so it
+    can be tested alone. `needs` names what the provider must collect for it (inventory kinds,
+    recommenders); `permissions` the read permissions that takes, each listed in the provider's
+    least-privilege policy (docs/providers/<provider>.md).
     """
 
     id: str  # <provider>.<service>.<condition>
@@ -144,10 +195,52 @@ class Check(Generic[CtxT]):
     recommendation: str
     evaluate: Callable[[CtxT], Iterable[Finding]] = field(compare=False, repr=False)
     category: CheckCategory = "waste"
+    ladder: Ladder | None = None
+    needs: frozenset[str] = frozenset()
+    params: tuple[Param, ...] = ()
+    permissions: tuple[str, ...] = ()
 
     @property
     def provider(self) -> str:
         return self.id.split(".", 1)[0]
+
+    def finding(
+        self,
+        *,
+        scope: str,
+        resource_id: str,
+        detail: str,
+        cost: Decimal,
+        currency: str,
+        region: str | None = None,
+        resource_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        severity: Severity | None = None,
+        cost_basis: CostBasis | None = None,
+        resource_type: str | None = None,
+    ) -> Finding:
+        """A finding of this check. Severity: the one given, else the cost ladder's grade, else
+        the check's; basis and resource type default to the check's."""
+        if severity is None:
+            cost_ladder = self.ladder is not None and self.ladder.measure == COST_MEASURE
+            severity = self.ladder.grade(cost) if cost_ladder and self.ladder else self.severity
+        return Finding(
+            check=self.id,
+            provider=self.provider,
+            scope=scope,
+            region=region,
+            resource_id=resource_id,
+            resource_type=resource_type or self.resource_type,
+            resource_name=resource_name,
+            detail=detail,
+            estimated_monthly_cost=cost,
+            cost_basis=cost_basis or self.cost_basis,
+            currency=currency,
+            severity=severity,
+            category=self.category,
+            recommendation=self.recommendation,
+            tags=dict(tags or {}),
+        )
 
 
 @dataclass

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
 from finops_mcp.models import AuditReport, BudgetReport, CostReport, ScopeError
+from finops_mcp.money import money
 
 STATUS_ICON = {"exceeded": "🔴", "forecast_exceeded": "🟠", "warning": "🟡", "ok": "🟢"}
-
-
-def money(value: Decimal | float | None, currency: str) -> str:
-    if value is None:
-        return "–"
-    amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount):,.2f} {currency}"
 
 
 def pct(value: float | None) -> str:

@@ -14,25 +14,32 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.models import CheckCategory, CostBasis, Finding, Severity
+from finops_mcp.models import CostBasis, Finding, Severity
+from finops_mcp.money import HOURS_PER_MONTH
+from finops_mcp.money import money as _money
 from finops_mcp.providers.aws import inventory as inv
 from finops_mcp.providers.aws.inventory import Instance, Inventory, Snapshot, Volume
 from finops_mcp.providers.aws.prices import (
     CURRENCY,
-    HOURS_PER_MONTH,
     PRICE_TABLE_VERSION,
     RegionPrices,
     current_generation_for,
     instance_hour,
     prices_for,
 )
-from finops_mcp.providers.base import Check
+from finops_mcp.providers.base import Check, Ladder, Param
 
 GIB = Decimal(1024**3)
 GP2_MAX_IOPS = 16000
 GP3_FREE_IOPS = 3000
 RUNNING = ("pending", "running")
 HIGH_MONTHLY = Decimal(100)
+ELB_PERMISSIONS = (
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class AwsCheckContext:
 
 
 def money(value: Decimal) -> str:
-    return f"{value:,.2f} {CURRENCY}"
+    return _money(value, CURRENCY)
 
 
 def volume_monthly(volume: Volume, prices: RegionPrices) -> Decimal:
@@ -104,23 +111,18 @@ def _finding(
     basis: CostBasis | None = None,
     resource_type: str | None = None,
 ) -> Finding:
-    category: CheckCategory = check.category
-    return Finding(
-        check=check.id,
-        provider="aws",
+    return check.finding(
         scope=ctx.scope,
         region=ctx.inventory.region,
         resource_id=resource_id,
-        resource_type=resource_type or check.resource_type,
+        resource_type=resource_type,
         resource_name=name if name is not None else (tags or {}).get("Name"),
         detail=detail,
-        estimated_monthly_cost=cost,
-        cost_basis=basis or check.cost_basis,
+        cost=cost,
+        cost_basis=basis,
         currency=CURRENCY,
-        severity=severity or check.severity,
-        category=category,
-        recommendation=check.recommendation,
-        tags=dict(tags or {}),
+        severity=severity,
+        tags=tags,
     )
 
 
@@ -153,9 +155,7 @@ def evaluate_stopped_instance(ctx: AwsCheckContext) -> Iterator[Finding]:
             f"{instance.instance_type} instance stopped {since}: no compute charge, but it still pays for "
             f"{keeps}: {money(cost)} per month." + _price_note(ctx)
         )
-        severity: Severity = (
-            "medium" if days is None else "high" if days >= 30 else "medium" if days >= 7 else "low"
-        )
+        severity = STOPPED_LADDER.grade(days) if days is not None else STOPPED_INSTANCE.severity
         yield _finding(
             STOPPED_INSTANCE,
             ctx,
@@ -168,6 +168,8 @@ def evaluate_stopped_instance(ctx: AwsCheckContext) -> Iterator[Finding]:
         )
 
 
+STOPPED_LADDER = Ladder(((30, "high"), (7, "medium")), "low", "days stopped; unknown: `medium`")
+
 STOPPED_INSTANCE: Check[AwsCheckContext] = Check(
     id="aws.ec2.stopped_instance",
     title="Stopped EC2 instance still paying for storage",
@@ -179,6 +181,9 @@ STOPPED_INSTANCE: Check[AwsCheckContext] = Check(
     recommendation="If it is no longer needed, create an AMI or snapshot and terminate it (deleting its "
     "volumes); otherwise start using it or shrink its volumes.",
     evaluate=evaluate_stopped_instance,
+    ladder=STOPPED_LADDER,
+    needs=frozenset({inv.INSTANCES, inv.VOLUMES, inv.ADDRESSES}),
+    permissions=("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeAddresses"),
 )
 
 
@@ -196,15 +201,7 @@ def evaluate_unattached_volume(ctx: AwsCheckContext) -> Iterator[Finding]:
             f"{volume.volume_type} volume of {volume.size_gb} GiB attached to no instance{created}: "
             f"{money(cost)} per month." + _price_note(ctx)
         )
-        yield _finding(
-            UNATTACHED_VOLUME,
-            ctx,
-            volume.id,
-            detail,
-            cost,
-            severity="high" if cost >= HIGH_MONTHLY else "medium",
-            tags=volume.tags,
-        )
+        yield _finding(UNATTACHED_VOLUME, ctx, volume.id, detail, cost, tags=volume.tags)
 
 
 UNATTACHED_VOLUME: Check[AwsCheckContext] = Check(
@@ -217,6 +214,9 @@ UNATTACHED_VOLUME: Check[AwsCheckContext] = Check(
     cost_basis="list_price",
     recommendation="Snapshot it if the data may be needed, then delete the volume.",
     evaluate=evaluate_unattached_volume,
+    ladder=Ladder(((HIGH_MONTHLY, "high"),), "medium"),
+    needs=frozenset({inv.VOLUMES}),
+    permissions=("ec2:DescribeVolumes",),
 )
 
 
@@ -244,6 +244,8 @@ UNASSOCIATED_EIP: Check[AwsCheckContext] = Check(
     cost_basis="list_price",
     recommendation="Release the address if nothing depends on it (DNS records, allowlists).",
     evaluate=evaluate_unassociated_eip,
+    needs=frozenset({inv.ADDRESSES}),
+    permissions=("ec2:DescribeAddresses",),
 )
 
 
@@ -296,6 +298,9 @@ OLD_SNAPSHOT: Check[AwsCheckContext] = Check(
     recommendation="Delete snapshots no retention policy needs (or let Data Lifecycle Manager / AWS Backup "
     "expire them); move long-term ones to the archive tier.",
     evaluate=evaluate_old_snapshot,
+    needs=frozenset({inv.SNAPSHOTS, inv.VOLUMES, inv.IMAGES}),
+    params=(Param("aws_snapshot_max_age_days", "Report snapshots older than this many days."),),
+    permissions=("ec2:DescribeSnapshots", "ec2:DescribeVolumes", "ec2:DescribeImages"),
 )
 
 
@@ -345,6 +350,8 @@ GP2_VOLUME: Check[AwsCheckContext] = Check(
     recommendation="Modify the volume to gp3 (online, no detach); set IOPS / throughput if the workload "
     "needs more than gp3's baseline.",
     evaluate=evaluate_gp2_volume,
+    needs=frozenset({inv.VOLUMES, inv.INSTANCES}),
+    permissions=("ec2:DescribeVolumes", "ec2:DescribeInstances"),
 )
 
 
@@ -404,6 +411,8 @@ PREVIOUS_GENERATION: Check[AwsCheckContext] = Check(
     recommendation="Move to the suggested current-generation type (or Graviton) at the next maintenance "
     "window; check the AMI supports it (ENA / NVMe drivers).",
     evaluate=evaluate_previous_generation,
+    needs=frozenset({inv.INSTANCES}),
+    permissions=("ec2:DescribeInstances",),
 )
 
 
@@ -434,6 +443,8 @@ IDLE_LOAD_BALANCER: Check[AwsCheckContext] = Check(
     recommendation="Delete it if nothing routes through it any more (check DNS records pointing at it "
     "first).",
     evaluate=evaluate_idle_load_balancer,
+    needs=frozenset({inv.LOAD_BALANCERS}),
+    permissions=ELB_PERMISSIONS,
 )
 
 
@@ -475,6 +486,8 @@ IDLE_NAT_GATEWAY: Check[AwsCheckContext] = Check(
     recommendation="Delete it (and release its Elastic IP) if no private subnet routes through it; "
     "consider VPC endpoints for AWS-service traffic.",
     evaluate=evaluate_idle_nat_gateway,
+    needs=frozenset({inv.NAT_GATEWAYS}),
+    permissions=("ec2:DescribeNatGateways", "cloudwatch:GetMetricStatistics"),
 )
 
 
@@ -545,6 +558,17 @@ MISSING_REQUIRED_TAGS: Check[AwsCheckContext] = Check(
     "allocated.",
     evaluate=evaluate_missing_required_tags,
     category="governance",
+    needs=inv.ALL_KINDS - {inv.IMAGES},
+    params=(Param("required_tags", "Tag keys every resource must carry (empty: nothing to check)."),),
+    permissions=(
+        "ec2:DescribeInstances",
+        "ec2:DescribeVolumes",
+        "ec2:DescribeAddresses",
+        "ec2:DescribeSnapshots",
+        "ec2:DescribeNatGateways",
+        "cloudwatch:GetMetricStatistics",
+        *ELB_PERMISSIONS,
+    ),
 )
 
 
@@ -559,16 +583,3 @@ CHECKS: tuple[Check[AwsCheckContext], ...] = (
     IDLE_NAT_GATEWAY,
     MISSING_REQUIRED_TAGS,
 )
-
-# What each check needs listed (see inventory.collect).
-NEEDS: dict[str, frozenset[str]] = {
-    STOPPED_INSTANCE.id: frozenset({inv.INSTANCES, inv.VOLUMES, inv.ADDRESSES}),
-    UNATTACHED_VOLUME.id: frozenset({inv.VOLUMES}),
-    UNASSOCIATED_EIP.id: frozenset({inv.ADDRESSES}),
-    OLD_SNAPSHOT.id: frozenset({inv.SNAPSHOTS, inv.VOLUMES, inv.IMAGES}),
-    GP2_VOLUME.id: frozenset({inv.VOLUMES, inv.INSTANCES}),
-    PREVIOUS_GENERATION.id: frozenset({inv.INSTANCES}),
-    IDLE_LOAD_BALANCER.id: frozenset({inv.LOAD_BALANCERS}),
-    IDLE_NAT_GATEWAY.id: frozenset({inv.NAT_GATEWAYS}),
-    MISSING_REQUIRED_TAGS.id: inv.ALL_KINDS - {inv.IMAGES},
-}

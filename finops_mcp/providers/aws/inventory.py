@@ -1,5 +1,5 @@
 """What the audit checks look at in one (account, region): plain dataclasses, gathered with paged
-read calls (`collect`). Only the resource kinds the selected checks need are listed (`NEEDS`).
+read calls (`collect`). Only the resource kinds the selected checks need are listed (`Check.needs`).
 
 Load balancer targets: ELBv2 target groups are listed once per region and their health asked per
 target group attached to a load balancer; ELBv2 / classic tags are read 20 ARNs / names per call

@@ -5,7 +5,7 @@ tenancy, EBS, VPC public IPv4 / NAT gateway and Elastic Load Balancing, checked 
 Only the prices the `aws.*` checks need are listed. Regions not in the table use the us-east-1
 prices and say so in the finding's detail (`RegionPrices.exact` is False). Load balancer and NAT
 gateway prices are the hourly charge only (LCU and per-GB processing come on top, and are zero
-for an idle resource anyway). A month is 730 hours.
+for an idle resource anyway). A month is `finops_mcp.money.HOURS_PER_MONTH` (730) hours.
 
 The AWS Price List API (`pricing:GetProducts`) could replace this table; it is not used because it
 is slow, paged per SKU, and not available in every partition.
@@ -18,7 +18,6 @@ from decimal import Decimal
 
 PRICE_TABLE_VERSION = "2025-06"
 PRICE_TABLE_SOURCE = "AWS public on-demand list prices (USD), finops-mcp price table " + PRICE_TABLE_VERSION
-HOURS_PER_MONTH = Decimal(730)
 CURRENCY = "USD"
 REFERENCE_REGION = "us-east-1"
 

@@ -18,7 +18,7 @@ from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode, Finding
 from finops_mcp.providers.aws import errors
-from finops_mcp.providers.aws.checks import CHECKS, NEEDS, AwsCheckContext
+from finops_mcp.providers.aws.checks import CHECKS, AwsCheckContext
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
 from finops_mcp.providers.base import (
     AuditResult,
@@ -146,7 +146,7 @@ class AwsProvider:
         ids = [c.id for c in mine]
         account = self._account(unit.scope, ctx)
         region = unit.region or account.home_region
-        kinds = frozenset().union(*(NEEDS.get(c.id, frozenset()) for c in mine))
+        kinds = frozenset().union(*(c.needs for c in mine))
         inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
         required = tuple(t for t in self.settings.required_tags if t)
         if not required and "aws.tagging.missing_required_tags" in ids:

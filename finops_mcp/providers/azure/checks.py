@@ -18,10 +18,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.models import CostBasis, Finding, Severity
+from finops_mcp.models import CostBasis, Finding
 from finops_mcp.providers.azure import prices
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
-from finops_mcp.providers.base import Check
+from finops_mcp.providers.base import Check, Ladder, Param
 
 DEALLOCATED_DAYS = 30  # azure.compute.deallocated_vm: parked longer than this
 OLD_SNAPSHOT_DAYS = 90  # azure.compute.old_snapshot: older than this
@@ -97,28 +97,22 @@ def _finding(
     resource: Any,  # an inventory dataclass: id, name, location, tags
     detail: str,
     price: Price,
-    severity: Severity | None = None,
 ) -> Finding:
-    return Finding(
-        check=check.id,
-        provider="azure",
+    return check.finding(
         scope=ctx.scope,
         region=resource.location or None,
         resource_id=resource.id,
-        resource_type=check.resource_type,
         resource_name=resource.name,
         detail=f"{detail} Estimate: {price.note}.",
-        estimated_monthly_cost=price.amount,
+        cost=price.amount,
         cost_basis=price.basis,
         currency=price.currency,
-        severity=severity or check.severity,
-        recommendation=check.recommendation,
-        tags=dict(resource.tags),
+        tags=resource.tags,
     )
 
 
-def _by_amount(price: Price, default: Severity) -> Severity:
-    return "high" if price.amount >= HIGH_MONTHLY else default
+BY_COST = Ladder(((HIGH_MONTHLY, "high"),), "medium")
+READ_BILLED = "Microsoft.CostManagement/query/action"  # the 30-day billed cost per resource (optional)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +127,7 @@ def evaluate_stopped_vm(ctx: AzureCheckContext) -> Iterator[Finding]:
             f"VM {vm.name} ({vm.size or 'size unknown'}) is stopped but not deallocated "
             "(PowerState/stopped, e.g. shut down from inside the OS): its compute is still billed."
         )
-        yield _finding(STOPPED_VM, ctx, vm, detail, price, _by_amount(price, "medium"))
+        yield _finding(STOPPED_VM, ctx, vm, detail, price)
 
 
 STOPPED_VM: Check[AzureCheckContext] = Check(
@@ -146,6 +140,9 @@ STOPPED_VM: Check[AzureCheckContext] = Check(
     cost_basis="billed_last_30_days",
     recommendation="Deallocate it (Stop in the portal, or `az vm deallocate`) or delete it if unused.",
     evaluate=evaluate_stopped_vm,
+    ladder=BY_COST,
+    needs=frozenset({"vms"}),
+    permissions=("Microsoft.Compute/virtualMachines/read", READ_BILLED),
 )
 
 
@@ -171,7 +168,8 @@ def evaluate_deallocated_vm(ctx: AzureCheckContext) -> Iterator[Finding]:
 DEALLOCATED_VM: Check[AzureCheckContext] = Check(
     id="azure.compute.deallocated_vm",
     title="VMs deallocated for a long time",
-    description=f"VMs in PowerState/deallocated for more than {DEALLOCATED_DAYS} days (time of the last "
+    description="VMs in PowerState/deallocated for more than FINOPS_AZURE_DEALLOCATED_VM_DAYS (30) days "
+    "(time of the last "
     "provisioning operation): compute is free but their managed disks keep billing. The estimate is "
     "the cost of those disks.",
     resource_type="Microsoft.Compute/virtualMachines",
@@ -180,6 +178,9 @@ DEALLOCATED_VM: Check[AzureCheckContext] = Check(
     recommendation="If the VM is no longer needed, snapshot what matters and delete the VM and its disks; "
     "if it is parked, move its disks to Standard HDD.",
     evaluate=evaluate_deallocated_vm,
+    needs=frozenset({"vms", "disks"}),
+    params=(Param("azure_deallocated_vm_days", "Report VMs deallocated for longer than this many days."),),
+    permissions=("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/disks/read", READ_BILLED),
 )
 
 
@@ -197,7 +198,7 @@ def evaluate_unattached_disk(ctx: AzureCheckContext) -> Iterator[Finding]:
             continue
         price = ctx.disk_price(disk)
         detail = f"Managed disk {disk.name} ({disk.sku}, {disk.size_gb} GiB) is not attached to any VM."
-        yield _finding(UNATTACHED_DISK, ctx, disk, detail, price, _by_amount(price, "medium"))
+        yield _finding(UNATTACHED_DISK, ctx, disk, detail, price)
 
 
 UNATTACHED_DISK: Check[AzureCheckContext] = Check(
@@ -210,6 +211,9 @@ UNATTACHED_DISK: Check[AzureCheckContext] = Check(
     cost_basis="billed_last_30_days",
     recommendation="Snapshot it if the data matters (cheaper), then delete the disk.",
     evaluate=evaluate_unattached_disk,
+    ladder=BY_COST,
+    needs=frozenset({"disks"}),
+    permissions=("Microsoft.Compute/disks/read", READ_BILLED),
 )
 
 
@@ -235,6 +239,8 @@ UNASSOCIATED_PUBLIC_IP: Check[AzureCheckContext] = Check(
     cost_basis="billed_last_30_days",
     recommendation="Delete the address if it is not reserved on purpose (e.g. an allow-listed IP).",
     evaluate=evaluate_unassociated_public_ip,
+    needs=frozenset({"public_ips"}),
+    permissions=("Microsoft.Network/publicIPAddresses/read", READ_BILLED),
 )
 
 
@@ -261,6 +267,12 @@ ORPHANED_NIC: Check[AzureCheckContext] = Check(
     cost_basis="list_price",
     recommendation="Delete the NIC (and its public IP if nothing else needs that address).",
     evaluate=evaluate_orphaned_nic,
+    needs=frozenset({"nics", "public_ips"}),
+    permissions=(
+        "Microsoft.Network/networkInterfaces/read",
+        "Microsoft.Network/publicIPAddresses/read",
+        READ_BILLED,
+    ),
 )
 
 
@@ -283,12 +295,16 @@ def evaluate_old_snapshot(ctx: AzureCheckContext) -> Iterator[Finding]:
 OLD_SNAPSHOT: Check[AzureCheckContext] = Check(
     id="azure.compute.old_snapshot",
     title="Old disk snapshots",
-    description=f"Managed disk snapshots older than {OLD_SNAPSHOT_DAYS} days, billed per GiB-month.",
+    description="Managed disk snapshots older than FINOPS_AZURE_SNAPSHOT_MAX_AGE_DAYS (90) days, billed per "
+    "GiB-month.",
     resource_type="Microsoft.Compute/snapshots",
     severity="low",
     cost_basis="billed_last_30_days",
     recommendation="Delete snapshots nobody needs, or move retention to Azure Backup with a policy.",
     evaluate=evaluate_old_snapshot,
+    needs=frozenset({"snapshots"}),
+    params=(Param("azure_snapshot_max_age_days", "Report snapshots older than this many days."),),
+    permissions=("Microsoft.Compute/snapshots/read", READ_BILLED),
 )
 
 
@@ -303,7 +319,7 @@ def evaluate_empty_app_service_plan(ctx: AzureCheckContext) -> Iterator[Finding]
             f"App Service plan {plan.name} ({plan.tier} {plan.sku_name}, {plan.instances} instance(s), "
             f"{'Linux' if plan.linux else 'Windows'}) hosts no apps but is billed per instance."
         )
-        yield _finding(EMPTY_APP_SERVICE_PLAN, ctx, plan, detail, price, _by_amount(price, "medium"))
+        yield _finding(EMPTY_APP_SERVICE_PLAN, ctx, plan, detail, price)
 
 
 EMPTY_APP_SERVICE_PLAN: Check[AzureCheckContext] = Check(
@@ -317,6 +333,9 @@ EMPTY_APP_SERVICE_PLAN: Check[AzureCheckContext] = Check(
     cost_basis="billed_last_30_days",
     recommendation="Delete the plan, or scale it down to the Free tier if you keep it as a placeholder.",
     evaluate=evaluate_empty_app_service_plan,
+    ladder=BY_COST,
+    needs=frozenset({"plans"}),
+    permissions=("Microsoft.Web/serverfarms/read", READ_BILLED),
 )
 
 

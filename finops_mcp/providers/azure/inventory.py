@@ -10,7 +10,7 @@ functions of plain data and can be tested without an SDK. Enum fields come back 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -276,27 +276,26 @@ def _listing(
     return tuple(convert(m) for m in paged(ctx, make_pager, what))
 
 
-def list_inventory(clients: Any, subscription_id: str, ctx: CallContext) -> Inventory:
-    """Every resource type the checks need, one paged list call per type."""
+def list_inventory(
+    clients: Any, subscription_id: str, ctx: CallContext, kinds: Collection[str] | None = None
+) -> Inventory:
+    """The resource types the checks need (`kinds`: Inventory field names; None: all), one paged
+    list call per type."""
     compute = clients.client("compute", subscription_id)
     network = clients.client("network", subscription_id)
     web = clients.client("web", subscription_id)
+    listings: dict[str, tuple[Callable[[], Any], Callable[[Any], Any], str]] = {
+        "vms": (lambda: compute.virtual_machines.list_all(status_only="true"), vm_from, "virtual machines"),
+        "disks": (compute.disks.list, disk_from, "disks"),
+        "snapshots": (compute.snapshots.list, snapshot_from, "snapshots"),
+        "public_ips": (network.public_ip_addresses.list_all, public_ip_from, "public IPs"),
+        "nics": (network.network_interfaces.list_all, nic_from, "network interfaces"),
+        "plans": (web.app_service_plans.list, plan_from, "App Service plans"),
+    }
     where = f"subscription {subscription_id}"
-    return Inventory(
-        subscription_id=subscription_id,
-        vms=_listing(
-            ctx,
-            lambda: compute.virtual_machines.list_all(status_only="true"),
-            vm_from,
-            f"listing virtual machines of {where}",
-        ),
-        disks=_listing(ctx, compute.disks.list, disk_from, f"listing disks of {where}"),
-        snapshots=_listing(ctx, compute.snapshots.list, snapshot_from, f"listing snapshots of {where}"),
-        public_ips=_listing(
-            ctx, network.public_ip_addresses.list_all, public_ip_from, f"listing public IPs of {where}"
-        ),
-        nics=_listing(
-            ctx, network.network_interfaces.list_all, nic_from, f"listing network interfaces of {where}"
-        ),
-        plans=_listing(ctx, web.app_service_plans.list, plan_from, f"listing App Service plans of {where}"),
-    )
+    listed = {
+        kind: _listing(ctx, pager, convert, f"listing {what} of {where}")
+        for kind, (pager, convert, what) in listings.items()
+        if kinds is None or kind in kinds
+    }
+    return Inventory(subscription_id=subscription_id, **listed)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from finops_mcp.money import HOURS_PER_MONTH
+
 PRICE_TABLE_VERSION = "2025-06"
 PRICE_CURRENCY = "USD"
-HOURS_PER_MONTH = Decimal(730)
 
 # Managed disk tiers: (max size GiB, monthly price) per SKU, smallest tier that fits.
 _DISK_TIERS: dict[str, tuple[tuple[int, Decimal], ...]] = {

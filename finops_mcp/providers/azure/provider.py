@@ -230,14 +230,21 @@ class AzureProvider:
         mine = [c for c in checks if c.provider == self.name]
         subscription = unit.scope.key
         regions = frozenset(unit.scope.detail.get("regions", ()))
-        inventory = list_inventory(self.clients, subscription, ctx).in_regions(regions)
+        kinds = frozenset().union(*(c.needs for c in mine))
+        inventory = list_inventory(self.clients, subscription, ctx, kinds).in_regions(regions)
         now = datetime.now(timezone.utc)
         billed: dict[str, tuple[Decimal, str]] = {}
         window: str | None = None
         if any(True for _ in inventory.resources()):
             billed, window = self._billed_by_resource(unit.scope, now.date(), ctx)
         context = AzureCheckContext(
-            scope=unit.scope.id, inventory=inventory, now=now, billed=billed, billed_window=window
+            scope=unit.scope.id,
+            inventory=inventory,
+            now=now,
+            billed=billed,
+            billed_window=window,
+            deallocated_days=self.settings.azure_deallocated_vm_days,
+            snapshot_days=self.settings.azure_snapshot_max_age_days,
         )
         findings: list[Finding] = []
         for check in mine:

@@ -25,9 +25,10 @@ from typing import Any
 
 import duckdb
 
-from finops_mcp.models import Finding, Severity
+from finops_mcp.models import Finding
+from finops_mcp.money import money
 from finops_mcp.periods import Span
-from finops_mcp.providers.base import Check
+from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.loader import TABLE
 from finops_mcp.providers.focus.queries import Where
 
@@ -81,10 +82,6 @@ class FocusCheckContext:
         return row_region or None
 
 
-def money(value: Decimal, currency: str) -> str:
-    return f"{value:,.2f} {currency}".rstrip()
-
-
 def _basis(ctx: FocusCheckContext) -> str:
     if ctx.covered.days == WINDOW_DAYS:
         return f"{ctx.window.start}..{ctx.window.end}"
@@ -135,21 +132,15 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
             f"Missing required tag(s) {', '.join(missing)}: {what} cost {money(cost, currency)} "
             f"(effective cost, {_basis(ctx)})."
         )
-        yield Finding(
-            check=UNTAGGED_COST.id,
-            provider="focus",
+        yield UNTAGGED_COST.finding(
             scope=ctx.scope,
             region=ctx.region_of(region if n_regions == 1 else None),
             resource_id=key,
             resource_type="service" if no_id else (rtype or "resource"),
             resource_name=None if no_id else name,
             detail=detail,
-            estimated_monthly_cost=monthly,
-            cost_basis="billed_last_30_days",
+            cost=monthly,
             currency=currency,
-            severity="medium" if monthly >= HIGH_DAILY_EXCESS else "low",
-            category="governance",
-            recommendation=UNTAGGED_COST.recommendation,
             tags=_tags(tags),
         )
 
@@ -165,6 +156,8 @@ UNTAGGED_COST: Check[FocusCheckContext] = Check(
     recommendation="Add the missing tags (or a tag policy / tag inheritance) so this cost can be allocated.",
     evaluate=evaluate_untagged_cost,
     category="governance",
+    ladder=Ladder(((HIGH_DAILY_EXCESS, "medium"),), "low"),
+    params=(Param("required_tags", "Tag keys every resource must carry (empty: nothing to check)."),),
 )
 
 
@@ -251,24 +244,19 @@ def _spike_finding(
     else:
         estimate = sum((s.excess for s in spikes), ZERO)
         detail += f" Ended by {ctx.window.end}: estimate = the total excess over the spike days."
-    severity: Severity = "high" if worst.excess >= HIGH_DAILY_EXCESS else "medium"
-    return Finding(
-        check=COST_SPIKE.id,
-        provider="focus",
+    return COST_SPIKE.finding(
         scope=ctx.scope,
         region=ctx.region_of(None),
         resource_id=service or "(no service)",
-        resource_type="service",
         resource_name=label,
         detail=detail,
-        estimated_monthly_cost=estimate,
-        cost_basis="billed_last_30_days",
+        cost=estimate,
         currency=currency,
-        severity=severity,
-        category="anomaly",
-        recommendation=COST_SPIKE.recommendation,
+        severity=SPIKE_LADDER.grade(worst.excess),
     )
 
+
+SPIKE_LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
 
 COST_SPIKE: Check[FocusCheckContext] = Check(
     id="focus.cost_spike",
@@ -283,6 +271,12 @@ COST_SPIKE: Check[FocusCheckContext] = Check(
     "change) and confirm it is expected; add a budget alert if it is not.",
     evaluate=evaluate_cost_spike,
     category="anomaly",
+    ladder=SPIKE_LADDER,
+    params=(
+        Param("spike_factor", "A day is a spike above this factor x its trailing baseline mean."),
+        Param("spike_min_daily_cost", "A spike day must also exceed that mean by at least this amount."),
+        Param("spike_baseline_days", "Days of the trailing baseline."),
+    ),
 )
 
 
@@ -315,23 +309,19 @@ def evaluate_unused_commitment(ctx: FocusCheckContext) -> Iterator[Finding]:
             f"{_basis(ctx)}; unused on {days} day(s)), {share * 100:.0f}% of its "
             f"{money(total, currency)} commitment cost in the window."
         )
-        yield Finding(
-            check=UNUSED_COMMITMENT.id,
-            provider="focus",
+        yield UNUSED_COMMITMENT.finding(
             scope=ctx.scope,
             region=ctx.region_of(region if n_regions == 1 else None),
             resource_id=cid,
-            resource_type="commitment_discount",
             resource_name=name,
             detail=detail,
-            estimated_monthly_cost=monthly,
-            cost_basis="billed_last_30_days",
+            cost=monthly,
             currency=currency,
-            severity="high" if share >= Decimal("0.5") else "medium",
-            category="waste",
-            recommendation=UNUSED_COMMITMENT.recommendation,
+            severity=UNUSED_LADDER.grade(share),
         )
 
+
+UNUSED_LADDER = Ladder(((Decimal("0.5"), "high"),), "medium", "the unused share of its cost")
 
 UNUSED_COMMITMENT: Check[FocusCheckContext] = Check(
     id="focus.unused_commitment",
@@ -345,6 +335,7 @@ UNUSED_COMMITMENT: Check[FocusCheckContext] = Check(
     "or sell it where the provider allows, and size renewals to the usage actually covered.",
     evaluate=evaluate_unused_commitment,
     category="waste",
+    ladder=UNUSED_LADDER,
 )
 
 

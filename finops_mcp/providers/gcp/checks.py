@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from finops_mcp.models import CostBasis, Finding, Severity
-from finops_mcp.providers.base import Check
+from finops_mcp.models import Finding
+from finops_mcp.money import money as _money
+from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.gcp import prices
 from finops_mcp.providers.gcp.resources import (
     ADDRESS_RECOMMENDER,
@@ -57,16 +58,27 @@ class GcpAuditContext:
         return frozenset(r.resource for r in self.recommendations)
 
 
-def severity_for(monthly: Decimal) -> Severity:
-    if monthly >= 100:
-        return "high"
-    if monthly >= 20:
-        return "medium"
-    return "low"
+BY_COST = Ladder(((100, "high"), (20, "medium")), "low")
+COMPUTE_NEEDS = {  # inventory kind -> the permission its aggregated / global list takes
+    "instances": "compute.instances.list",
+    "disks": "compute.disks.list",
+    "addresses": "compute.addresses.list",
+    "snapshots": "compute.snapshots.list",
+}
+RECOMMENDER_PERMISSION = {
+    INSTANCE_RECOMMENDER: "recommender.computeInstanceIdleResourceRecommendations.list",
+    DISK_RECOMMENDER: "recommender.computeDiskIdleResourceRecommendations.list",
+    ADDRESS_RECOMMENDER: "recommender.computeAddressIdleResourceRecommendations.list",
+}
+
+
+def _reads(*needs: str) -> tuple[str, ...]:
+    """The permissions listing `needs` takes (inventory kinds and recommenders)."""
+    return tuple({**COMPUTE_NEEDS, **RECOMMENDER_PERMISSION}[n] for n in needs)
 
 
 def money(value: Decimal, currency: str = prices.CURRENCY) -> str:
-    return f"{value:,.2f} {currency}"
+    return _money(value, currency)
 
 
 def _finding(
@@ -81,24 +93,17 @@ def _finding(
     labels: dict[str, str] | None = None,
     currency: str = prices.CURRENCY,
 ) -> Finding:
-    basis: CostBasis = check.cost_basis if monthly is not None else "unknown"
-    amount = monthly if monthly is not None else Decimal(0)
-    return Finding(
-        check=check.id,
-        provider="gcp",
+    """A finding priced by `monthly` (None: no price known, `unknown` at 0)."""
+    return check.finding(
         scope=ctx.scope,
         region=region if region and region != "global" else None,
         resource_id=resource_id,
-        resource_type=check.resource_type,
         resource_name=name,
         detail=detail,
-        estimated_monthly_cost=amount,
-        cost_basis=basis,
+        cost=monthly if monthly is not None else Decimal(0),
+        cost_basis=None if monthly is not None else "unknown",
         currency=currency,
-        severity=severity_for(amount),
-        category=check.category,
-        recommendation=check.recommendation,
-        tags=dict(labels or {}),
+        tags=labels,
     )
 
 
@@ -115,8 +120,17 @@ def _price_note(monthly: Decimal | None, what: str) -> str:
 
 
 def _recommender_check(
-    check_id: str, recommender: str, resource_type: str, title: str, what: str, recommendation: str
+    check_id: str,
+    recommender: str,
+    kind: str,
+    resource_type: str,
+    title: str,
+    what: str,
+    recommendation: str,
 ) -> Check[GcpAuditContext]:
+    """A check reporting one idle-resource recommender's findings (`kind`: the inventory listing
+    that tells the provider which locations to ask)."""
+
     def evaluate(ctx: GcpAuditContext) -> Iterator[Finding]:
         for rec in ctx.recommendations:
             if rec.recommender != recommender:
@@ -149,6 +163,9 @@ def _recommender_check(
         cost_basis="recommender",
         recommendation=recommendation,
         evaluate=evaluate,
+        ladder=BY_COST,
+        needs=frozenset({kind, recommender}),
+        permissions=_reads(kind, recommender),
     )
     return check
 
@@ -156,6 +173,7 @@ def _recommender_check(
 IDLE_VM = _recommender_check(
     "gcp.compute.idle_vm",
     INSTANCE_RECOMMENDER,
+    "instances",
     "compute.instance",
     "Idle VM instance (Recommender)",
     "VM instance",
@@ -164,6 +182,7 @@ IDLE_VM = _recommender_check(
 IDLE_DISK = _recommender_check(
     "gcp.compute.idle_disk",
     DISK_RECOMMENDER,
+    "disks",
     "compute.disk",
     "Idle persistent disk (Recommender)",
     "persistent disk",
@@ -172,6 +191,7 @@ IDLE_DISK = _recommender_check(
 IDLE_ADDRESS = _recommender_check(
     "gcp.compute.idle_address",
     ADDRESS_RECOMMENDER,
+    "addresses",
     "compute.address",
     "Idle IP address (Recommender)",
     "IP address",
@@ -227,6 +247,9 @@ STOPPED_INSTANCE_DISKS: Check[GcpAuditContext] = Check(
     recommendation="Delete the stopped VM and its disks if it is no longer needed (snapshot first to keep "
     "the data at a lower price), or restart it if it should be running.",
     evaluate=evaluate_stopped_instance_disks,
+    ladder=BY_COST,
+    needs=frozenset({"instances", "disks"}),
+    permissions=_reads("instances", "disks"),
 )
 
 
@@ -271,6 +294,9 @@ UNATTACHED_DISK: Check[GcpAuditContext] = Check(
     cost_basis="list_price",
     recommendation="Snapshot the disk if its data may be needed, then delete it.",
     evaluate=evaluate_unattached_disk,
+    ladder=BY_COST,
+    needs=frozenset({"disks"}),
+    permissions=_reads("disks"),
 )
 
 
@@ -312,6 +338,9 @@ UNUSED_ADDRESS: Check[GcpAuditContext] = Check(
     cost_basis="list_price",
     recommendation="Release the address if nothing will use it (a released address cannot be recovered).",
     evaluate=evaluate_unused_address,
+    ladder=BY_COST,
+    needs=frozenset({"addresses"}),
+    permissions=_reads("addresses"),
 )
 
 
@@ -351,14 +380,18 @@ def evaluate_old_snapshot(ctx: GcpAuditContext) -> Iterator[Finding]:
 OLD_SNAPSHOT: Check[GcpAuditContext] = Check(
     id="gcp.compute.old_snapshot",
     title="Old disk snapshot",
-    description=f"Disk snapshots older than {SNAPSHOT_MAX_AGE_DAYS} days, priced at the list price of their "
-    "stored bytes.",
+    description="Disk snapshots older than FINOPS_GCP_SNAPSHOT_MAX_AGE_DAYS (90) days, priced at the list "
+    "price of their stored bytes.",
     resource_type="compute.snapshot",
     severity="low",
     cost_basis="list_price",
     recommendation="Delete snapshots no retention policy requires; use a snapshot schedule with a retention "
     "period, or archive snapshots for long-term copies.",
     evaluate=evaluate_old_snapshot,
+    ladder=BY_COST,
+    needs=frozenset({"snapshots"}),
+    params=(Param("gcp_snapshot_max_age_days", "Report snapshots older than this many days."),),
+    permissions=_reads("snapshots"),
 )
 
 
@@ -371,19 +404,3 @@ CHECKS: tuple[Check[GcpAuditContext], ...] = (
     UNUSED_ADDRESS,
     OLD_SNAPSHOT,
 )
-
-# What each check needs listed: compute inventories and recommenders.
-NEEDS: dict[str, frozenset[str]] = {
-    IDLE_VM.id: frozenset({"instances", INSTANCE_RECOMMENDER}),
-    IDLE_DISK.id: frozenset({"disks", DISK_RECOMMENDER}),
-    IDLE_ADDRESS.id: frozenset({"addresses", ADDRESS_RECOMMENDER}),
-    STOPPED_INSTANCE_DISKS.id: frozenset({"instances", "disks"}),
-    UNATTACHED_DISK.id: frozenset({"disks"}),
-    UNUSED_ADDRESS.id: frozenset({"addresses"}),
-    OLD_SNAPSHOT.id: frozenset({"snapshots"}),
-}
-RECOMMENDER_OF: dict[str, str] = {
-    IDLE_VM.id: INSTANCE_RECOMMENDER,
-    IDLE_DISK.id: DISK_RECOMMENDER,
-    IDLE_ADDRESS.id: ADDRESS_RECOMMENDER,
-}

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from finops_mcp.money import HOURS_PER_MONTH
+
 PRICE_TABLE_VERSION = "2026-11-01"
 CURRENCY = "USD"
-HOURS_PER_MONTH = Decimal(720)  # 30 days, as every estimated_monthly_cost
 GB = Decimal(1024**3)
 
 # per GB-month of provisioned capacity, zonal disks (regional, replicated disks cost twice this)

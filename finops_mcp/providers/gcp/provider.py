@@ -46,7 +46,7 @@ from finops_mcp.providers.base import (
     ForecastLine,
     Scope,
 )
-from finops_mcp.providers.gcp.checks import CHECKS, NEEDS, RECOMMENDER_OF, GcpAuditContext
+from finops_mcp.providers.gcp.checks import CHECKS, GcpAuditContext
 from finops_mcp.providers.gcp.export import ExportTable, Restriction, SqlBuilder, fold_months, to_decimal
 from finops_mcp.providers.gcp.resources import locations_for, region_of
 from finops_mcp.settings import Settings
@@ -287,7 +287,7 @@ class GcpProvider:
 
         mine = [c for c in checks if c.provider == self.name]
         project = unit.scope.key
-        needs: set[str] = set().union(*(NEEDS.get(c.id, frozenset()) for c in mine))
+        needs: set[str] = set().union(*(c.needs for c in mine))
         listers: dict[str, Callable[..., list[Any]]] = {
             "instances": inventory.list_instances,
             "disks": inventory.list_disks,
@@ -330,11 +330,12 @@ class GcpProvider:
             addresses=tuple(listed["addresses"]),
             snapshots=tuple(listed["snapshots"]),
             recommendations=tuple(recommendations),
+            snapshot_max_age_days=self.settings.gcp_snapshot_max_age_days,
         )
         findings: list[Finding] = []
         ran: list[str] = []
         for check in mine:
-            if RECOMMENDER_OF.get(check.id) in refused:
+            if check.needs & refused:
                 continue
             ctx.raise_if_cancelled()
             findings.extend(check.evaluate(context))

@@ -43,8 +43,8 @@ def run(
 
 def test_every_check_is_listed_with_needs_and_a_unique_id() -> None:
     ids = [k.id for k in c.CHECKS]
-    assert len(ids) == len(set(ids)) == 9
-    assert set(c.NEEDS) == set(ids)
+    assert len(ids) == len(set(ids))
+    assert all(k.needs for k in c.CHECKS)
     assert all(i.startswith("aws.") for i in ids)
 
 

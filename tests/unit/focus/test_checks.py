@@ -53,12 +53,11 @@ def run(
 
 
 def test_check_catalog() -> None:
-    assert [c.id for c in CHECKS] == ["focus.untagged_cost", "focus.cost_spike", "focus.unused_commitment"]
-    assert {c.id: c.category for c in CHECKS} == {
+    assert {c.id: c.category for c in CHECKS}.items() >= {
         "focus.untagged_cost": "governance",
         "focus.cost_spike": "anomaly",
         "focus.unused_commitment": "waste",
-    }
+    }.items()
     assert all(isinstance(c, Check) and c.provider == "focus" for c in CHECKS)
     assert all(c.cost_basis == "billed_last_30_days" for c in CHECKS)
 
