@@ -93,6 +93,18 @@ class Settings(BaseSettings):
         Decimal("25"), ge=0, description="focus.cost_spike: ignore days whose excess is below this amount."
     )
     spike_baseline_days: int = Field(14, ge=3, le=90, description="focus.cost_spike: trailing baseline days.")
+    commitment_min_utilization_pct: float = Field(
+        90.0,
+        ge=0,
+        le=100,
+        description="*.commitment.*utilization: report commitments used less than this percent.",
+    )
+    commitment_min_coverage_pct: float = Field(
+        80.0,
+        ge=0,
+        le=100,
+        description="*.commitment.*coverage: report commitment-eligible spend covered less than this percent.",
+    )
 
     # --- AWS -------------------------------------------------------------------------------
     aws_profiles: CsvList = Field(default_factory=list, description="Profiles to fan out over.")

@@ -199,6 +199,7 @@ class Check(Generic[CtxT]):
     needs: frozenset[str] = frozenset()
     params: tuple[Param, ...] = ()
     permissions: tuple[str, ...] = ()
+    source: str | None = None  # the cloud API its findings come from (native recommendation checks)
 
     @property
     def provider(self) -> str:
@@ -218,9 +219,10 @@ class Check(Generic[CtxT]):
         severity: Severity | None = None,
         cost_basis: CostBasis | None = None,
         resource_type: str | None = None,
+        source: str | None = None,
     ) -> Finding:
         """A finding of this check. Severity: the one given, else the cost ladder's grade, else
-        the check's; basis and resource type default to the check's."""
+        the check's; basis, resource type and source default to the check's."""
         if severity is None:
             cost_ladder = self.ladder is not None and self.ladder.measure == COST_MEASURE
             severity = self.ladder.grade(cost) if cost_ladder and self.ladder else self.severity
@@ -240,7 +242,33 @@ class Check(Generic[CtxT]):
             category=self.category,
             recommendation=self.recommendation,
             tags=dict(tags or {}),
+            source=source or self.source,
         )
+
+
+def one_per_resource(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per resource where a native recommendation (a finding with a `source`) and
+    another `waste` finding name the same resource (provider, scope, resource id, case-insensitive):
+    the larger monthly saving is kept (a tie keeps the native one), and its detail names the
+    others, which are dropped, so no saving is counted twice. Other findings pass unchanged."""
+    items = list(findings)
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for i, f in enumerate(items):
+        if f.category == "waste" and f.resource_id:
+            groups.setdefault((f.provider, f.scope, f.resource_id.lower()), []).append(i)
+    drop: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2 or not any(items[i].source for i in members):
+            continue
+        keep = max(members, key=lambda i: (items[i].estimated_monthly_cost, bool(items[i].source), -i))
+        others = [items[i] for i in members if i != keep]
+        also = "; ".join(f"{o.check} ({o.estimated_monthly_cost:,.2f} {o.currency}/month)" for o in others)
+        kept = items[keep]
+        items[keep] = kept.model_copy(
+            update={"detail": f"{kept.detail} Also reported by {also}: counted once, here."}
+        )
+        drop.update(i for i in members if i != keep)
+    return [f for i, f in enumerate(items) if i not in drop]
 
 
 @dataclass

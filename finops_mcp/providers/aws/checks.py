@@ -19,6 +19,8 @@ from finops_mcp.money import HOURS_PER_MONTH
 from finops_mcp.money import money as _money
 from finops_mcp.providers.aws import inventory as inv
 from finops_mcp.providers.aws.inventory import Instance, Inventory, Snapshot, Volume
+from finops_mcp.providers.aws.native_checks import NATIVE_CHECKS
+from finops_mcp.providers.aws.optimization import Commitments, RightsizingAnswer
 from finops_mcp.providers.aws.prices import (
     CURRENCY,
     PRICE_TABLE_VERSION,
@@ -50,6 +52,10 @@ class AwsCheckContext:
     now: datetime
     required_tags: tuple[str, ...] = ()
     snapshot_max_age_days: int = 90
+    rightsizing: RightsizingAnswer | None = None  # aws.rightsizing.*: the unit's recommendations
+    commitments: Commitments | None = None  # aws.commitment.*: the account's (account-wide unit only)
+    min_utilization: float = 90.0
+    min_coverage: float = 80.0
 
     @property
     def scope(self) -> str:
@@ -582,4 +588,5 @@ CHECKS: tuple[Check[AwsCheckContext], ...] = (
     IDLE_LOAD_BALANCER,
     IDLE_NAT_GATEWAY,
     MISSING_REQUIRED_TAGS,
+    *NATIVE_CHECKS,
 )

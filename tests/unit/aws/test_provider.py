@@ -109,7 +109,7 @@ def test_enabled_regions_when_none_are_configured(make_settings: MakeSettings, e
     assert len(regions) > 10 and set(estate.regions) <= set(regions)
     assert [
         u.region for u in provider.audit_units(aws_scope(estate.management), ["eu-west-1"], CallContext())
-    ] == ["eu-west-1"]
+    ] == ["eu-west-1", None]  # None: the account-wide unit (Cost Explorer commitments)
 
 
 # ------------------------------------------------------------------------------------- audit
