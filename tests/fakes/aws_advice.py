@@ -14,10 +14,11 @@ botocore's service models declare them):
   `ListRecommendations` filtered by `filter.accountIds` / `filter.regions`, paged by `maxResults`
   / `nextToken`. An account in `hub_not_enrolled` gets `AccessDeniedException` with the "not
   enrolled" wording AWS's samples handle (the exact message is not documented; only the code is).
-- Compute Optimizer (`smithy-rpc-v2-cbor`: POST /service/ComputeOptimizerService/operation/<op>,
-  CBOR bodies): EC2 and EBS recommendations by `accountIds`, the region taken from the request's
-  SigV4 credential scope, paged; an account in `optimizer_not_opted_in` gets
-  `OptInRequiredException`.
+- Compute Optimizer (`awsJson1_0`, `ComputeOptimizerService.*`: its model offers
+  `smithy-rpc-v2-cbor` and `json`, and botocore prefers `json`, see
+  `botocore.utils.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS`): EC2 and EBS recommendations by
+  `accountIds`, the region taken from the request's SigV4 credential scope, paged; an account in
+  `optimizer_not_opted_in` gets `OptInRequiredException`.
 - Cost Explorer (`awsJson1_1`, `AWSInsightsIndexService.*`): the five commitment operations by
   account (`Filter` LINKED_ACCOUNT or `AccountId`), paged where AWS pages them
   (`NextPageToken` / `NextToken`). Accounts without data get `DataUnavailableException`, as CE
@@ -36,13 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import cbor2
-
 from tests.fakes.aws_estate import FaultyAwsProxy, operation
 from tests.fakes.http import Reply, Request
 
 J = dict[str, Any]
-CBOR_HEADERS = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
 _REGION_RE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 
 
@@ -94,38 +92,28 @@ class FakeAwsAdvice(FaultyAwsProxy):
         handler = self.handlers.get(op)
         if handler is None:
             return super()._handle(request)
-        cbor = "smithy-protocol" in request.headers
-        body: J = (cbor2.loads(request.body) if cbor else json.loads(request.body or b"{}")) or {}
+        body: J = json.loads(request.body or b"{}") or {}
         with self._tlock:
             if self._throttles.get(op, 0) > 0:
                 self._throttles[op] -= 1
-                return self._error(cbor, 400, "ThrottlingException", "Rate exceeded")
+                return self._error(400, "ThrottlingException", "Rate exceeded")
         account = _account_of(body)
         if (account, op) in self.denied:
             return self._error(
-                cbor,
                 400,
                 "AccessDeniedException",
                 f"User is not authorized to perform: {op} on account {account}",
             )
         if op == "ListRecommendations" and account in self.hub_not_enrolled:
+            return self._error(400, "AccessDeniedException", "You are not enrolled in Cost Optimization Hub.")
+        if op.startswith("Get") and op.endswith("Recommendations") and account in self.optimizer_not_opted_in:
             return self._error(
-                cbor, 400, "AccessDeniedException", "You are not enrolled in Cost Optimization Hub."
+                400, "OptInRequiredException", "The account is not opted in to AWS Compute Optimizer."
             )
-        if cbor and account in self.optimizer_not_opted_in:
-            return self._error(
-                cbor, 400, "OptInRequiredException", "The account is not opted in to AWS Compute Optimizer."
-            )
-        reply = handler(request, body)
-        if cbor and reply.status == 200:
-            return Reply(200, cbor2.dumps(json.loads(reply.body)), dict(CBOR_HEADERS))
-        return reply
+        return handler(request, body)
 
     @staticmethod
-    def _error(cbor: bool, status: int, code: str, message: str) -> Reply:
-        if cbor:
-            payload = {"__type": f"com.amazonaws.computeoptimizer#{code}", "message": message}
-            return Reply(status, cbor2.dumps(payload), dict(CBOR_HEADERS))
+    def _error(status: int, code: str, message: str) -> Reply:
         return Reply.json({"__type": code, "message": message}, status, {"x-amzn-ErrorType": code})
 
     # -- Cost Optimization Hub -----------------------------------------------------------------
