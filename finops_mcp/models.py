@@ -354,7 +354,7 @@ class Finding(_Out):
     recommendation: str
     tags: dict[str, str] = Field(default_factory=dict)
     source: str | None = Field(
-        None, description="The cloud API the finding comes from (e.g. a provider's own recommendation engine)."
+        None, description="The cloud API the finding comes from (e.g. the cloud's own recommendations)."
     )
 
 

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         80.0,
         ge=0,
         le=100,
-        description="*.commitment.*coverage: report commitment-eligible spend covered less than this percent.",
+        description="*.commitment.*coverage: report eligible spend covered less than this percent.",
     )
 
     # --- AWS -------------------------------------------------------------------------------
