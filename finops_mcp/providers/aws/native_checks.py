@@ -284,7 +284,8 @@ def evaluate_sp_coverage(ctx: AwsCheckContext) -> Iterator[Finding]:
     detail = (
         f"Savings Plans covered {cov.coverage_pct:.1f}% of {money(cov.total_cost, 'USD')} eligible spend "
         f"over {_scope_window(ctx)} (threshold {ctx.min_coverage:g}%): "
-        f"{money(cov.on_demand_cost, 'USD')} ran at on-demand rates ({source}). This is the spend a commitment could cover, not the saving: see "
+        f"{money(cov.on_demand_cost, 'USD')} ran at on-demand rates ({source}). This is the spend a "
+        "commitment could cover, not the saving: see "
         "aws.commitment.savings_plans_purchase for AWS's estimate."
     )
     yield SP_COVERAGE.finding(
