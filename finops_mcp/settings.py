@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     gcp_snapshot_max_age_days: int = Field(
         90, ge=1, description="gcp.compute.old_snapshot: snapshots older than this many days."
     )
+    gcp_recommender_regions: CsvList = Field(
+        default_factory=list,
+        description="Regions asked for Cloud SQL and committed-use recommendations (default: the "
+        "regions of each project's Compute Engine resources).",
+    )
 
     # --- FOCUS -----------------------------------------------------------------------------
     focus_paths: CsvList = Field(

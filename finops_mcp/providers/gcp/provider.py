@@ -45,10 +45,11 @@ from finops_mcp.providers.base import (
     CostQuery,
     ForecastLine,
     Scope,
+    one_per_resource,
 )
-from finops_mcp.providers.gcp.checks import CHECKS, GcpAuditContext
+from finops_mcp.providers.gcp.checks import CHECKS, GcpAuditContext, viewer_role
 from finops_mcp.providers.gcp.export import ExportTable, Restriction, SqlBuilder, fold_months, to_decimal
-from finops_mcp.providers.gcp.resources import locations_for, region_of
+from finops_mcp.providers.gcp.resources import REGIONAL_RECOMMENDERS, locations_for, region_of
 from finops_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -288,6 +289,9 @@ class GcpProvider:
         mine = [c for c in checks if c.provider == self.name]
         project = unit.scope.key
         needs: set[str] = set().union(*(c.needs for c in mine))
+        configured = [r for r in self.settings.gcp_recommender_regions if r]
+        if needs & REGIONAL_RECOMMENDERS and not configured:
+            needs |= {"instances", "disks", "addresses"}  # their regions are where to ask
         listers: dict[str, Callable[..., list[Any]]] = {
             "instances": inventory.list_instances,
             "disks": inventory.list_disks,
@@ -302,8 +306,17 @@ class GcpProvider:
             listed[kind] = items
         recommendations: list[Any] = []
         refused: set[str] = set()
+        compute_regions = sorted(
+            {x.region for items in listed.values() for x in items if x.region and x.region != "global"}
+        )
         for recommender in sorted({r for r in needs if r.startswith("google.")}):
-            locations = locations_for(recommender, listed["instances"], listed["disks"], listed["addresses"])
+            locations = locations_for(
+                recommender,
+                listed["instances"],
+                listed["disks"],
+                listed["addresses"],
+                configured or compute_regions,
+            )
             for location in locations:
                 if unit.region and region_of(location) not in (unit.region,):
                     continue
@@ -318,7 +331,7 @@ class GcpProvider:
                     refused.add(recommender)
                     ctx.note(
                         f"gcp-project:{project}: Recommender refused {recommender} "
-                        f"({type(exc).__name__}); grant roles/recommender.computeViewer and enable "
+                        f"({type(exc).__name__}); grant {viewer_role(recommender)} and enable "
                         "recommender.googleapis.com"
                     )
                     break
@@ -340,6 +353,7 @@ class GcpProvider:
             ctx.raise_if_cancelled()
             findings.extend(check.evaluate(context))
             ran.append(check.id)
+        findings = one_per_resource(findings)
         seen = {x.region for items in listed.values() for x in items if x.region and x.region != "global"}
         if unit.region:
             seen = {unit.region}
