@@ -116,7 +116,10 @@ def test_throttled_recommender_pages_are_retried(
     make_provider: Callable[..., Any], estate: GcpEstate
 ) -> None:
     provider = make_provider(max_retries=3)
-    pattern = r"/v1/projects/alpha-prj/locations/us-central1/recommenders/google\.cloudsql\.instance\.IdleRecommender/recommendations"
+    pattern = (
+        r"/v1/projects/alpha-prj/locations/us-central1/recommenders/"
+        r"google\.cloudsql\.instance\.IdleRecommender/recommendations"
+    )
     estate.api.server.fault(
         "GET",
         pattern,
