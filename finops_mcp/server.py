@@ -341,20 +341,7 @@ def build_server(
 
 
 def checks_catalog(svc: FinOpsService) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": c.id,
-            "provider": c.provider,
-            "title": c.title,
-            "description": c.description,
-            "resource_type": c.resource_type,
-            "severity": c.severity,
-            "category": c.category,
-            "cost_basis": c.cost_basis,
-            "recommendation": c.recommendation,
-        }
-        for c in svc.check_catalog()
-    ]
+    return [c.describe() for c in svc.check_catalog()]
 
 
 def report_schemas() -> dict[str, Any]:

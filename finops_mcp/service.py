@@ -739,11 +739,5 @@ def _budget_status(provider: str, scope: str, line: BudgetLine) -> BudgetStatus:
 
 
 def _not_configured_message(name: str) -> str:
-    hints = {
-        "focus": "set FINOPS_FOCUS_PATHS to globs of your FOCUS CSV/Parquet exports",
-        "aws": "set AWS credentials (AWS_PROFILE, FINOPS_AWS_PROFILES or FINOPS_AWS_ACCOUNT_IDS)",
-        "azure": "set FINOPS_AZURE_SUBSCRIPTION_IDS or FINOPS_AZURE_MANAGEMENT_GROUP and Azure credentials",
-        "gcp": "set FINOPS_GCP_BILLING_EXPORT_TABLE and FINOPS_GCP_PROJECTS or FINOPS_GCP_BILLING_ACCOUNT",
-    }
-    hint = hints.get(name, "add it to FINOPS_PROVIDERS")
+    hint = registry.not_configured_hint(name)
     return f"the {name} provider is not configured: {hint}, or list it in FINOPS_PROVIDERS"

@@ -3,7 +3,7 @@
 Keys are the normalized request that reached the provider plus the provider and scope, so two
 requests that differ only in field order, in fields left at None, or in the order of a set's
 members share an entry. List order is kept (it can matter, e.g. group_by): callers sort lists that
-are really sets before building the request (as `service.filters_from` does). Only successful
+are really sets before building the request (as `providers.base.Filters.from_model` does). Only successful
 answers are cached (a failed scope is asked again next time); `None` cannot be cached, since
 `get` answers `None` for a miss.
 """

@@ -79,10 +79,6 @@ class BilledCounter:
         with self._lock:
             return dict(self._counts)
 
-    def merge(self, other: BilledCounter) -> None:
-        for api, n in other.snapshot().items():
-            self.add(api, n)
-
 
 @dataclass
 class CallContext:

@@ -55,10 +55,6 @@ class Outcome(Generic[K, T]):
     duration: float = 0.0
     context: CallContext | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
 
 class _Job:
     """One call in the pool. `state`: queued -> running -> done; or queued -> dropped (never

@@ -2,7 +2,10 @@
 honor server hints (`Retry-After` seconds or HTTP-date, and provider-specific throttle headers);
 bound the total time spent waiting.
 
-Providers pass a `classify` function turning their SDK's exceptions into a `RetryDecision`;
+Each provider translates its SDK's exceptions ONCE, in one table (`ErrorMap`, as httpx's
+`map_httpcore_exceptions` does): an exception becomes a `Translated` (the per-scope error code,
+whether trying again may help, the server's wait hint), and both the retry policy
+(`ErrorMap.retry_decision`) and the per-scope error (`ErrorMap.classify`) read that one answer.
 `retry_after_from_headers` reads the hint from whatever headers the provider names.
 
 The rules, per failed attempt n (1-based):
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -28,6 +31,7 @@ import tenacity
 
 from finops_mcp.engine.context import Cancelled, CancelToken
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.models import ErrorCode
 
 T = TypeVar("T")
 
@@ -36,6 +40,58 @@ T = TypeVar("T")
 class RetryDecision:
     retryable: bool
     retry_after: float | None = None  # seconds the server asked us to wait
+
+
+@dataclass(frozen=True)
+class Translated:
+    """What one exception means, decided once: the per-scope error code, whether trying again
+    later may help, and how long the server asked to wait (seconds; only for retryable ones)."""
+
+    code: ErrorCode
+    retryable: bool
+    retry_after: float | None = None
+
+
+TypeTable = Sequence[tuple[tuple[type[BaseException], ...], ErrorCode, bool]]
+
+
+def by_type(exc: BaseException, table: TypeTable) -> Translated | None:
+    """The first row of `table` whose exception types `exc` is an instance of."""
+    for types, code, retryable in table:
+        if isinstance(exc, types):
+            return Translated(code, retryable)
+    return None
+
+
+class ErrorMap:
+    """One provider's exception translation, feeding both the retry policy and the per-scope
+    error. `translate` is the provider's table; `ScopeFailure` and `Cancelled` are answered here."""
+
+    def __init__(self, translate: Callable[[BaseException], Translated | None]) -> None:
+        self._translate = translate
+
+    def __call__(self, exc: BaseException) -> Translated | None:
+        if isinstance(exc, ScopeFailure):
+            return Translated(exc.code, exc.retryable, exc.retry_after)
+        if isinstance(exc, Cancelled):
+            return Translated("cancelled", False)
+        found = self._translate(exc)
+        if found is not None and not found.retryable and found.retry_after is not None:
+            return Translated(found.code, False)
+        return found
+
+    def classify(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
+        """(code, retryable) for the per-scope error; None: not this provider's exception."""
+        found = self(exc)
+        return None if found is None else (found.code, found.retryable)
+
+    def retry_decision(self, exc: BaseException) -> RetryDecision:
+        """For `ctx.retry(..., classify=...)`; exceptions the table does not know get the
+        engine's defaults."""
+        found = self(exc)
+        if found is None or isinstance(exc, ScopeFailure | Cancelled):
+            return default_classify(exc)
+        return RetryDecision(found.retryable, found.retry_after)
 
 
 def default_classify(exc: BaseException) -> RetryDecision:

@@ -1,44 +1,95 @@
-"""Provider registry. Provider modules (and so their cloud SDKs) are imported only when used."""
+"""Provider registry: the one place that names each cloud. Provider modules (and so their cloud
+SDKs) are imported only when used.
+
+Each `Entry` declares a provider's id, the class implementing the protocol, the scope kinds it
+answers for (`<kind>:<id>`), how its configuration is detected when FINOPS_PROVIDERS is empty,
+and the hint given when it is asked for but not configured. The request models' `ProviderId`, the
+scope pattern and the settings' provider list are held to this registry by
+tests/unit/test_registry.py. Adding a cloud: a package implementing the protocol, an entry here.
+"""
 
 from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from finops_mcp.providers.base import Provider
     from finops_mcp.settings import Settings
 
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    target: str  # "module:Class"
+    scope_kinds: tuple[str, ...]
+    detect: Callable[[Settings], bool]
+    not_configured_hint: str
+
+
+def _aws_detected(settings: Settings) -> bool:
+    env = os.environ.get
+    return bool(
+        settings.aws_profiles
+        or settings.aws_account_ids
+        or env("AWS_PROFILE")
+        or env("AWS_WEB_IDENTITY_TOKEN_FILE")  # OIDC / IRSA
+        or env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        or env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        or (env("AWS_ACCESS_KEY_ID") and env("AWS_SECRET_ACCESS_KEY"))
+    )
+
+
+REGISTRY: tuple[Entry, ...] = (
+    Entry(
+        "focus",
+        "finops_mcp.providers.focus.provider:FocusProvider",
+        ("focus",),
+        lambda s: bool(s.focus_paths),
+        "set FINOPS_FOCUS_PATHS to globs of your FOCUS CSV/Parquet exports",
+    ),
+    Entry(
+        "aws",
+        "finops_mcp.providers.aws.provider:AwsProvider",
+        ("aws",),
+        _aws_detected,
+        "set AWS credentials (AWS_PROFILE, FINOPS_AWS_PROFILES or FINOPS_AWS_ACCOUNT_IDS)",
+    ),
+    Entry(
+        "azure",
+        "finops_mcp.providers.azure.provider:AzureProvider",
+        ("azure", "azure-mg"),
+        lambda s: bool(s.azure_subscription_ids or s.azure_management_group),
+        "set FINOPS_AZURE_SUBSCRIPTION_IDS or FINOPS_AZURE_MANAGEMENT_GROUP and Azure credentials",
+    ),
+    Entry(
+        "gcp",
+        "finops_mcp.providers.gcp.provider:GcpProvider",
+        ("gcp", "gcp-project"),
+        lambda s: bool(s.gcp_billing_account or s.gcp_projects or s.gcp_billing_export_table),
+        "set FINOPS_GCP_BILLING_EXPORT_TABLE and FINOPS_GCP_PROJECTS or FINOPS_GCP_BILLING_ACCOUNT",
+    ),
+)
+ENTRIES: dict[str, Entry] = {e.id: e for e in REGISTRY}
+
 # provider name -> "module:Class". Only providers that exist in this version are listed.
-IMPLEMENTED: dict[str, str] = {
-    "focus": "finops_mcp.providers.focus.provider:FocusProvider",
-    "aws": "finops_mcp.providers.aws.provider:AwsProvider",
-    "azure": "finops_mcp.providers.azure.provider:AzureProvider",
-    "gcp": "finops_mcp.providers.gcp.provider:GcpProvider",
-}
+IMPLEMENTED: dict[str, str] = {e.id: e.target for e in REGISTRY}
+
+# The order auto-detection reports providers in (kept from earlier versions).
+DETECT_ORDER: tuple[str, ...] = ("aws", "azure", "gcp", "focus")
 
 
 def detected(settings: Settings) -> list[str]:
     """Providers to use when FINOPS_PROVIDERS is empty: each one whose configuration is present."""
-    found: list[str] = []
-    if (
-        settings.aws_profiles
-        or settings.aws_account_ids
-        or os.environ.get("AWS_PROFILE")
-        or os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")  # OIDC / IRSA
-        or os.environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        or os.environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        or (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"))
-    ):
-        found.append("aws")
-    if settings.azure_subscription_ids or settings.azure_management_group:
-        found.append("azure")
-    if settings.gcp_billing_account or settings.gcp_projects or settings.gcp_billing_export_table:
-        found.append("gcp")
-    if settings.focus_paths:
-        found.append("focus")
-    return found
+    return [name for name in DETECT_ORDER if ENTRIES[name].detect(settings)]
+
+
+def not_configured_hint(name: str) -> str:
+    entry = ENTRIES.get(name)
+    return entry.not_configured_hint if entry else "add it to FINOPS_PROVIDERS"
 
 
 def load(name: str, settings: Settings) -> Provider:

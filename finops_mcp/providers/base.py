@@ -205,6 +205,35 @@ class Check(Generic[CtxT]):
     def provider(self) -> str:
         return self.id.split(".", 1)[0]
 
+    def describe(self) -> dict[str, Any]:
+        """The check's declaration as JSON (the finops://checks resource, `finops-mcp-server checks`)."""
+        ladder = self.ladder
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "title": self.title,
+            "description": self.description,
+            "resource_type": self.resource_type,
+            "severity": self.severity,
+            "category": self.category,
+            "cost_basis": self.cost_basis,
+            "recommendation": self.recommendation,
+            "severity_ladder": None
+            if ladder is None
+            else {
+                "measure": ladder.measure,
+                "steps": [{"from": float(t), "severity": sev} for t, sev in ladder.steps],
+                "otherwise": ladder.otherwise,
+            },
+            "needs": sorted(self.needs),
+            "settings": [
+                {"name": p.env, "default": _jsonable(p.default), "description": p.description}
+                for p in self.params
+            ],
+            "permissions": list(self.permissions),
+            "source": self.source,
+        }
+
     def finding(
         self,
         *,
@@ -269,6 +298,10 @@ def one_per_resource(findings: Iterable[Finding]) -> list[Finding]:
         )
         drop.update(i for i in members if i != keep)
     return [f for i, f in enumerate(items) if i not in drop]
+
+
+def _jsonable(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
 
 
 @dataclass

@@ -107,3 +107,14 @@ def test_the_finding_factory_carries_the_checks_metadata(check: Check[Any]) -> N
         scope="x:1", resource_id="r", detail="d", cost=Decimal(0), currency="USD", severity="high"
     )
     assert explicit.severity == "high"
+
+
+@pytest.mark.parametrize("check", CATALOG, ids=lambda c: c.id)
+def test_the_json_description_carries_the_declaration(check: Check[Any]) -> None:
+    import json
+
+    described = json.loads(json.dumps(check.describe()))
+    assert described["id"] == check.id and described["category"] == check.category
+    assert described["permissions"] == list(check.permissions)
+    assert [s["name"] for s in described["settings"]] == [p.env for p in check.params]
+    assert (described["severity_ladder"] is None) == (check.ladder is None)

@@ -115,7 +115,7 @@ async def test_pool_is_shared_by_concurrent_runs(pool: Callable[..., FanOut]) ->
 async def test_calls_never_run_on_the_event_loop_thread(pool: Callable[..., FanOut]) -> None:
     loop_thread = threading.get_ident()
     outcomes = await run(pool(2), [1, 2, 3], lambda item, ctx: threading.get_ident())
-    assert all(o.ok and o.value != loop_thread for o in outcomes)
+    assert all(o.error is None and o.value != loop_thread for o in outcomes)
 
 
 async def test_empty_input(pool: Callable[..., FanOut]) -> None:
@@ -151,10 +151,10 @@ async def test_partial_failure_keeps_the_other_results(pool: Callable[..., FanOu
     outcomes = await run(pool(3), list(range(7)), work)
     for o in outcomes:
         if o.item % 3 == 0:
-            assert not o.ok and o.value is None
+            assert o.error is not None and o.value is None
             assert isinstance(o.error, ValueError) and str(o.error) == f"scope {o.item} failed"
         else:
-            assert o.ok and o.error is None and o.value == o.item
+            assert o.error is None and o.value == o.item
 
 
 async def test_make_context_factory_is_used(pool: Callable[..., FanOut]) -> None:

@@ -383,3 +383,30 @@ def test_header_hint_drives_the_wait() -> None:
     fn = Flaky(Throttled({"Retry-After": "2", "X-Wait": "11"}))
     assert policy(slept).call(fn, classify=classify) == "ok"
     assert slept == [11.0]
+
+
+def test_one_error_map_feeds_the_retry_policy_and_the_scope_error() -> None:
+    from finops_mcp.engine.retry import ErrorMap, Translated, by_type
+
+    class Slow(Exception):
+        pass
+
+    class Refused(Exception):
+        pass
+
+    def translate(exc: BaseException) -> Translated | None:
+        if isinstance(exc, Slow):
+            return Translated("throttled", True, 4.0)
+        found = by_type(exc, (((Refused,), "forbidden", False),))
+        return None if found is None else Translated(found.code, found.retryable, 9.0)
+
+    errors = ErrorMap(translate)
+    assert errors.classify(Slow()) == ("throttled", True)
+    assert errors.retry_decision(Slow()) == RetryDecision(True, 4.0)
+    assert errors.classify(Refused()) == ("forbidden", False)
+    assert errors.retry_decision(Refused()) == RetryDecision(False)  # no wait for what is not retried
+    assert errors.classify(ScopeFailure("auth", "expired")) == ("auth", False)
+    assert errors.classify(Cancelled()) == ("cancelled", False)
+    assert errors.classify(ValueError()) is None
+    assert errors.retry_decision(TimeoutError()).retryable  # unknown: the engine's defaults
+    assert not errors.retry_decision(Cancelled()).retryable

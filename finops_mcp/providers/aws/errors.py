@@ -1,4 +1,5 @@
-"""botocore exceptions -> (error code, retryable), and the retry decision for the engine's policy.
+"""botocore exceptions translated once (`ERRORS`): error code, retryable and the server's wait,
+feeding both the engine's retry policy (`retry_decision`) and the per-scope error (`classify_error`).
 
 Throttling (`ThrottlingException`, `TooManyRequestsException`, `RequestLimitExceeded`, Cost
 Explorer's `LimitExceededException`, ...), HTTP 5xx and connection/read timeouts are retryable;
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from finops_mcp.engine.context import Cancelled
-from finops_mcp.engine.retry import RetryDecision, retry_after_from_headers
-from finops_mcp.errors import ScopeFailure
+from finops_mcp.engine.retry import ErrorMap, Translated, by_type, retry_after_from_headers
 from finops_mcp.models import ErrorCode
 from finops_mcp.providers.aws.guard import ReadOnlyViolation
 
@@ -91,43 +90,41 @@ def client_error_parts(exc: BaseException) -> tuple[str, int, dict[str, Any]] | 
     return str(error.get("Code") or ""), status, dict(meta.get("HTTPHeaders") or {})
 
 
-def classify_error(exc: BaseException) -> tuple[ErrorCode, bool] | None:
-    """The per-scope error code and whether trying again later may help."""
-    if isinstance(exc, ScopeFailure):
-        return exc.code, exc.retryable
-    if isinstance(exc, Cancelled):
-        return "cancelled", False
+# botocore exception class names -> (code, retryable), first match wins (timeouts before the
+# connection errors they subclass).
+SDK_ERRORS: tuple[tuple[tuple[str, ...], ErrorCode, bool], ...] = (
+    (("ProfileNotFound", "NoRegionError"), "not_configured", False),
+    (
+        (
+            "NoCredentialsError",
+            "PartialCredentialsError",
+            "CredentialRetrievalError",
+            "SSOError",
+            "TokenRetrievalError",
+        ),
+        "auth",
+        False,
+    ),
+    (("ConnectTimeoutError", "ReadTimeoutError"), "timeout", True),
+    (("EndpointConnectionError", "ConnectionClosedError", "ConnectionError"), "upstream", True),
+    (("ParamValidationError",), "invalid_query", False),
+)
+
+
+def translate(exc: BaseException) -> Translated | None:
+    """The one translation of an AWS exception (None: not one of botocore's)."""
     if isinstance(exc, ReadOnlyViolation):
-        return "forbidden", False
+        return Translated("forbidden", False)
     parts = client_error_parts(exc)
     if parts is not None:
-        return _classify_code(*parts[:2])
+        code, retryable = _classify_code(*parts[:2])
+        return Translated(code, retryable, retry_after_from_headers(parts[2]) if retryable else None)
     try:
         from botocore import exceptions as bx
     except ImportError:  # pragma: no cover - botocore is a dependency of this provider
         return None
-    if isinstance(exc, bx.ProfileNotFound):
-        return "not_configured", False
-    if isinstance(
-        exc,
-        (
-            bx.NoCredentialsError,
-            bx.PartialCredentialsError,
-            bx.CredentialRetrievalError,
-            bx.SSOError,
-            bx.TokenRetrievalError,
-        ),
-    ):
-        return "auth", False
-    if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
-        return "timeout", True
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ConnectionError)):
-        return "upstream", True
-    if isinstance(exc, bx.ParamValidationError):
-        return "invalid_query", False
-    if isinstance(exc, bx.NoRegionError):
-        return "not_configured", False
-    return None
+    table = [(tuple(getattr(bx, name) for name in names), code, retry) for names, code, retry in SDK_ERRORS]
+    return by_type(exc, table)
 
 
 def _classify_code(code: str, status: int) -> tuple[ErrorCode, bool]:
@@ -146,14 +143,6 @@ def _classify_code(code: str, status: int) -> tuple[ErrorCode, bool]:
     return "upstream", False
 
 
-def retry_decision(exc: BaseException) -> RetryDecision:
-    """For `ctx.retry(..., classify=retry_decision)`."""
-    if isinstance(exc, ScopeFailure):
-        return RetryDecision(exc.retryable, exc.retry_after)
-    mapped = classify_error(exc)
-    if mapped is None:
-        return RetryDecision(isinstance(exc, TimeoutError | ConnectionError))
-    retryable = mapped[1]
-    parts = client_error_parts(exc)
-    hint = retry_after_from_headers(parts[2]) if parts is not None and retryable else None
-    return RetryDecision(retryable, hint)
+ERRORS = ErrorMap(translate)
+classify_error = ERRORS.classify  # the per-scope error code
+retry_decision = ERRORS.retry_decision  # for `ctx.retry(..., classify=retry_decision)`

@@ -126,9 +126,6 @@ class Inventory:
     load_balancers: list[LoadBalancer] = field(default_factory=list)
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
-    def volume(self, volume_id: str) -> Volume | None:
-        return next((v for v in self.volumes if v.id == volume_id), None)
-
 
 _STATE_TIME_RE = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
 

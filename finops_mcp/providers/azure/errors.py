@@ -1,4 +1,5 @@
-"""Azure SDK errors -> retry decisions, stable error codes and messages a person can act on.
+"""Azure SDK errors translated once (`ERRORS`: code, retryable, the server's wait), feeding the
+retry policy and the per-scope error, and turned into messages a person can act on.
 
 azure-core raises `HttpResponseError` (with `.status_code` and `.response.headers`) for HTTP
 failures, `ClientAuthenticationError` (a subclass) for 401s and for credentials that cannot get a
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from finops_mcp.engine.context import CallContext, Cancelled
-from finops_mcp.engine.retry import RetryDecision, default_classify, retry_after_from_headers
+from finops_mcp.engine.retry import ErrorMap, Translated, by_type, retry_after_from_headers
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode
 
@@ -70,8 +71,8 @@ def _headers_of(exc: BaseException) -> Any:
     return getattr(response, "headers", None)
 
 
-def code_for(exc: BaseException) -> tuple[ErrorCode, bool] | None:
-    """(code, retryable) for an azure-core exception; None when `exc` is not one."""
+def translate(exc: BaseException) -> Translated | None:
+    """The one translation of an azure-core exception (None when `exc` is not one)."""
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,
@@ -81,31 +82,27 @@ def code_for(exc: BaseException) -> tuple[ErrorCode, bool] | None:
         ServiceResponseTimeoutError,
     )
 
-    if isinstance(exc, ScopeFailure):
-        return exc.code, exc.retryable
-    if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
-        return "timeout", True
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return "upstream", True
+    found = by_type(
+        exc,
+        (
+            ((ServiceRequestTimeoutError, ServiceResponseTimeoutError), "timeout", True),
+            ((ServiceRequestError, ServiceResponseError), "upstream", True),
+        ),
+    )
+    if found is not None:
+        return found
     status = status_of(exc)
     if isinstance(exc, ClientAuthenticationError) and status in (None, 401):
-        return "auth", False
-    if isinstance(exc, HttpResponseError):
-        if status is None:
-            return "upstream", False
-        if status in _STATUS_CODES:
-            return _STATUS_CODES[status]
-        return "upstream", status >= 500
-    return None
+        return Translated("auth", False)
+    if not isinstance(exc, HttpResponseError):
+        return None
+    if status is None:
+        return Translated("upstream", False)
+    code, retryable = _STATUS_CODES.get(status, ("upstream", status >= 500))
+    return Translated(code, retryable, throttle_wait(_headers_of(exc)) if retryable else None)
 
 
-def classify(exc: BaseException) -> RetryDecision:
-    """The engine's retry decision: throttling, 5xx, 408 and connection errors are retried, with
-    the server's wait hint from any of `THROTTLE_HEADERS`."""
-    mapped = None if isinstance(exc, ScopeFailure) else code_for(exc)
-    if mapped is None:
-        return default_classify(exc)
-    return RetryDecision(mapped[1], throttle_wait(_headers_of(exc)) if mapped[1] else None)
+ERRORS = ErrorMap(translate)  # retry decisions (wait from THROTTLE_HEADERS) and per-scope codes
 
 
 _HINTS: dict[str, str] = {
@@ -123,7 +120,8 @@ def to_scope_failure(exc: BaseException, what: str) -> ScopeFailure:
     """A `ScopeFailure` naming what failed, the ARM error code and message, and the fix."""
     if isinstance(exc, ScopeFailure):
         return exc
-    code, retryable = code_for(exc) or ("upstream", False)
+    found = ERRORS(exc) or Translated("upstream", False)
+    code, retryable = found.code, found.retryable
     status = status_of(exc)
     error = getattr(exc, "error", None)
     arm_code = getattr(error, "code", None)
@@ -132,20 +130,19 @@ def to_scope_failure(exc: BaseException, what: str) -> ScopeFailure:
     prefix = f"{what}: " + (f"HTTP {status} " if status else "") + (f"({arm_code}) " if arm_code else "")
     hint = _HINTS.get(code)
     text = prefix + message + (f"; {hint}" if hint else "")
-    retry_after = throttle_wait(_headers_of(exc)) if retryable else None
-    return ScopeFailure(code, text, retryable=retryable, retry_after=retry_after)
+    return ScopeFailure(code, text, retryable=retryable, retry_after=found.retry_after)
 
 
 def call(ctx: CallContext, fn: Callable[[], T], what: str) -> T:
     """Run one upstream request under the engine's retry policy; a final failure becomes a
     `ScopeFailure` saying what failed and how to fix it (cancellation passes through)."""
     try:
-        return ctx.retry(fn, classify=classify)
+        return ctx.retry(fn, classify=ERRORS.retry_decision)
     except Cancelled:
         raise
     except ScopeFailure:
         raise
     except Exception as exc:
-        if code_for(exc) is None:
+        if ERRORS(exc) is None:
             raise
         raise to_scope_failure(exc, what) from exc

@@ -278,7 +278,7 @@ class AzureProvider:
     # -- errors and description ------------------------------------------------------------
 
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
-        return errors.code_for(exc)
+        return errors.ERRORS.classify(exc)
 
     def describe(self) -> dict[str, Any]:
         endpoints = self.clients.endpoints

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import duckdb
 
 from finops_mcp.engine.context import CallContext
+from finops_mcp.engine.retry import ErrorMap, TypeTable, by_type
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode, Finding
 from finops_mcp.periods import Span
@@ -41,6 +42,26 @@ from finops_mcp.providers.focus.store import DatasetStore
 from finops_mcp.settings import Settings
 
 _DESCRIBE_FILE_LIMIT = 20
+
+
+# DuckDB exceptions -> (code, retryable), first match wins (duckdb.Error, their base, last).
+DUCKDB_ERRORS: TypeTable = (
+    ((duckdb.InterruptException,), "cancelled", False),
+    ((duckdb.IOException, duckdb.PermissionException), "upstream", False),
+    ((duckdb.OutOfMemoryException,), "upstream", True),
+    (
+        (
+            duckdb.ConversionException,
+            duckdb.InvalidInputException,
+            duckdb.BinderException,
+            duckdb.ParserException,
+        ),
+        "invalid_query",
+        False,
+    ),
+    ((duckdb.Error,), "upstream", False),
+)
+ERRORS = ErrorMap(lambda exc: by_type(exc, DUCKDB_ERRORS))
 
 
 class FocusProvider:
@@ -172,27 +193,7 @@ class FocusProvider:
         return [str(r[0]) for r in rows.fetchall()]
 
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
-        if isinstance(exc, ScopeFailure):
-            return exc.code, exc.retryable
-        if isinstance(exc, duckdb.InterruptException):
-            return "cancelled", False
-        if isinstance(exc, (duckdb.IOException, duckdb.PermissionException)):
-            return "upstream", False
-        if isinstance(exc, duckdb.OutOfMemoryException):
-            return "upstream", True
-        if isinstance(
-            exc,
-            (
-                duckdb.ConversionException,
-                duckdb.InvalidInputException,
-                duckdb.BinderException,
-                duckdb.ParserException,
-            ),
-        ):
-            return "invalid_query", False
-        if isinstance(exc, duckdb.Error):
-            return "upstream", False
-        return None
+        return ERRORS.classify(exc)
 
     def describe(self) -> dict[str, Any]:
         """Datasets, their files and what the data holds. Loads datasets not loaded yet; never raises."""

@@ -42,9 +42,8 @@ from google.auth.transport.requests import AuthorizedSession
 from requests.adapters import HTTPAdapter
 
 from finops_mcp.engine.context import CallContext
-from finops_mcp.engine.retry import RetryDecision, retry_after_from_headers
+from finops_mcp.engine.retry import ErrorMap, Translated, TypeTable, by_type, retry_after_from_headers
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.models import ErrorCode
 from finops_mcp.settings import Settings
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
@@ -259,47 +258,44 @@ def reasons(exc: BaseException) -> set[str]:
     return found
 
 
-def classify(exc: BaseException) -> tuple[ErrorCode, bool] | None:
-    """Google API / auth / transport errors to (code, retryable)."""
-    if isinstance(exc, ScopeFailure):
-        return exc.code, exc.retryable
+# Google API exception types -> (code, retryable), first match wins; a throttling `reason`
+# (rateLimitExceeded on a 403, say) wins over the type.
+API_ERRORS: TypeTable = (
+    ((gexc.Unauthenticated, gexc.Unauthorized), "auth", False),
+    ((gexc.Forbidden, gexc.PermissionDenied), "forbidden", False),
+    ((gexc.NotFound,), "not_found", False),
+    ((gexc.TooManyRequests, gexc.ResourceExhausted), "throttled", True),
+    ((gexc.DeadlineExceeded, gexc.GatewayTimeout), "timeout", True),
+    ((gexc.BadRequest, gexc.InvalidArgument, gexc.FailedPrecondition), "invalid_query", False),
+    ((gexc.ServerError, gexc.ServiceUnavailable), "upstream", True),
+    ((gexc.GoogleAPICallError,), "upstream", False),
+)
+TRANSPORT_ERRORS: TypeTable = (
+    (
+        (google.auth.exceptions.RefreshError, google.auth.exceptions.DefaultCredentialsError),
+        "auth",
+        False,
+    ),
+    ((requests.Timeout,), "timeout", True),
+    ((requests.ConnectionError, google.auth.exceptions.TransportError), "upstream", True),
+)
+
+
+def translate(exc: BaseException) -> Translated | None:
+    """The one translation of a Google API / auth / transport error (None: not one of those)."""
     if isinstance(exc, gexc.GoogleAPICallError):
-        if reasons(exc) & _THROTTLE_REASONS:
-            return "throttled", True
-        if isinstance(exc, gexc.Unauthenticated | gexc.Unauthorized):
-            return "auth", False
-        if isinstance(exc, gexc.Forbidden | gexc.PermissionDenied):
-            return "forbidden", False
-        if isinstance(exc, gexc.NotFound):
-            return "not_found", False
-        if isinstance(exc, gexc.TooManyRequests | gexc.ResourceExhausted):
-            return "throttled", True
-        if isinstance(exc, gexc.DeadlineExceeded | gexc.GatewayTimeout):
-            return "timeout", True
-        if isinstance(exc, gexc.BadRequest | gexc.InvalidArgument | gexc.FailedPrecondition):
-            return "invalid_query", False
-        if isinstance(exc, gexc.ServerError | gexc.ServiceUnavailable):
-            return "upstream", True
-        return "upstream", False
-    if isinstance(exc, google.auth.exceptions.RefreshError | google.auth.exceptions.DefaultCredentialsError):
-        return "auth", False
-    if isinstance(exc, requests.Timeout):
-        return "timeout", True
-    if isinstance(exc, requests.ConnectionError | google.auth.exceptions.TransportError):
-        return "upstream", True
-    return None
+        throttled = bool(reasons(exc) & _THROTTLE_REASONS)
+        found = Translated("throttled", True) if throttled else by_type(exc, API_ERRORS)
+        found = found or Translated("upstream", False)  # not reached: the last row catches all
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        wait = retry_after_from_headers(headers) if found.retryable and headers is not None else None
+        return Translated(found.code, found.retryable, wait)
+    return by_type(exc, TRANSPORT_ERRORS)
 
 
-def retry_decision(exc: BaseException) -> RetryDecision:
-    """For `ctx.retry`: retry throttling, 5xx and timeouts; honor Retry-After."""
-    mapped = classify(exc)
-    if mapped is None:
-        return RetryDecision(isinstance(exc, TimeoutError | ConnectionError))
-    if isinstance(exc, ScopeFailure):
-        return RetryDecision(exc.retryable, exc.retry_after)
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    return RetryDecision(mapped[1], retry_after_from_headers(headers) if headers is not None else None)
+ERRORS = ErrorMap(translate)
+classify = ERRORS.classify  # (code, retryable) for the per-scope error
+retry_decision = ERRORS.retry_decision  # for `ctx.retry`: throttling, 5xx and timeouts; Retry-After
 
 
 # ---------------------------------------------------------------------------------------------

@@ -366,9 +366,9 @@ class GcpProvider:
             return exc.code, exc.retryable
         if "google" not in type(exc).__module__ and "requests" not in type(exc).__module__:
             return None  # never import the SDK just to classify a foreign error
-        from finops_mcp.providers.gcp.clients import classify
+        from finops_mcp.providers.gcp.clients import ERRORS
 
-        return classify(exc)
+        return ERRORS.classify(exc)
 
     def describe(self) -> dict[str, Any]:
         """Configuration facts (no secrets, no network)."""

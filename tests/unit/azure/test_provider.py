@@ -198,7 +198,12 @@ def test_throttle_headers_are_classified() -> None:
     assert errors.throttle_wait({"X-Ms-Ratelimit-Microsoft.CostManagement-Client-Retry-After": "12"}) == 12
     assert errors.throttle_wait({"Retry-After": "2", "x-ms-retry-after-ms": "4500"}) == 4.5
     assert errors.throttle_wait({}) is None
-    assert errors.classify(ScopeFailure("throttled", "x", retryable=True, retry_after=3)).retry_after == 3
+    assert (
+        errors.ERRORS.retry_decision(
+            ScopeFailure("throttled", "x", retryable=True, retry_after=3)
+        ).retry_after
+        == 3
+    )
 
 
 def test_forecast(arm: FakeArm, make_provider: Make, ctx: CallContext) -> None:

@@ -1,0 +1,55 @@
+"""The provider registry is the one list of clouds: the request models, the scope pattern and the
+settings agree with it, and auto-detection reads each provider's own rule."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import get_args
+
+import pytest
+
+from finops_mcp import models
+from finops_mcp import settings as settings_mod
+from finops_mcp.providers import ENTRIES, IMPLEMENTED, REGISTRY, detected, not_configured_hint
+from finops_mcp.settings import Settings
+
+
+def test_models_and_settings_name_exactly_the_registered_providers() -> None:
+    ids = {e.id for e in REGISTRY}
+    assert set(get_args(models.ProviderId)) == ids
+    assert set(get_args(settings_mod.ProviderName)) == ids
+    assert set(settings_mod.KNOWN_PROVIDERS) == ids
+    assert set(IMPLEMENTED) == ids
+
+
+def test_the_scope_pattern_accepts_exactly_the_registered_scope_kinds() -> None:
+    kinds = {k for e in REGISTRY for k in e.scope_kinds}
+    group = re.match(r"\^\(([^)]*)\)", models.SCOPE_RE.pattern)
+    assert group is not None and set(group.group(1).split("|")) == kinds
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, []),
+        ({"focus_paths": ["x/*.csv"]}, ["focus"]),
+        ({"aws_profiles": ["dev"], "gcp_projects": ["p"]}, ["aws", "gcp"]),
+        ({"azure_management_group": "mg", "focus_paths": ["f"]}, ["azure", "focus"]),
+        ({"gcp_billing_export_table": "p.d.t"}, ["gcp"]),
+    ],
+)
+def test_detection_per_provider(
+    overrides: dict[str, object], expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in list(os.environ):
+        if var.startswith(("FINOPS_", "AWS_")):
+            monkeypatch.delenv(var)
+    assert detected(Settings(_env_file=None, **overrides)) == expected  # type: ignore[arg-type, call-arg]
+
+
+def test_every_provider_has_a_not_configured_hint() -> None:
+    for entry in REGISTRY:
+        assert "FINOPS_" in not_configured_hint(entry.id) or "AWS_" in not_configured_hint(entry.id)
+        assert ENTRIES[entry.id] is entry
+    assert not_configured_hint("nope") == "add it to FINOPS_PROVIDERS"
