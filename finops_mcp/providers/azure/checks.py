@@ -20,7 +20,9 @@ from typing import Any
 
 from finops_mcp.models import CostBasis, Finding
 from finops_mcp.providers.azure import prices
+from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
+from finops_mcp.providers.azure.native_checks import NATIVE_CHECKS
 from finops_mcp.providers.base import Check, Ladder, Param
 
 DEALLOCATED_DAYS = 30  # azure.compute.deallocated_vm: parked longer than this
@@ -59,6 +61,8 @@ class AzureCheckContext:
     billed_window: str | None = None  # e.g. "2026-10-02..2026-10-31"; None: no billed costs
     deallocated_days: int = DEALLOCATED_DAYS
     snapshot_days: int = OLD_SNAPSHOT_DAYS
+    advisor: tuple[AdvisorItem, ...] | None = None  # azure.advisor.*: Advisor's Cost recommendations
+    reservations: tuple[ReservationAdvice, ...] | None = None  # azure.commitment.reservation_purchase
 
     def price(self, resource_id: str, list_price: Decimal | None, what: str = "list price") -> Price:
         """Billed cost over the last 30 days if Cost Management has any, else the list price."""
@@ -347,6 +351,7 @@ CHECKS: tuple[Check[AzureCheckContext], ...] = (
     ORPHANED_NIC,
     OLD_SNAPSHOT,
     EMPTY_APP_SERVICE_PLAN,
+    *NATIVE_CHECKS,
 )
 
 # Resource types whose billed cost the checks can use (the ResourceId query is filtered to them).

@@ -31,7 +31,7 @@ from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode, Finding
 from finops_mcp.periods import Span, add_months, month_span
-from finops_mcp.providers.azure import costquery, errors, prices
+from finops_mcp.providers.azure import advice, costquery, errors, prices
 from finops_mcp.providers.azure.checks import CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
 from finops_mcp.providers.azure.clients import AzureClients
 from finops_mcp.providers.azure.inventory import enum_text, list_inventory, norm_location, paged
@@ -45,6 +45,7 @@ from finops_mcp.providers.base import (
     Filters,
     ForecastLine,
     Scope,
+    one_per_resource,
 )
 from finops_mcp.settings import Settings
 
@@ -237,6 +238,21 @@ class AzureProvider:
         window: str | None = None
         if any(True for _ in inventory.resources()):
             billed, window = self._billed_by_resource(unit.scope, now.date(), ctx)
+        native: dict[str, Any] = {}
+        for need, field, fetch in (
+            (advice.ADVISOR, "advisor", advice.advisor_items),
+            (advice.RESERVATIONS, "reservations", advice.reservation_advice),
+        ):
+            if need not in kinds:
+                continue
+            try:
+                items = fetch(self.clients, subscription, ctx)
+            except ScopeFailure as exc:  # one API refused never sinks the subscription's other checks
+                skipped = [c.id for c in mine if need in c.needs]
+                ctx.note(f"{unit.scope.id}: {exc.message[:300]} ({exc.code}); skipped {', '.join(skipped)}")
+                mine = [c for c in mine if need not in c.needs]
+                continue
+            native[field] = tuple(i for i in items if not regions or not i.region or i.region in regions)
         context = AzureCheckContext(
             scope=unit.scope.id,
             inventory=inventory,
@@ -245,13 +261,14 @@ class AzureProvider:
             billed_window=window,
             deallocated_days=self.settings.azure_deallocated_vm_days,
             snapshot_days=self.settings.azure_snapshot_max_age_days,
+            **native,
         )
         findings: list[Finding] = []
         for check in mine:
             ctx.raise_if_cancelled()
             findings.extend(check.evaluate(context))
         seen = sorted({r.location for r in inventory.resources() if r.location})
-        return AuditResult(findings=findings, checks_run=[c.id for c in mine], regions=seen)
+        return AuditResult(findings=one_per_resource(findings), checks_run=[c.id for c in mine], regions=seen)
 
     def _billed_by_resource(
         self, scope: Scope, today: date, ctx: CallContext

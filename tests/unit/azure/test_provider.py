@@ -269,6 +269,10 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
         ("azure.network.orphaned_nic", "nic-orphan"),
         ("azure.compute.old_snapshot", "snap-before-upgrade"),
         ("azure.web.empty_app_service_plan", "plan-empty-s1"),
+        ("azure.advisor.vm_rightsizing", "vm-web-1"),
+        ("azure.advisor.cost", "vgw-idle"),
+        ("azure.commitment.reservation_purchase", "Standard_D2s_v3"),
+        ("azure.commitment.reservation_purchase", "Standard_E4s_v5"),
     }
     window = last_30(arm)
     billed_vm = arm.expected_total(
@@ -306,7 +310,7 @@ def test_list_prices_when_billed_costs_are_refused(
     )
     (unit,) = provider.audit_units(DEV, None, ctx)
     result = provider.audit(unit, provider.checks(), ctx)
-    assert {f.cost_basis for f in result.findings} == {"list_price"}
+    assert {f.cost_basis for f in result.findings if f.source is None} == {"list_price"}  # ours
     assert any("billed costs unavailable" in n and "forbidden" in n for n in ctx.notes)
 
 
