@@ -32,6 +32,7 @@ from finops_mcp.providers.base import (
     CostQuery,
     ForecastLine,
     Scope,
+    one_per_resource,
 )
 from finops_mcp.providers.focus import budgets as budgets_mod
 from finops_mcp.providers.focus import queries
@@ -170,6 +171,8 @@ class FocusProvider:
                 spike_factor=self.settings.spike_factor,
                 spike_min_daily_cost=self.settings.spike_min_daily_cost,
                 spike_baseline_days=self.settings.spike_baseline_days,
+                min_utilization=self.settings.commitment_min_utilization_pct,
+                min_coverage=self.settings.commitment_min_coverage_pct,
             )
             findings: list[Finding] = []
             for check in mine:
@@ -182,7 +185,7 @@ class FocusProvider:
             ctx.note(
                 f"{unit.scope.id}: no cost rows in region {unit.region!r} during {window.start}..{window.end}"
             )
-        return AuditResult(findings=findings, checks_run=ids, regions=seen)
+        return AuditResult(findings=one_per_resource(findings), checks_run=ids, regions=seen)
 
     @staticmethod
     def _regions_seen(cur: duckdb.DuckDBPyConnection, window: Span, regions: tuple[str, ...]) -> list[str]:
