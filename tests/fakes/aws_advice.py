@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.aws_estate import FaultyAwsProxy, operation
+from tests.fakes.aws_estate import Estate, FaultyAwsProxy, operation
 from tests.fakes.http import Reply, Request
 
 J = dict[str, Any]
@@ -56,8 +56,8 @@ class CeAccount:
 
 
 class FakeAwsAdvice(FaultyAwsProxy):
-    def __init__(self, moto_url: str) -> None:
-        super().__init__(moto_url)
+    def __init__(self, moto_url: str, *, deny_accounts: tuple[str, ...] = ()) -> None:
+        super().__init__(moto_url, deny_accounts=deny_accounts)
         self.hub: dict[tuple[str, str], list[J]] = {}
         self.optimizer: dict[tuple[str, str, str], list[J]] = {}  # (account, region, ec2|ebs)
         self.ce: dict[str, CeAccount] = {}
@@ -407,3 +407,63 @@ def ri_detail(account: str, instance_type: str, engine: str, count: int, monthly
         "EstimatedMonthlySavingsPercentage": "31",
         "UpfrontCost": "0",
     }
+
+
+def seed_estate_advice(
+    fake: FakeAwsAdvice, estate: Estate, today: str, month_ago: str
+) -> dict[str, set[tuple]]:
+    """One recommendation for every aws.rightsizing.* / aws.commitment.* check in every seeded
+    (account, region), plus a hub recommendation on an unattached volume whose saving is smaller
+    than our own list price (de-duplicated into aws.ebs.unattached_volume). Returns what each
+    check must report: check id -> {(scope, region, resource id)}."""
+    expected: dict[str, set[tuple]] = {}
+
+    def expect(check: str, account: str, region: str | None, resource: str) -> None:
+        expected.setdefault(check, set()).add((f"aws:{account}", region, resource))
+
+    for c in estate.cells:
+        a, r = c.account_id, c.region
+        orphan = next(iter(c.waste["aws.ebs.unattached_volume"]))
+        items = [
+            ("ec2_instance", c.healthy["worker"], "Ec2Instance", "Rightsize", 31.5),
+            ("ebs_volume", c.healthy["gp3_volume"], "EbsVolume", "Rightsize", 3.0),
+            ("lambda_function", f"fn-{r}", "LambdaFunction", "Rightsize", 4.2),
+            ("ecs_service", f"svc/web-{r}", "EcsService", "Rightsize", 12.0),
+            ("rds_instance", f"db-{r}", "RdsDbInstance", "Rightsize", 55.0),
+            ("idle", c.healthy["instance"], "Ec2Instance", "Stop", 20.0),
+            ("graviton", f"i-graviton-{r}", "Ec2Instance", "MigrateToGraviton", 8.0),
+            ("other", f"table-{r}", "DynamoDBTable", "Rightsize", 3.0),
+        ]
+        fake.hub[(a, r)] = [
+            hub_item(a, r, rid, rtype, action, saving) for _, rid, rtype, action, saving in items
+        ]
+        fake.hub[(a, r)] += [
+            hub_item(a, r, orphan, "EbsVolume", "Delete", 10.0),  # ours (77.50) is larger: ours kept
+            hub_item(a, r, "sp", "ComputeSavingsPlans", "PurchaseSavingsPlans", 400.0),  # CE's business
+        ]
+        for name, rid, *_ in items:
+            expect(f"aws.rightsizing.{name}", a, r, rid)
+    for account in sorted({c.account_id for c in estate.cells}):
+        fake.ce[account] = CeAccount(
+            sp_utilization=sp_utilization(total=1000.0, used=620.0),
+            ri_groups=[
+                ri_group("ri-low", "m5.xlarge", 40.0, 200.0),
+                ri_group("ri-fine", "c5.large", 98.0, 100.0),
+            ],
+            sp_coverages=[sp_coverage(month_ago, today, covered=300.0, on_demand=700.0)],
+            sp_details=[sp_detail(account, 0.5, 120.0)],
+            ri_details={
+                "Amazon Relational Database Service": [ri_detail(account, "db.r5.large", "MySQL", 2, 85.0)]
+            },
+        )
+        expect("aws.commitment.savings_plans_utilization", account, None, f"savings-plans:{account}")
+        expect("aws.commitment.ri_utilization", account, "us-east-1", "ri-low")
+        expect("aws.commitment.savings_plans_coverage", account, None, f"savings-plans-coverage:{account}")
+        expect("aws.commitment.savings_plans_purchase", account, None, "savings-plans-recommendation:d-1")
+        expect(
+            "aws.commitment.ri_purchase",
+            account,
+            "us-east-1",
+            "ri-recommendation:Amazon Relational Database Service:db.r5.large MySQL:us-east-1",
+        )
+    return expected
