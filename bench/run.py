@@ -6,7 +6,9 @@
 3. Start-up: process spawn to the first tools/list answer, finops-mcp vs a minimal one-tool MCPServer.
 4. tools/list size in characters (the model's context cost).
 5. FOCUS at 10M generated rows: get_cost by service x month end to end vs the same in pandas.
-Set BENCH_ROWS to change the FOCUS size (default 10,000,000).
+6. FOCUS in place vs raw DuckDB: first / warm call and peak RSS at 10M and 30M Parquet rows, and a
+   2M-row csv.gz first-ever vs restarted first call (`bench/focus_inplace.py`).
+Set BENCH_ROWS to change the size of part 5 (default 10,000,000).
 """
 
 from __future__ import annotations
@@ -154,6 +156,14 @@ def bench_startup() -> None:
         o / b <= 1.15,
     )
     record("tools/list size (all tools)", f"{size} characters", "<= 8000", size <= 8000)
+    schemas_env = {**env, "FINOPS_OUTPUT_SCHEMAS": "true"}
+    with_schemas = first_tools_list([str(bin_dir / "finops-mcp")], schemas_env)[1]
+    record(
+        "tools/list size with output schemas (FINOPS_OUTPUT_SCHEMAS=true)",
+        f"{with_schemas} characters ({with_schemas / size:.2f}x without)",
+        "<= 12000 to make them default-on",
+        with_schemas <= 12000,
+    )
 
 
 # ----------------------------------------------------------------------------- 5. FOCUS 10M rows
@@ -236,6 +246,12 @@ def pandas_query(root: Path, start: Any, end: Any) -> tuple[float, float]:
     return elapsed, float(out.sum())
 
 
+def bench_focus_inplace() -> None:
+    from bench import focus_inplace
+
+    focus_inplace.bench(CACHE / "inplace", record)
+
+
 def main() -> None:
     CACHE.mkdir(exist_ok=True)
     only = set(sys.argv[1:])
@@ -244,6 +260,7 @@ def main() -> None:
         ("cache", bench_cache),
         ("startup", bench_startup),
         ("focus", bench_focus_scale),
+        ("inplace", bench_focus_inplace),
     ]:
         if not only or name in only:
             print(f"[{name}]", file=sys.stderr, flush=True)

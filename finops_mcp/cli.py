@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="BaseModel")
 
 EXIT_OK, EXIT_ALL_FAILED, EXIT_BAD_INPUT, EXIT_FAIL_ON = 0, 1, 2, 3
+MIN_MTD_DAYS = 7  # the demo shows month to date from this many complete days, else the last month
 
 app = typer.Typer(
     name="finops-mcp",
@@ -150,40 +152,63 @@ def _finish(
     report: Any,
     fmt: Format,
     render: Callable[[Any], str],
-    fail_on: list[str] | None = None,
-    kind: str = "cost",
+    fail_on: list[FailOn] | None = None,
 ) -> NoReturn:
     """Print the report and exit with the code its errors and `--fail-on` conditions call for."""
     _emit(report, fmt, render)
-    raise typer.Exit(_fail_on(report, fail_on, kind))
+    raise typer.Exit(_exit_code(report, fail_on or []))
 
 
-def _fail_on(report: AuditReport | BudgetReport | CostReport, conditions: list[str] | None, kind: str) -> int:
-    """EXIT_FAIL_ON when a --fail-on condition holds, EXIT_ALL_FAILED when no scope answered."""
-    from finops_mcp.models import AuditReport, BudgetReport
-    from finops_mcp.service import all_failed
+@dataclass(frozen=True)
+class FailOn:
+    """A parsed `--fail-on` condition: budget statuses, or a waste threshold."""
 
-    met: list[str] = []
+    text: str
+    statuses: frozenset[str] = frozenset()
+    waste_over: Decimal | None = None
+
+
+def _parse_fail_on(conditions: list[str] | None, kind: str) -> list[FailOn]:
+    """Every --fail-on condition, checked before any work (exit 2 naming the bad one)."""
+    parsed: list[FailOn] = []
     for cond in conditions or []:
         text = cond.strip().lower()
         waste = re.fullmatch(r"waste\s*>\s*(\d+(?:\.\d+)?)", text)
         if text in ("exceeded", "forecast"):
-            if not isinstance(report, BudgetReport):
+            if kind != "budgets":
                 _die(f"--fail-on {cond}: applies to `budgets`, not `{kind}`")
-            bad = {"exceeded"} if text == "exceeded" else {"exceeded", "forecast_exceeded"}
-            hits = [b for b in report.budgets if b.status in bad]
-            if hits:
-                met.append(f"{text}: {', '.join(b.name for b in hits)}")
+            statuses = {"exceeded"} if text == "exceeded" else {"exceeded", "forecast_exceeded"}
+            parsed.append(FailOn(text, statuses=frozenset(statuses)))
         elif waste:
-            if not isinstance(report, AuditReport):
+            if kind != "audit":
                 _die(f"--fail-on {cond}: applies to `audit`, not `{kind}`")
-            limit = Decimal(waste.group(1))
-            if report.summary.estimated_monthly_waste > limit:
-                met.append(f"waste {report.summary.estimated_monthly_waste:.2f} > {limit}")
+            parsed.append(FailOn(text, waste_over=Decimal(waste.group(1))))
         else:
             _die(f"--fail-on {cond!r}: use 'exceeded', 'forecast' or 'waste>N' (e.g. waste>500)")
+    return parsed
+
+
+def _exit_code(report: AuditReport | BudgetReport | CostReport, conditions: list[FailOn]) -> int:
+    """EXIT_BAD_INPUT when no scope answered for configuration reasons only, EXIT_ALL_FAILED when no
+    scope answered, EXIT_FAIL_ON when a --fail-on condition holds, else EXIT_OK."""
+    from finops_mcp.models import CONFIG_ERROR_CODES, AuditReport, BudgetReport
+    from finops_mcp.service import all_failed
+
     if all_failed(report):
+        if all(e.code in CONFIG_ERROR_CODES for e in report.errors):
+            _stderr("configuration: " + "; ".join(f"{e.scope}: {e.message}" for e in report.errors))
+            return EXIT_BAD_INPUT
         return EXIT_ALL_FAILED
+    met: list[str] = []
+    for cond in conditions:
+        if cond.statuses and isinstance(report, BudgetReport):
+            hits = [b for b in report.budgets if b.status in cond.statuses]
+            if hits:
+                met.append(f"{cond.text}: {', '.join(b.name for b in hits)}")
+        if cond.waste_over is not None and isinstance(report, AuditReport):
+            waste = report.summary.estimated_monthly_waste
+            if waste > cond.waste_over:
+                met.append(f"waste {waste:.2f} > {cond.waste_over}")
     if met:
         _stderr("fail-on met: " + "; ".join(met))
         return EXIT_FAIL_ON
@@ -308,6 +333,7 @@ def call(
     }
     if tool not in reports:
         _die(f"unknown tool {tool!r}: use one of {', '.join(reports)}")
+    conditions = _parse_fail_on(fail_on, reports[tool][1])
     if not url:
         _die("--url (or FINOPS_SERVER_URL) is required, e.g. https://finops.example.com/mcp")
     try:
@@ -341,7 +367,7 @@ def call(
         result = anyio.run(lambda: call_remote_tool(url, tool, arguments, creds, timeout_seconds=timeout))
     except RemoteCallError as exc:
         _die(str(exc), EXIT_BAD_INPUT if exc.bad_config else EXIT_ALL_FAILED)
-    model, kind, render = reports[tool]
+    model, _kind, render = reports[tool]
     text = " ".join(getattr(c, "text", "") for c in result.content)
     if result.structured_content is None:
         bad_input = is_invalid_input(text)
@@ -354,7 +380,7 @@ def call(
             "are the server and client versions compatible?",
             EXIT_ALL_FAILED,
         )
-    _finish(report, fmt, render, fail_on, kind)
+    _finish(report, fmt, render, conditions)
 
 
 @app.command()
@@ -419,16 +445,19 @@ def audit(
     ] = None,
     region: Annotated[list[str] | None, typer.Option("--region", help="Region to scan (repeatable).")] = None,
     min_monthly_cost: Annotated[float, typer.Option(help="Drop smaller findings.")] = 0.0,
-    limit: Annotated[int, typer.Option(help="Findings shown in Markdown.")] = 25,
+    limit: Annotated[
+        int, typer.Option(help="Findings shown in Markdown (a page, 1-500); JSON holds every finding.")
+    ] = 25,
     provider: ProvidersOpt = None,
     scope: ScopesOpt = None,
     fail_on: FailOnOpt = None,
     fmt: FormatOpt = Format.markdown,
 ) -> None:
     """Waste audit: priced findings per check."""
-    from finops_mcp.models import RunAuditRequest
+    from finops_mcp.models import AUDIT_MAX_PAGE_SIZE, RunAuditRequest
     from finops_mcp.reports.markdown import audit_markdown
 
+    conditions = _parse_fail_on(fail_on, "audit")
     req = _request(
         "run_finops_audit",
         RunAuditRequest,
@@ -438,10 +467,21 @@ def audit(
             "regions": region,
             "checks": check,
             "min_monthly_cost": str(min_monthly_cost),
+            "limit": AUDIT_MAX_PAGE_SIZE if fmt is Format.json else limit,
         },
     )
-    report = _run(lambda svc, progress: svc.run_audit(req, progress=progress), _settings())
-    _finish(report, fmt, lambda r: audit_markdown(r, limit=limit), fail_on, "audit")
+
+    async def every_page(svc: FinOpsService, progress: Any) -> AuditReport:
+        """The same pages a client reads; JSON gets all of them, Markdown the first."""
+        page = await svc.run_audit(req, progress=progress)
+        findings = list(page.findings)
+        while fmt is Format.json and page.next_cursor:
+            page = await svc.run_audit(req.model_copy(update={"cursor": page.next_cursor}))
+            findings.extend(page.findings)
+        return page.model_copy(update={"findings": findings}) if fmt is Format.json else page
+
+    report = _run(every_page, _settings())
+    _finish(report, fmt, audit_markdown, conditions)
 
 
 @app.command()
@@ -456,11 +496,12 @@ def budgets(
     from finops_mcp.models import GetBudgetStatusRequest
     from finops_mcp.reports.markdown import budget_markdown
 
+    conditions = _parse_fail_on(fail_on, "budgets")
     req = _request(
         "get_budget_status", GetBudgetStatusRequest, {"providers": provider, "scopes": scope, "names": name}
     )
     report = _run(lambda svc, progress: svc.get_budget_status(req, progress=progress), _settings())
-    _finish(report, fmt, budget_markdown, fail_on, "budgets")
+    _finish(report, fmt, budget_markdown, conditions)
 
 
 @app.command()
@@ -488,6 +529,7 @@ def demo(
 
     from finops_mcp.demo.generator import ensure_demo
     from finops_mcp.models import GetBudgetStatusRequest, GetCostRequest, RunAuditRequest
+    from finops_mcp.periods import month_start
     from finops_mcp.reports.markdown import audit_markdown, budget_markdown, cost_markdown
 
     console = Console(stderr=True)
@@ -500,10 +542,21 @@ def demo(
         required_tags=list(dataset.required_tags),
     )
 
+    # Month to date on the first days of a month is too thin to compare: show the last full month.
+    mtd_days = (dataset.end - month_start(dataset.end)).days
+    period = "month_to_date" if mtd_days >= MIN_MTD_DAYS else "last_month"
+
     async def everything(svc: FinOpsService, progress: Any) -> tuple[CostReport, AuditReport, BudgetReport]:
         cost_report = await svc.get_cost(
-            GetCostRequest(group_by=["service"], top_n=10, include_forecast=True), progress=progress
+            GetCostRequest(period=period, group_by=["service"], top_n=10, include_forecast=True),
+            progress=progress,
         )
+        if period == "last_month":
+            cost_report.meta.notes.insert(
+                0,
+                f"the data ends {dataset.end}: month to date would hold only {mtd_days} complete day(s), "
+                "so this compares the last full month with the month before",
+            )
         audit_report = await svc.run_audit(RunAuditRequest(), progress=progress)
         budget_report = await svc.get_budget_status(GetBudgetStatusRequest(), progress=progress)
         return cost_report, audit_report, budget_report
@@ -539,8 +592,11 @@ def demo(
         f"{dataset.start} to {dataset.end}), not your cloud account. Point FINOPS_FOCUS_PATHS at your own "
         f"exports to see yours. Data: {dataset.root}\n"
     )
-    print(
-        cost_markdown(cost_report, title="Month-to-date cost by service vs the same days last month") + "\n"
+    title = (
+        "Month-to-date cost by service vs the same days last month"
+        if period == "month_to_date"
+        else "Last month's cost by service vs the month before (month to date is too young)"
     )
+    print(cost_markdown(cost_report, title=title) + "\n")
     print(audit_markdown(audit_report, limit=10, title="Top waste") + "\n")
     print(budget_markdown(budget_report, title="Budgets"))

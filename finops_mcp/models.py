@@ -43,7 +43,10 @@ ErrorCode = Literal[
     "upstream",
     "invalid_query",
     "cancelled",
+    "no_data",
 ]
+# Codes that mean "fix the configuration" (CLI exit 2 when every scope failed with one of them).
+CONFIG_ERROR_CODES: frozenset[str] = frozenset({"not_configured", "no_data"})
 CostBasis = Literal["billed_last_30_days", "list_price", "recommender", "unknown"]
 Severity = Literal["low", "medium", "high"]
 CheckCategory = Literal["waste", "governance", "anomaly", "commitment"]
@@ -54,6 +57,8 @@ TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
 SCOPE_RE = re.compile(r"^(aws|azure|azure-mg|gcp|gcp-project|focus):[\w.\-:/@ ]{1,200}$")
 CHECK_SELECTOR_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
 CENT = Decimal("0.01")
+AUDIT_PAGE_SIZE = 25
+AUDIT_MAX_PAGE_SIZE = 500
 
 
 def to_cents(value: Decimal) -> float:
@@ -116,7 +121,9 @@ class _Request(BaseModel):
 class CostFilters(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    services: list[str] | None = Field(None, description="Service names, e.g. ['Amazon EC2'].")
+    services: list[str] | None = Field(
+        None, description="Service names as the data spells them, e.g. ['Amazon Elastic Compute Cloud']."
+    )
     accounts: list[str] | None = Field(None, description="Account / subscription / project ids.")
     regions: list[str] | None = Field(None, description="Region ids, e.g. ['us-east-1', 'westeurope'].")
     tags: dict[str, list[str]] | None = Field(
@@ -231,6 +238,17 @@ class RunAuditRequest(_Request):
     min_monthly_cost: Decimal = Field(
         Decimal(0), ge=0, description="Drop findings whose estimated monthly cost is below this amount."
     )
+    limit: int = Field(
+        AUDIT_PAGE_SIZE,
+        ge=1,
+        le=AUDIT_MAX_PAGE_SIZE,
+        description="Findings per page (highest monthly cost first); `summary` always covers all of them.",
+    )
+    cursor: str | None = Field(
+        None,
+        max_length=512,
+        description="`next_cursor` of the previous page, with the same other arguments.",
+    )
 
     @field_validator("regions", "checks", mode="before")
     @classmethod
@@ -274,6 +292,17 @@ class ScopeError(_Out):
     retryable: bool = False
 
 
+class Basis(_Out):
+    """What the numbers are: a reader can tell billed from amortized, and how fresh the data is."""
+
+    metric: str = Field(description="What is summed, e.g. 'billed cost' or 'estimated monthly cost'.")
+    credits: str = Field(description="Whether credits and refunds are in the amounts, per provider.")
+    data_through: dict[str, date] = Field(
+        default_factory=dict, description="Latest charge day in the data, per scope (where known)."
+    )
+    billed_requests: int = Field(0, description="Upstream requests that cost money (see billed_requests).")
+
+
 class Meta(_Out):
     cached: bool = Field(False, description="True when every scope's answer came from the cache.")
     billed_requests: dict[str, int] = Field(
@@ -286,6 +315,7 @@ class Meta(_Out):
     scopes_queried: int = 0
     notes: list[str] = Field(default_factory=list, description="Caveats a reader should know.")
     demo: bool | None = Field(None, description="True when the data is the generated demo dataset.")
+    basis: Basis | None = Field(None, description="What the amounts are and how fresh the data is.")
 
 
 class DateRange(_Out):
@@ -375,8 +405,10 @@ class AuditSummary(_Out):
 
 class AuditReport(_Out):
     schema_version: str = SCHEMA_VERSION
-    findings: list[Finding]
-    summary: AuditSummary
+    findings: list[Finding] = Field(description="One page, highest estimated_monthly_cost first.")
+    summary: AuditSummary = Field(description="Covers every finding, not only this page.")
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null: last page.")
+    report_uri: str | None = Field(None, description="Resource holding every finding (kept for a while).")
     checks_run: list[str]
     errors: list[ScopeError] = Field(default_factory=list)
     meta: Meta = Field(default_factory=Meta)

@@ -1,7 +1,10 @@
 """Compact JSON schemas for tools/list: every character there is context a model pays for.
 
-Inlines `$defs`, drops auto-generated titles, turns `anyOf: [X, null]` into X (the field is
-optional anyway) and, for output schemas, drops descriptions. Property names are never touched.
+Inlines `$defs` and drops auto-generated titles. Input schemas turn `anyOf: [X, null]` into X (the
+field is optional anyway). Output schemas (`output=True`) must validate every result, nulls
+included, so they keep nullability in its shortest form (`"type": ["number", "null"]`, or
+`anyOf` where X is no plain type) and drop descriptions and defaults (they validate nothing).
+Property names are never touched.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 _NESTED_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 
 
-def compact_schema(schema: dict[str, Any], *, keep_descriptions: bool = True) -> dict[str, Any]:
+def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
     defs = {**schema.get("$defs", {}), **schema.get("definitions", {})}
 
     def walk(node: Any, depth: int = 0) -> Any:
@@ -30,7 +33,7 @@ def compact_schema(schema: dict[str, Any], *, keep_descriptions: bool = True) ->
         for key, value in node.items():
             if key in ("$defs", "definitions", "title"):
                 continue
-            if key == "description" and not keep_descriptions:
+            if output and key in ("description", "default"):
                 continue
             if key in _NESTED_SCHEMA_MAPS and isinstance(value, dict):
                 out[key] = {name: walk(sub, depth + 1) for name, sub in value.items()}
@@ -42,9 +45,20 @@ def compact_schema(schema: dict[str, Any], *, keep_descriptions: bool = True) ->
             del out["anyOf"]
             if out.get("default", "missing") is None:
                 del out["default"]
-            out = {**other, **out}
+            out = {**(_nullable(other) if output else other), **out}
         return out
 
     result = walk(schema)
     assert isinstance(result, dict)
     return result
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` or null, in as few characters as still validate exactly that."""
+    kind = schema.get("type")
+    if isinstance(kind, str) and not {"anyOf", "oneOf", "allOf", "const"} & set(schema):
+        widened: dict[str, Any] = {**schema, "type": [kind, "null"]}
+        if "enum" in schema:
+            widened["enum"] = [*schema["enum"], None]
+        return widened
+    return {"anyOf": [schema, {"type": "null"}]}

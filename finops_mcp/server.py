@@ -18,7 +18,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from finops_mcp import __version__
@@ -69,7 +69,9 @@ AUDIT_DESCRIPTION = """\
 Finds waste and hygiene problems (idle or orphaned resources, unused commitments, cost spikes, \
 untagged spend) and prices each finding in estimated_monthly_cost with its cost_basis. Call it for \
 "where can we save", "what is idle/untagged", or before a cost review. Filter with checks (ids or \
-prefixes from finops://checks), regions and min_monthly_cost. Example: {"min_monthly_cost": 50}."""
+prefixes from finops://checks), regions and min_monthly_cost. `summary` covers every finding; \
+`findings` is one page (limit, default 25, costliest first): pass cursor=next_cursor for more. \
+Example: {"min_monthly_cost": 50}."""
 
 BUDGET_DESCRIPTION = """\
 Budgets with actual and forecast spend and a status (exceeded, forecast_exceeded, warning, ok). \
@@ -117,9 +119,20 @@ def _result(report: CostReport | AuditReport | BudgetReport) -> CallToolResult:
 
     data = report.model_dump(mode="json")
     text = json.dumps(data, separators=(",", ":"))
+    link: list[ResourceLink] = []
+    if isinstance(report, AuditReport) and report.report_uri:
+        link.append(
+            ResourceLink(
+                uri=report.report_uri,
+                name="audit-report",
+                title="Every finding of this audit",
+                description=f"All {report.summary.findings} findings as one AuditReport (kept for a while).",
+                mime_type="application/json",
+            )
+        )
     if not all_failed(report):
-        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
-    summary = "; ".join(f"{e.scope}: {e.code}: {e.message}" for e in report.errors)
+        return CallToolResult(content=[TextContent(type="text", text=text), *link], structured_content=data)
+    summary = "; ".join(f"{e.scope}: {e.code}: {e.message}" for e in report.errors)[:1000]
     return CallToolResult(
         content=[TextContent(type="text", text=f"Every scope failed: {summary}\n{text}")],
         structured_content=data,
@@ -157,10 +170,8 @@ def _model_tool(
     )
     tool.fn_metadata.arg_model = _RawArguments
     tool.parameters = compact_schema(request.model_json_schema())
-    if output_schema and tool.fn_metadata.output_schema is not None:
-        tool.fn_metadata.output_schema = compact_schema(
-            tool.fn_metadata.output_schema, keep_descriptions=False
-        )
+    if output_schema:
+        tool.fn_metadata.output_schema = report_schemas()[name]
     else:
         # The report schemas would triple tools/list (the model's context); they are published in
         # the finops://schemas resource and docs/tools.md instead. FINOPS_OUTPUT_SCHEMAS=true adds them.
@@ -187,22 +198,36 @@ def build_server(
             holder["svc"] = FinOpsService(settings)
         return holder["svc"]
 
+    async def answer(
+        tool: str,
+        model: type[R],
+        method: Callable[[FinOpsService], Callable[..., Awaitable[Any]]],
+        arguments: dict[str, Any],
+        progress: ProgressFn,
+        cancel: CancelToken | None,
+    ) -> CallToolResult:
+        """Validate, ask the service within the answer budget; an InputError is a tool error."""
+        req = parse_request(tool, model, arguments)
+        try:
+            report = await method(get_service())(
+                req, progress=progress, cancel=cancel, max_chars=settings.answer_max_chars
+            )
+        except InputError as exc:
+            raise ToolError(f"Invalid arguments for {tool}:\n- {exc}") from None
+        return _result(report)
+
     # One body per tool for its synchronous call and its task (finops_mcp/tasks).
     async def cost_call(
         arguments: dict[str, Any], progress: ProgressFn, cancel: CancelToken | None = None
     ) -> CallToolResult:
-        req = parse_request("get_cost", GetCostRequest, arguments)
-        return _result(await get_service().get_cost(req, progress=progress, cancel=cancel))
+        return await answer("get_cost", GetCostRequest, lambda s: s.get_cost, arguments, progress, cancel)
 
     async def audit_call(
         arguments: dict[str, Any], progress: ProgressFn, cancel: CancelToken | None = None
     ) -> CallToolResult:
-        req = parse_request("run_finops_audit", RunAuditRequest, arguments)
-        try:
-            report = await get_service().run_audit(req, progress=progress, cancel=cancel)
-        except InputError as exc:
-            raise ToolError(f"Invalid arguments for run_finops_audit:\n- {exc}") from None
-        return _result(report)
+        return await answer(
+            "run_finops_audit", RunAuditRequest, lambda s: s.run_audit, arguments, progress, cancel
+        )
 
     def long_range(arguments: Mapping[str, Any]) -> bool:
         try:
@@ -219,8 +244,14 @@ def build_server(
         return await audit_call(arguments, _progress(ctx))  # type: ignore[return-value]
 
     async def get_budget_status(ctx: Context, arguments: dict[str, Any]) -> BudgetReport:
-        req = parse_request("get_budget_status", GetBudgetStatusRequest, arguments)
-        return _result(await get_service().get_budget_status(req, progress=_progress(ctx)))  # type: ignore[return-value]
+        return await answer(  # type: ignore[return-value]
+            "get_budget_status",
+            GetBudgetStatusRequest,
+            lambda s: s.get_budget_status,
+            arguments,
+            _progress(ctx),
+            None,
+        )
 
     schemas = settings.output_schemas
     tools = [
@@ -305,6 +336,21 @@ def build_server(
     async def schemas_resource() -> str:
         return json.dumps(report_schemas(), indent=1)
 
+    @server.resource(
+        "finops://reports/{report_id}",
+        name="report",
+        title="A whole audit result",
+        description="Every finding of an audit answer (its report_uri), kept for the cache TTL.",
+        mime_type="application/json",
+    )
+    async def report_resource(report_id: str) -> str:
+        report = get_service().stored_report(report_id)
+        if report is None:
+            raise ValueError(
+                f"no audit result {report_id!r}: results are kept for the cache TTL; run the audit again"
+            )
+        return report.model_dump_json()
+
     @server.prompt(
         name="monthly-cost-review",
         title="Monthly cost review",
@@ -318,7 +364,9 @@ def build_server(
             "name the top drivers and the largest changes (amount and %).\n"
             "2. Call get_cost with period=last_month, group_by=['account'] to show who spent it.\n"
             "3. Call get_budget_status and list exceeded or forecast-exceeded budgets.\n"
-            "4. Call run_finops_audit with min_monthly_cost=50 and summarise the top savings.\n"
+            "4. Call run_finops_audit with min_monthly_cost=50: `summary.by_check` covers every finding, "
+            "`findings` holds the costliest 25; summarise the top savings (fetch next_cursor only if "
+            "you need more detail).\n"
             "Report amounts with their currency, mention partial results (errors) and notes, and end with "
             "three concrete actions, each with its estimated monthly saving."
         )
@@ -330,7 +378,8 @@ def build_server(
     )
     def waste_hunt(min_monthly_cost: str = "25") -> str:
         return (
-            f"Hunt for cloud waste. Call run_finops_audit with min_monthly_cost={min_monthly_cost}. "
+            f"Hunt for cloud waste. Call run_finops_audit with min_monthly_cost={min_monthly_cost} and "
+            "limit=25 (findings come costliest first; summary.by_check counts every finding). "
             "Group findings by check, rank them by estimated_monthly_cost, and for the top ten give the "
             "resource, why it is waste, the recommendation and how the cost was estimated (cost_basis). "
             "Separate quick wins (unattached/idle/unused) from changes that need an owner's decision, "
@@ -345,8 +394,9 @@ def checks_catalog(svc: FinOpsService) -> list[dict[str, Any]]:
 
 
 def report_schemas() -> dict[str, Any]:
+    """The tools' output schemas: what tools/list advertises and finops://schemas serves."""
     return {
-        tool: compact_schema(model.model_json_schema(mode="serialization"))
+        tool: compact_schema(model.model_json_schema(mode="serialization"), output=True)
         for tool, model in (
             ("get_cost", CostReport),
             ("run_finops_audit", AuditReport),

@@ -14,13 +14,13 @@ import traceback
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import anyio
 
-from finops_mcp import periods
+from finops_mcp import coverage, paging, periods
 from finops_mcp import providers as registry
 from finops_mcp.engine.cache import ResultCache, cache_key
 from finops_mcp.engine.context import BilledCounter, CallContext, Cancelled, CancelToken
@@ -59,6 +59,7 @@ from finops_mcp.providers.base import (
     ForecastLine,
     Provider,
     Scope,
+    SpanAware,
 )
 from finops_mcp.settings import Settings
 
@@ -82,9 +83,12 @@ class _Run:
     hits: int = 0
     scopes: set[str] = field(default_factory=set)
     failed_scopes: set[str] = field(default_factory=set)
+    metric: str | None = None  # what the amounts are (meta.basis); None: no basis
+    credits: str = ""
+    spans: dict[str, periods.Span | None] = field(default_factory=dict)
 
-    def note(self, text: str) -> None:
-        if text not in self.notes:
+    def note(self, text: str | None) -> None:
+        if text and text not in self.notes:
             self.notes.append(text)
 
     def error(
@@ -103,6 +107,11 @@ class _Run:
             duration_ms=int((time.perf_counter() - self.started) * 1000),
             scopes_queried=len(self.scopes),
             notes=list(self.notes),
+            basis=(
+                coverage.basis(self.metric, self.credits, self.spans, self.billed.snapshot())
+                if self.metric
+                else None
+            ),
             **extra,
         )
 
@@ -148,6 +157,7 @@ class FinOpsService:
         self.retry_policy = RetryPolicy(
             max_retries=settings.max_retries, max_total_wait=settings.retry_max_wait_seconds
         )
+        self.reports = paging.ReportStore(settings.cache_ttl_seconds)
         self._providers: dict[str, Provider] = dict(providers or {})
         self._injected = providers is not None
 
@@ -304,8 +314,14 @@ class FinOpsService:
         return period, periods.resolve(period, req.start_date, req.end_date, today or self.today())
 
     async def get_cost(
-        self, req: GetCostRequest, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+        self,
+        req: GetCostRequest,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
+        max_chars: int | None = None,
     ) -> CostReport:
+        """The cost report; an answer over `max_chars` is refused (InputError naming the fix)."""
         run, cancel = _Run(), cancel or CancelToken()
         today = self.today()
         period, span = self.span_of(req, today)
@@ -314,11 +330,14 @@ class FinOpsService:
             span, req.granularity, tuple(req.group_by), req.cost_type, Filters.from_model(req.filters)
         )
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
+        run.metric = f"{req.cost_type} cost"
+        run.credits = coverage.credits_text((p.name for p, _ in targets), req.cost_type)
+        no_previous = await self._span_notes(run, targets, span, prev_span, cancel)
 
         jobs: list[Job] = []
         for prov, scope in targets:
             jobs.append(Job("cost", prov, scope, query))
-            if prev_span is not None:
+            if prev_span is not None and scope.id not in no_previous:
                 jobs.append(Job("cost", prov, scope, replace(query, span=prev_span)))
             if req.include_forecast:
                 month = periods.Span(periods.month_start(today), today)
@@ -343,7 +362,119 @@ class FinOpsService:
                 target = current if job.request.span == span else previous
                 target.extend((job.provider, job.scope, line) for line in value)
 
-        return self._cost_report(req, run, span, prev_span, current, previous, forecasts)
+        answered = [(j.provider, j.scope) for j, _ in answers if j.kind == "cost" and j.request == query]
+        await self._filter_notes(run, query, current, answered, cancel)
+        has_previous = prev_span is not None and any(s.id not in no_previous for _, s in targets)
+        if forecasts:  # a run rate rests on the month's days up to yesterday, or the data's last day
+            last = today - timedelta(days=1)
+            known = [d.end for d in run.spans.values() if d is not None]
+            through = min(last, max(known)) if known else last
+            days = coverage.forecast_days(periods.month_start(today), through)
+            run.note(coverage.thin_forecast_note("the forecast", days))
+        report = self._cost_report(
+            req, run, span, prev_span, current, previous, forecasts, set(no_previous), has_previous
+        )
+        if not paging.fits(report, max_chars):
+            raise InputError(
+                "top_n",
+                f"the answer would take {paging.answer_chars(report):,} characters "
+                f"({len(report.rows)} rows), "
+                f"over the answer budget of {max_chars:,} (FINOPS_ANSWER_MAX_CHARS): lower top_n "
+                f"(now {req.top_n}), use granularity 'monthly' or 'total', fewer group_by dimensions, "
+                "or a shorter period",
+            )
+        return report
+
+    async def _span_notes(
+        self,
+        run: _Run,
+        targets: Sequence[tuple[Provider, Scope]],
+        span: periods.Span,
+        prev_span: periods.Span | None,
+        cancel: CancelToken,
+    ) -> dict[str, date]:
+        """Note where `span` (and `prev_span`) fall outside a scope's data. Returns the scopes whose
+        data starts after the previous period (their previous cost is unknown), with that start."""
+        spans = await self._data_spans(run, targets, cancel)
+        no_previous: dict[str, date] = {}
+        for _prov, scope in targets:
+            data = spans.get(scope.id)
+            if data is None:
+                continue
+            run.note(coverage.outside_note(scope.id, data, span))
+            if prev_span is not None and coverage.previous_unknown(data, prev_span):
+                no_previous[scope.id] = data.start
+            elif prev_span is not None:
+                run.note(coverage.outside_note(scope.id, data, prev_span, "the previous period"))
+        if prev_span is not None and no_previous:
+            run.note(coverage.previous_note(no_previous, prev_span))
+        return no_previous
+
+    async def _data_spans(
+        self, run: _Run, targets: Sequence[tuple[Provider, Scope]], cancel: CancelToken
+    ) -> dict[str, periods.Span | None]:
+        """The days each scope's data holds, for providers that know (`SpanAware`); kept in `run`."""
+
+        def compute(job: Job, ctx: CallContext) -> periods.Span | None:
+            try:
+                return job.provider.data_span(job.scope, ctx)  # type: ignore[attr-defined]
+            except Cancelled:
+                raise
+            except Exception:  # the scope's own call reports the failure
+                return None
+
+        jobs = [Job("span", p, s, None) for p, s in targets if isinstance(p, SpanAware)]
+        counted = run.lookups, run.hits  # a side question: `meta.cached` speaks of the answer itself
+        answers = await self._cached_jobs(run, jobs, compute, cancel, None)
+        run.lookups, run.hits = counted
+        run.spans.update({job.scope.id: value for job, value in answers})
+        return run.spans
+
+    async def _filter_notes(
+        self,
+        run: _Run,
+        query: CostQuery,
+        current: Sequence[tuple[Provider, Scope, CostLine]],
+        answered: Sequence[tuple[Provider, Scope]],
+        cancel: CancelToken,
+    ) -> None:
+        """Name each filter value that matched nothing, with close matches from the data. A value is
+        known to have matched nothing when the answer is empty, or when its dimension is grouped by
+        and no row carries it; the data's values come from one unfiltered query per dimension."""
+        missing: list[tuple[coverage.FilterDim, list[str]]] = []
+        for dim in coverage.filter_dims(query.filters):
+            if dim.dimension in query.group_by:
+                seen = {dict(line.keys).get(dim.dimension) for _, _, line in current}
+            elif not current:
+                seen = set()
+            else:
+                continue
+            values = [v for v in dim.values if v and v not in seen]
+            if values:
+                missing.append((dim, values))
+        if not missing or not answered:
+            return
+
+        def compute(job: Job, ctx: CallContext) -> list[CostLine]:
+            return job.provider.cost(job.scope, job.request, ctx)
+
+        jobs = [
+            Job("values", prov, scope, CostQuery(query.span, "total", (dim.dimension,), query.cost_type))
+            for dim, _ in missing
+            for prov, scope in answered
+        ]
+        answers = await self._cached_jobs(run, jobs, compute, cancel, None, soft_kinds=frozenset({"values"}))
+        scope_ids = sorted({s.id for _, s in answered})
+        where = ", ".join(scope_ids) if len(scope_ids) <= 3 else f"{len(scope_ids)} scopes"
+        for dim, values in missing:
+            known = {
+                dict(line.keys).get(dim.dimension, "")
+                for job, lines in answers
+                if job.request.group_by == (dim.dimension,)
+                for line in lines
+            }
+            for value in values:
+                run.note(coverage.unmatched_note(dim, value, known, query.span, where))
 
     async def _cached_jobs(
         self,
@@ -359,9 +490,17 @@ class FinOpsService:
         cached with their notes; failures become per-scope errors (or notes, for `soft_kinds`)."""
         results: list[tuple[Job, Any]] = []
         misses: list[Job] = []
+
+        def key(job: Job) -> str:
+            # a provider may fingerprint its data (FOCUS: the files' stats): a change is a new key
+            version = getattr(job.provider, "data_version", None)
+            request = (job.request, version(job.scope)) if callable(version) else job.request
+            return cache_key(job.kind, job.provider.name, job.scope.id, request)
+
+        keys = {id(job): key(job) for job in jobs}
         for job in jobs:
             run.lookups += 1
-            hit = self.cache.get(cache_key(job.kind, job.provider.name, job.scope.id, job.request))
+            hit = self.cache.get(keys[id(job)])
             if hit is None:
                 misses.append(job)
                 continue
@@ -373,9 +512,7 @@ class FinOpsService:
 
         def call(job: Job, ctx: CallContext) -> Any:
             value = compute(job, ctx)
-            self.cache.put(
-                cache_key(job.kind, job.provider.name, job.scope.id, job.request), (value, tuple(ctx.notes))
-            )
+            self.cache.put(keys[id(job)], (value, tuple(ctx.notes)))
             return value
 
         outcomes = await self._fan(run, misses, call, cancel, progress, label=str)
@@ -401,8 +538,14 @@ class FinOpsService:
         current: list[tuple[Provider, Scope, CostLine]],
         previous: list[tuple[Provider, Scope, CostLine]],
         forecasts: list[ForecastLine],
+        no_previous: set[str] | None = None,
+        has_previous: bool = True,
     ) -> CostReport:
+        """`no_previous`: scopes whose previous cost is unknown (null); `has_previous`: some scope's
+        previous cost is known (else previous_total is null too)."""
         dims = tuple(req.group_by)
+        no_previous = no_previous or set()
+        compared = prev_span is not None and req.granularity == "total"
 
         def group(lines: Iterable[tuple[Provider, Scope, CostLine]]) -> dict[tuple[Any, ...], Decimal]:
             out: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
@@ -429,12 +572,8 @@ class FinOpsService:
         other: dict[tuple[Any, ...], dict[str, Any]] = {}
         for (p, s, c, start, values), cost in cur.items():
             if (p, s, c, values) in keep:
-                prev_cost = (
-                    prev_by_series.get((p, s, c, values))
-                    if prev_span and req.granularity == "total"
-                    else None
-                )
-                if prev_span and req.granularity == "total" and prev_cost is None:
+                prev_cost = prev_by_series.get((p, s, c, values)) if compared else None
+                if compared and prev_cost is None and s not in no_previous:
                     prev_cost = Decimal(0)
                 rows.append(
                     CostRow(
@@ -452,14 +591,15 @@ class FinOpsService:
                 slot = other.setdefault((c, start), {"cost": Decimal(0), "prev": Decimal(0), "ps": set()})
                 slot["cost"] += cost
                 slot["ps"].add((p, s))
-        if folded and prev_span and req.granularity == "total":
+        if folded and compared:
             for p, s, c, values in folded:
                 if (c, None) in other:
                     other[(c, None)]["prev"] += prev_by_series.get((p, s, c, values), Decimal(0))
         for (c, start), slot in other.items():
             provs = {p for p, _ in slot["ps"]}
             scopes = {s for _, s in slot["ps"]}
-            prev_cost = slot["prev"] if prev_span and req.granularity == "total" else None
+            known = compared and any(s not in no_previous for _, s in slot["ps"])
+            prev_cost = slot["prev"] if known else None
             rows.append(
                 CostRow(
                     provider=provs.pop() if len(provs) == 1 else "*",
@@ -487,12 +627,13 @@ class FinOpsService:
         )
         primary = currencies[0] if currencies else "USD"
         total = totals.get(primary, Decimal(0))
-        prev_total = prev_totals.get(primary, Decimal(0)) if prev_span else None
+        with_previous = prev_span is not None and has_previous
+        prev_total = prev_totals.get(primary, Decimal(0)) if with_previous else None
         others = [
             CurrencyTotal(
                 currency=c,
                 total=totals.get(c, Decimal(0)),
-                previous_total=prev_totals.get(c, Decimal(0)) if prev_span else None,
+                previous_total=prev_totals.get(c, Decimal(0)) if with_previous else None,
             )
             for c in currencies[1:]
         ]
@@ -536,10 +677,14 @@ class FinOpsService:
         *,
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
+        max_chars: int | None = None,
     ) -> BudgetReport:
+        """Budgets, most urgent first; past `max_chars` the least urgent are left out (noted)."""
         run, cancel = _Run(), cancel or CancelToken()
         today = self.today()
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
+        await self._data_spans(run, targets, cancel)
+        run.metric, run.credits = "budget actual and forecast", "as each budget's own definition counts them"
 
         jobs = [Job("budgets", prov, scope, today) for prov, scope in targets]
 
@@ -558,6 +703,17 @@ class FinOpsService:
             missing = wanted - {b.name for b in budgets}
             if missing:
                 run.note(f"no budget named {', '.join(sorted(missing))} in the queried scopes")
+        young = {
+            b.name: coverage.forecast_days(b.period_start, min(today - timedelta(days=1), b.period_end))
+            for b in budgets
+            if b.forecast is not None
+        }
+        thin = [name for name, days in sorted(young.items()) if days < coverage.MIN_FORECAST_DAYS]
+        if thin:
+            what = f"the forecast of {', '.join(thin[:5])}" + (
+                f" and {len(thin) - 5} more" if len(thin) > 5 else ""
+            )
+            run.note(coverage.thin_forecast_note(what, min(young[n] for n in thin)))
         order = {"exceeded": 0, "forecast_exceeded": 1, "warning": 2, "ok": 3}
         budgets.sort(key=lambda b: (order[b.status], -(b.percent_used or 0), b.name))
         summary = BudgetSummary(
@@ -567,9 +723,24 @@ class FinOpsService:
             warning=sum(b.status == "warning" for b in budgets),
             ok=sum(b.status == "ok" for b in budgets),
         )
-        return BudgetReport(
-            budgets=budgets, summary=summary, errors=run.errors, meta=run.meta(demo=self.demo or None)
-        )
+        meta = run.meta(demo=self.demo or None)
+
+        def first(n: int) -> BudgetReport:
+            notes = meta.notes
+            if n < len(budgets):
+                notes = [
+                    *notes,
+                    f"{len(budgets) - n} less urgent budgets left out to fit the answer budget "
+                    f"(FINOPS_ANSWER_MAX_CHARS); summary counts all; narrow with names or scopes",
+                ]
+            return BudgetReport(
+                budgets=budgets[:n],
+                summary=summary,
+                errors=run.errors,
+                meta=meta.model_copy(update={"notes": notes}),
+            )
+
+        return paging.shrink(first, len(budgets), max_chars)[1]
 
     # ------------------------------------------------------------------ run_finops_audit
 
@@ -600,15 +771,63 @@ class FinOpsService:
         return catalog
 
     async def run_audit(
-        self, req: RunAuditRequest, *, progress: ProgressFn | None = None, cancel: CancelToken | None = None
+        self,
+        req: RunAuditRequest,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
+        max_chars: int | None = None,
     ) -> AuditReport:
-        run, cancel = _Run(), cancel or CancelToken()
+        """One page of the audit (`req.limit` findings from `req.cursor`), fitting `max_chars`.
+        The whole result is kept in `self.reports` for the pages that follow (see paging)."""
+        digest = paging.args_digest(req)
+        offset, found = 0, None
+        if req.cursor:
+            cursor = paging.Cursor.decode(req.cursor)
+            if cursor.args != digest:
+                raise InputError(
+                    "cursor",
+                    "belongs to a call with other arguments: repeat that call's arguments and change only "
+                    "`cursor` (and `limit`)",
+                )
+            stored = self.reports.get(cursor.report_id)
+            if stored is None:
+                raise InputError(
+                    "cursor",
+                    f"has expired (results are kept {self.reports.ttl:.0f} s); call again without `cursor`",
+                )
+            offset, found = cursor.offset, (cursor.report_id, stored[1])
+        elif self.cache.enabled:
+            found = self.reports.latest(digest)
+        if found is None:
+            whole = await self._audit(req, progress, cancel or CancelToken())
+            found = (self.reports.put(digest, whole), whole)
+            cached = whole.meta.cached
+        else:
+            cached = True
+        report_id, whole = found
+        return paging.audit_page(whole, report_id, digest, offset, req.limit, max_chars, cached=cached)
+
+    def stored_report(self, report_id: str) -> AuditReport | None:
+        """Every finding of a kept audit result (the finops://reports/{id} resource)."""
+        stored = self.reports.get(report_id)
+        if stored is None:
+            return None
+        return stored[1].model_copy(update={"report_uri": paging.REPORT_URI.format(id=report_id)})
+
+    async def _audit(
+        self, req: RunAuditRequest, progress: ProgressFn | None, cancel: CancelToken
+    ) -> AuditReport:
+        run = _Run()
         selected = self.select_checks(req.checks, req.providers)
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
         by_provider: dict[str, list[Check[Any]]] = defaultdict(list)
         for check in selected:
             by_provider[check.provider].append(check)
         targets = [(p, s) for p, s in targets if by_provider.get(p.name)]
+        await self._data_spans(run, targets, cancel)
+        run.metric = "estimated monthly cost per finding (how: each finding's cost_basis)"
+        run.credits = "findings are priced before credits"
 
         def units(target: tuple[Provider, Scope], ctx: CallContext) -> list[AuditUnit]:
             prov, scope = target

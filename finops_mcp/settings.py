@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         False,
         description="Advertise the reports' outputSchema in tools/list (adds ~8k characters of context).",
     )
+    answer_max_chars: int = Field(
+        60_000,
+        ge=8_000,
+        le=2_000_000,
+        description="Budget of one tool answer in characters (JSON text + structured content).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="stderr log level."
     )
@@ -154,6 +160,9 @@ class Settings(BaseSettings):
         description="Globs of FOCUS CSV/Parquet exports; `name=glob` names a dataset.",
     )
     focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
+    focus_cache_dir: str | None = Field(
+        None, description="Folder of the FOCUS CSV-to-Parquet cache; default: the user cache dir."
+    )
 
     # --- remote use: streamable HTTP with OAuth, audit log (docs/remote.md) ---------------
     auth_issuer: str | None = Field(None, description="OAuth issuer URL whose tokens are accepted (HTTP).")

@@ -346,3 +346,15 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SpanAware(Protocol):
+    """Optional: a provider that knows which days its data holds (FOCUS exports do).
+
+    The service uses it to say when a period lies outside the data, to leave a previous period
+    before the data's start unknown (null, not 0) and to report freshness (`meta.basis`)."""
+
+    def data_span(self, scope: Scope, ctx: CallContext) -> Span | None:
+        """First and last charge day of the scope's data; None when it holds no dated rows."""
+        ...

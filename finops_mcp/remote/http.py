@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -230,6 +231,7 @@ def run_http(settings: Settings, host: str, port: int) -> None:
     plan = http_plan(settings, host, port)
     check_audit_log(settings)
     app = build_http_app(settings, plan)
+    sock = bind_socket(host, port)  # before saying we serve: a busy port is a configuration error
     auth = f"OAuth (issuer {plan.issuer}, scope {' '.join(plan.scopes)})" if plan.auth_enabled else "none"
     print(f"finops-mcp: streamable HTTP on {plan.url} (auth: {auth})", file=sys.stderr)
     if plan.auth_enabled and not is_loopback(host) and not plan.resource_url.startswith("https://"):
@@ -241,4 +243,24 @@ def run_http(settings: Settings, host: str, port: int) -> None:
     config: Any = uvicorn.Config(
         app, host=host, port=port, log_config=None, log_level=settings.log_level.lower(), server_header=False
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or `SettingsError` naming the fix (the port is taken...)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): another process may use the port; "
+            "choose another with --port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from finops_mcp.models import AuditReport, BudgetReport, CostReport, ScopeError
 from finops_mcp.money import money
+from finops_mcp.paging import PAGE_NOTE_TAIL
 
 STATUS_ICON = {"exceeded": "🔴", "forecast_exceeded": "🟠", "warning": "🟡", "ok": "🟢"}
 
@@ -105,12 +106,16 @@ def audit_markdown(report: AuditReport, limit: int = 25, title: str = "Waste aud
             )
             for f in report.findings[:limit]
         ]
-        out.append(f"\n**Top findings** ({min(limit, len(report.findings))} of {len(report.findings)}):\n")
+        out.append(f"\n**Top findings** ({len(rows)} of {s.findings}):\n")
         out.append(
             table(["sev", "check", "resource", "where", "per month", "basis", "detail"], rows, "llllrll")
         )
+        if len(rows) < s.findings:
+            out.append(
+                f"\n{s.findings - len(rows)} more findings: raise --limit, or use --format json for all."
+            )
     out.append(_errors(report.errors))
-    out.append(_notes(report.meta.notes))
+    out.append(_notes([n for n in report.meta.notes if PAGE_NOTE_TAIL not in n]))  # Markdown says it
     return "\n".join(p for p in out if p)
 
 

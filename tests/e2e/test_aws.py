@@ -125,9 +125,17 @@ async def test_audit_over_accounts_and_regions(
     settings: Settings, estate: Estate, proxy: FakeAwsAdvice, mode: str
 ) -> None:
     async with Client(build_server(settings), mode=mode) as client:
-        result = await client.call_tool("run_finops_audit", {"checks": ["aws"]})
-    assert not result.is_error, result.content
-    report = result.structured_content
+        result = await client.call_tool("run_finops_audit", {"checks": ["aws"], "limit": 500})
+        assert not result.is_error, result.content
+        report = result.structured_content
+        page = report
+        while page["next_cursor"]:  # pages are cut to the answer budget: read them all
+            more = await client.call_tool(
+                "run_finops_audit", {"checks": ["aws"], "limit": 500, "cursor": page["next_cursor"]}
+            )
+            page = more.structured_content
+            report["findings"] += page["findings"]
+    assert len(report["findings"]) == report["summary"]["findings"]
     checks = {f["check"] for f in report["findings"]}
     assert checks == set(report["checks_run"]) == {c.id for c in CHECKS}
     native = proxy.expected  # type: ignore[attr-defined]

@@ -166,3 +166,78 @@ async def test_filter_value_that_looks_like_sql_is_just_data(demo_settings: Sett
         )
     assert not result.is_error
     assert result.structured_content["total"] == 0 and result.structured_content["rows"] == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_tool_passes_a_validating_client_with_output_schemas_on(
+    demo_settings: Settings, demo_data: DemoDataset, mode: str
+) -> None:
+    """The official client validates structuredContent against outputSchema (and raises on a
+    mismatch): nulls (change_pct, forecast, previous_total, meta.demo, region...) must be allowed."""
+    settings = demo_settings.model_copy(update={"output_schemas": True})
+    before = demo_data.start - timedelta(days=40)
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("get_cost", {}),
+        ("get_cost", {"period": "last_month", "group_by": ["service", "region"], "include_forecast": True}),
+        ("get_cost", {"granularity": "daily", "period": "last_7_days", "compare_previous": False}),
+        ("get_cost", {"start_date": str(before), "end_date": str(before + timedelta(days=9))}),
+        ("get_cost", {"filters": {"services": ["Amazon EC2"], "tags": {"team": ["Data"]}}}),
+        ("get_cost", {"scopes": ["focus:nope"]}),
+        ("run_finops_audit", {}),
+        ("run_finops_audit", {"regions": ["nowhere-1"], "min_monthly_cost": 1}),
+        ("get_budget_status", {}),
+        ("get_budget_status", {"names": ["no-such-budget"]}),
+    ]
+    async with Client(build_server(settings), mode=mode) as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        schemas = json.loads((await client.read_resource("finops://schemas")).contents[0].text)
+        for name, tool in listed.items():
+            assert tool.output_schema == schemas[name]
+        for name, arguments in calls:
+            result = await client.call_tool(name, arguments)  # raises if the schema rejects it
+            assert result.structured_content is not None, (name, arguments)
+        nulls = await client.call_tool("get_cost", {"start_date": str(before), "end_date": str(before)})
+    report = nulls.structured_content
+    assert report["total"] == 0 and report["previous_total"] is None and report["change_pct"] is None
+    assert any("outside" in n for n in report["meta"]["notes"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_audit_pages_fit_the_budget_and_the_whole_result_is_a_resource(
+    demo_settings: Settings, mode: str
+) -> None:
+    async with Client(build_server(demo_settings), mode=mode) as client:
+        default = await client.call_tool("run_finops_audit", {})
+        size = sum(len(c.text) for c in default.content if c.type == "text") + len(
+            json.dumps(default.structured_content, separators=(",", ":"))
+        )
+        assert size < 60_000, size
+        total = default.structured_content["summary"]["findings"]
+        assert len(default.structured_content["findings"]) == min(25, total) and total > 5
+        first = await client.call_tool("run_finops_audit", {"limit": 5})
+        page = first.structured_content
+        assert len(page["findings"]) == 5 and page["next_cursor"] and page["summary"]["findings"] == total
+        links = [c for c in first.content if c.type == "resource_link"]
+        assert [str(link.uri) for link in links] == [page["report_uri"]]
+        seen = [f["resource_id"] + f["check"] for f in page["findings"]]
+        while page["next_cursor"]:
+            more = await client.call_tool("run_finops_audit", {"cursor": page["next_cursor"], "limit": 100})
+            assert not more.is_error, more.content
+            page = more.structured_content
+            seen += [f["resource_id"] + f["check"] for f in page["findings"]]
+        whole = json.loads(
+            (await client.read_resource(first.structured_content["report_uri"])).contents[0].text
+        )
+        assert len(whole["findings"]) == total == len(seen) == len(set(seen))
+        assert seen == [f["resource_id"] + f["check"] for f in whole["findings"]]
+        wrong = await client.call_tool("run_finops_audit", {"cursor": page["report_uri"]})
+        assert wrong.is_error and "cursor" in wrong.content[0].text
+        huge = await client.call_tool(
+            "get_cost",
+            {"period": "last_90_days", "granularity": "daily", "group_by": ["resource"], "top_n": 1000},
+        )
+        assert (
+            huge.is_error
+            and "top_n" in huge.content[0].text
+            and "FINOPS_ANSWER_MAX_CHARS" in huge.content[0].text
+        )

@@ -36,6 +36,22 @@ async def test_all_three_tools_over_stdio(demo_env: dict[str, str], tmp_path, mo
         assert again.structured_content["meta"]["cached"] is True
 
 
+async def test_tools_over_stdio_pass_the_validating_client_with_schemas_on(
+    demo_env: dict[str, str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    env = {**demo_env, "FINOPS_OUTPUT_SCHEMAS": "true"}
+    async with Client(params(env, tmp_path), mode="legacy", read_timeout_seconds=120) as client:
+        tools = (await client.list_tools()).tools
+        assert all(t.output_schema for t in tools)
+        for name, arguments in [
+            ("get_cost", {"include_forecast": True}),
+            ("run_finops_audit", {"limit": 3}),
+            ("get_budget_status", {}),
+        ]:
+            result = await client.call_tool(name, arguments)  # the client raises on a schema mismatch
+            assert not result.is_error and result.structured_content, name
+
+
 def test_stdout_carries_only_protocol_messages(demo_env: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Raw JSON-RPC over the pipe: every stdout line must be a JSON-RPC message; logs go to stderr."""
     env = {**os.environ, **demo_env, "FINOPS_LOG_LEVEL": "DEBUG"}

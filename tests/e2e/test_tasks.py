@@ -65,6 +65,10 @@ def comparable(report: dict[str, Any] | None) -> dict[str, Any]:
     assert report is not None
     data = copy.deepcopy(report)
     data["meta"].pop("duration_ms")
+    # a second answer comes from the kept result: same findings, its own id, `cached` true
+    data["meta"].pop("cached")
+    data.pop("report_uri", None)
+    data.pop("next_cursor", None)
     return data
 
 

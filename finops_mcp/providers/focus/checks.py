@@ -29,7 +29,7 @@ from finops_mcp.models import Finding
 from finops_mcp.money import money
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import Check, Ladder, Param
-from finops_mcp.providers.focus.loader import TABLE
+from finops_mcp.providers.focus.loader import TABLE, tags_of
 from finops_mcp.providers.focus.queries import Where
 
 WINDOW_DAYS = 30
@@ -91,9 +91,7 @@ def _basis(ctx: FocusCheckContext) -> str:
 
 
 def _tags(value: Any) -> dict[str, str]:
-    if not value:
-        return {}
-    return {str(k): str(v) for k, v in dict(value).items() if v is not None}
+    return tags_of(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +115,7 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
             SELECT COALESCE(resource_id, '{NO_RESOURCE} ' || COALESCE(service, '(no service)')) AS key,
                    resource_id IS NULL AS no_id, resource_name, resource_type, service, region, charge_day,
                    tags, COALESCE(currency, '') AS currency, effective_cost,
-                   list_filter(?::VARCHAR[], lambda k: COALESCE(tags[k], '') = '') AS missing
+                   list_filter(?::VARCHAR[], lambda k: COALESCE(tag_value(tags, k), '') = '') AS missing
             FROM {TABLE}
             WHERE {where.sql}
         )

@@ -1,68 +1,92 @@
-"""Load one FOCUS dataset's files into one normalized in-memory DuckDB table, then lock DuckDB down.
+"""Build one FOCUS dataset's view over its files, in place, on a locked-down DuckDB database.
 
-Every dataset gets its own in-memory DuckDB database holding one table, `focus_cost`
-(see `TABLE_DDL`), so a changed dataset is reloaded alone and queries need no dataset filter.
+Every dataset gets its own in-memory DuckDB database (one DuckDB instance: the lock's allow-list is
+per instance) holding one view, `focus_cost` (columns: `COLUMNS`), over the files themselves: nothing
+is copied into memory, so memory does not grow with rows. Parquet exports are read in place (DuckDB
+reads only the columns and row groups a query needs); CSV / gzipped CSV exports are read from their
+normalized Parquet twin in the CSV cache (`csvcache`), converted once.
 
-Normalization (FOCUS 1.0 - 1.3):
+Normalization (FOCUS 1.0 - 1.3), as view expressions:
 
-- `charge_day` is the UTC calendar day of ChargePeriodStart, computed once at load: a DATE column
-  makes day/month grouping cheap (DuckDB 2.0 is slow at truncating TIMESTAMPTZ on large scans).
-  TIMESTAMPTZ values are converted to UTC; naive TIMESTAMPs and ISO text without an offset are
-  taken as UTC; ISO text with `Z` or an offset is honoured.
+- `charge_day` is the UTC calendar day of ChargePeriodStart (a DATE: day/month grouping stays cheap;
+  DuckDB 2.0 is slow at truncating TIMESTAMPTZ, so TIMESTAMPTZ becomes a day by epoch arithmetic).
+  Naive TIMESTAMPs and ISO text without an offset are taken as UTC; text with `Z` or an offset is
+  honoured.
 - `provider_name` is ServiceProviderName (1.3) or ProviderName; `account` is SubAccountId, else
   BillingAccountId; `region` is RegionId, else RegionName. Empty strings become NULL.
 - `billed_cost` / `effective_cost` are DECIMAL(38,10): sums are exact. A file without EffectiveCost
   uses BilledCost for it (noted).
-- `tags` is MAP(VARCHAR, VARCHAR) from a JSON text column (CSV, or text in Parquet; Azure's
-  brace-less `"k": "v", ...` form is accepted), a Parquet MAP, or a Parquet STRUCT.
+- `tags` is the Tags column as JSON text (a Parquet MAP / STRUCT is rendered as JSON; Azure's
+  brace-less `"k": "v", ...` form gets its braces). It is read lazily: only a query naming a tag key
+  extracts it, with the `tag_value(tags, key)` macro (a JSON pointer lookup: any key is safe).
+- `partition_month` is the billing month of a Hive-style folder (`datasets.billing_month`) or NULL:
+  a constant per branch of the view, so a period filter on it skips whole files.
 - CSV is read with every column as text so account ids keep their leading zeros.
 
 A file is cost data when it has BilledCost and ChargePeriodStart columns; other files (e.g. the
 FOCUS 1.3 contract-commitments dataset exported to the same folder) are skipped and reported, never
-counted. Files with the same format and columns are read together (DuckDB reads them in parallel);
-if such a group fails, its files are retried one by one so the error names the bad file.
+counted. A file that cannot be read (a half-written or corrupt Parquet file) is skipped and named
+in the dataset's notes while the rest are counted; when no cost file can be read at all, the
+dataset fails (`upstream` / `invalid_query` naming the file), and when the files hold no FOCUS cost
+rows, it fails with `no_data`. A value that is not a number / timestamp fails the dataset naming
+the file. Error messages never carry SQL text.
 
-After loading, `SET enable_external_access = false` and `SET lock_configuration = true`: no later
-query on that database can read or write files, fetch URLs, load extensions or undo the lock.
+The lock, after the view is built (FIELD-NOTES, "Querying FOCUS in place, locked"):
+`SET allowed_directories` / `allowed_paths` to exactly the configured folders / files and the
+dataset's CSV-cache files, then `SET enable_external_access = false`, then
+`SET lock_configuration = true`; extension autoload / autoinstall are off from the start. No later
+query on that database can read outside those locations, write outside them, fetch URLs, attach
+databases, load extensions or undo the lock. DuckDB >= 1.5 also refuses symlinks out of the allowed
+folders (`datasets` skips such files itself). The lock is defence in depth: SQL stays server-built.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.providers.focus.datasets import FileKind, FileSet, FileStat
+from finops_mcp.providers.focus import storage
+from finops_mcp.providers.focus.datasets import FileKind, FileSet, FileStat, Root
+
+if TYPE_CHECKING:
+    from finops_mcp.providers.focus.csvcache import CsvCache
 
 TABLE = "focus_cost"
 MONEY = "DECIMAL(38,10)"
-TABLE_DDL = f"""
-CREATE TABLE {TABLE} (
-    charge_day DATE,
-    provider_name VARCHAR,
-    service VARCHAR,
-    account VARCHAR,
-    account_name VARCHAR,
-    region VARCHAR,
-    resource_id VARCHAR,
-    resource_name VARCHAR,
-    resource_type VARCHAR,
-    charge_category VARCHAR,
-    charge_frequency VARCHAR,
-    billed_cost {MONEY},
-    effective_cost {MONEY},
-    currency VARCHAR,
-    commitment_id VARCHAR,
-    commitment_name VARCHAR,
-    commitment_status VARCHAR,
-    tags MAP(VARCHAR, VARCHAR)
+# the view's columns and their types, in order
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("charge_day", "DATE"),
+    ("provider_name", "VARCHAR"),
+    ("service", "VARCHAR"),
+    ("account", "VARCHAR"),
+    ("account_name", "VARCHAR"),
+    ("region", "VARCHAR"),
+    ("resource_id", "VARCHAR"),
+    ("resource_name", "VARCHAR"),
+    ("resource_type", "VARCHAR"),
+    ("charge_category", "VARCHAR"),
+    ("charge_frequency", "VARCHAR"),
+    ("billed_cost", MONEY),
+    ("effective_cost", MONEY),
+    ("currency", "VARCHAR"),
+    ("commitment_id", "VARCHAR"),
+    ("commitment_name", "VARCHAR"),
+    ("commitment_status", "VARCHAR"),
+    ("tags", "VARCHAR"),
 )
-"""
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+# tag_value(tags, key): the key's value as text, NULL when missing (JSON pointer: '~' and '/' escaped)
+TAG_MACRO = (
+    "CREATE MACRO tag_value(t, k) AS json_extract_string(t, '/' || replace(replace(k, '~', '~0'), '/', '~1'))"
+)
 
 # normalized column -> FOCUS columns to take it from, first present wins (COALESCE over those present)
 TEXT_SOURCES: dict[str, tuple[str, ...]] = {
@@ -88,6 +112,7 @@ _NUMERIC_TYPES = re.compile(
     r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(\d+,\s*\d+\)|VARCHAR)$"
 )
 _MAX_MESSAGE = 300
+_US_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -98,7 +123,7 @@ class SkippedFile:
 
 @dataclass
 class LoadedDataset:
-    """A dataset loaded and locked. Query it through `cursor()` (one per call / thread)."""
+    """A dataset's view, built and locked. Query it through `cursor()` (one per call / thread)."""
 
     name: str
     connection: duckdb.DuckDBPyConnection
@@ -132,23 +157,35 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+def sql_string(value: str) -> str:
+    """A SQL string literal (for server-built paths only: never tool input)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def clean_error(exc: BaseException) -> str:
+    """DuckDB's message without SQL text (no `LINE n:` excerpt, no caret line), shortened."""
+    lines = []
+    for line in str(exc).splitlines():
+        if line.strip().startswith("LINE ") or set(line.strip()) <= {"^", " "}:
+            break
+        lines.append(line)
+    text = " ".join(" ".join(lines).split())
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
 def file_failure(path: str, exc: BaseException) -> ScopeFailure:
     """A ScopeFailure naming the file: unreadable -> upstream, invalid content -> invalid_query."""
     if isinstance(exc, (duckdb.IOException, duckdb.PermissionException, OSError)):
-        return ScopeFailure("upstream", f"cannot read FOCUS file {path}: {_short(exc)}")
-    return ScopeFailure("invalid_query", f"FOCUS file {path} is not valid FOCUS data: {_short(exc)}")
+        return ScopeFailure("upstream", f"cannot read FOCUS file {path}: {clean_error(exc)}")
+    return ScopeFailure("invalid_query", f"FOCUS file {path} is not valid FOCUS data: {clean_error(exc)}")
 
 
-def _reader(kind: FileKind) -> str:
+def reader_sql(kind: FileKind, files: str) -> str:
+    """The table function reading `files` (a SQL expression: `?` or a literal list)."""
     if kind == "parquet":
-        return "read_parquet(?)"
+        return f"read_parquet({files})"
     # every column as text: account ids keep leading zeros, nothing is guessed from a sample
-    return "read_csv(?, all_varchar = true, header = true)"
+    return f"read_csv({files}, all_varchar = true, header = true)"
 
 
 Columns = tuple[tuple[str, str], ...]  # (name, duckdb type) in file order
@@ -156,7 +193,7 @@ Columns = tuple[tuple[str, str], ...]  # (name, duckdb type) in file order
 
 def describe_file(con: duckdb.DuckDBPyConnection, f: FileStat) -> Columns:
     try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(f.kind)}", [[f.path]]).fetchall()
+        rows = con.execute(f"DESCRIBE SELECT * FROM {reader_sql(f.kind, '?')}", [[f.path]]).fetchall()
     except duckdb.Error as exc:
         raise file_failure(f.path, exc) from None
     return tuple((str(r[0]), str(r[1])) for r in rows)
@@ -195,41 +232,44 @@ def _money_expr(col: tuple[str, str], path: str) -> str:
     return f"CAST({ident} AS {MONEY})"
 
 
+def _utc_day(tstz: str) -> str:
+    # epoch arithmetic: ~5x faster than CAST(<TIMESTAMPTZ> AS DATE) on DuckDB 2.0 (ICU per row)
+    return f"CAST(DATE '1970-01-01' + CAST(floor(epoch_us({tstz}) / {_US_PER_DAY}) AS INTEGER) AS DATE)"
+
+
 def _day_expr(col: tuple[str, str], path: str) -> str:
     name, typ = col
     ident = quote_ident(name)
     if typ == "DATE":
         return ident
-    if typ.startswith("TIMESTAMP"):
-        # TIMESTAMPTZ -> DATE uses the session time zone, which is UTC; naive timestamps are UTC
+    if typ.startswith("TIMESTAMP WITH TIME ZONE") or typ == "TIMESTAMPTZ":
+        return _utc_day(ident)
+    if typ.startswith("TIMESTAMP"):  # naive: taken as UTC
         return f"CAST({ident} AS DATE)"
     if typ == "VARCHAR":
-        return f"CAST(CAST(NULLIF(trim({ident}), '') AS TIMESTAMPTZ) AS DATE)"
+        return _utc_day(f"CAST(NULLIF(trim({ident}), '') AS TIMESTAMPTZ)")
     raise ScopeFailure(
         "invalid_query", f"FOCUS file {path}: column {name} has type {typ}, expected a timestamp"
     )
 
 
-def _tags_expr(col: tuple[str, str] | None) -> str:
+def _tags_expr(col: tuple[str, str] | None, validate: bool) -> str:
+    """Tags as JSON object text. `validate` (the one-time CSV conversion) fails on invalid JSON."""
     if col is None:
-        return "NULL"
+        return "CAST(NULL AS VARCHAR)"
     name, typ = col
     ident = quote_ident(name)
-    target = "MAP(VARCHAR, VARCHAR)"
-    if typ.startswith("MAP("):
-        return f"CAST({ident} AS {target})"
-    if typ.startswith("STRUCT("):
-        return f"CAST(to_json({ident}) AS {target})"
-    text = ident if typ in ("VARCHAR", "JSON") else f"CAST({ident} AS VARCHAR)"
-    return (
-        f"CASE WHEN trim({text}) = '' OR trim({text}) = 'null' THEN NULL "
-        f"WHEN starts_with(ltrim({text}), '{{') THEN CAST(CAST({text} AS JSON) AS {target}) "
-        f"ELSE CAST(CAST('{{' || {text} || '}}' AS JSON) AS {target}) END"
-    )
+    if typ.startswith("MAP(") or typ.startswith("STRUCT("):
+        return f"CAST(to_json({ident}) AS VARCHAR)"
+    text = ident if typ == "VARCHAR" else f"CAST({ident} AS VARCHAR)"
+    braced = f"CASE WHEN starts_with(ltrim({text}), '{{') THEN {text} ELSE '{{' || {text} || '}}' END"
+    if validate:
+        braced = f"CAST(CAST({braced} AS JSON) AS VARCHAR)"
+    return f"CASE WHEN trim({text}) = '' OR trim({text}) = 'null' THEN NULL ELSE {braced} END"
 
 
-def select_list(columns: Columns, path: str) -> tuple[str, list[str]]:
-    """The SELECT list mapping a file's columns onto `focus_cost`, and notes about the mapping."""
+def select_list(columns: Columns, path: str, *, validate_tags: bool = False) -> tuple[str, list[str]]:
+    """The SELECT list mapping a file's columns onto `COLUMNS`, and notes about the mapping."""
     cols = _Cols(columns)
     notes: list[str] = []
     exprs: dict[str, str] = {}
@@ -240,7 +280,7 @@ def select_list(columns: Columns, path: str) -> tuple[str, list[str]]:
     for target, sources in TEXT_SOURCES.items():
         present = [c for c in (cols.get(s) for s in sources) if c is not None]
         if not present:
-            exprs[target] = "NULL"
+            exprs[target] = "CAST(NULL AS VARCHAR)"
         elif len(present) == 1:
             exprs[target] = _text_expr(present[0])
         else:
@@ -252,26 +292,27 @@ def select_list(columns: Columns, path: str) -> tuple[str, list[str]]:
         notes.append("no EffectiveCost column: effective cost uses BilledCost")
     else:
         exprs["effective_cost"] = _money_expr(effective, path)
-    exprs["tags"] = _tags_expr(cols.get("Tags"))
+    exprs["tags"] = _tags_expr(cols.get("Tags"), validate_tags)
     for id_col in ID_COLUMNS:
         found = cols.get(id_col)
         if found is not None and _INTEGER_TYPES.match(found[1]):
             notes.append(
                 f"{found[0]} is stored as a number ({found[1]}): leading zeros of account ids are lost"
             )
-    order = [
-        "charge_day", "provider_name", "service", "account", "account_name", "region", "resource_id",
-        "resource_name", "resource_type", "charge_category", "charge_frequency", "billed_cost",
-        "effective_cost", "currency", "commitment_id", "commitment_name", "commitment_status", "tags",
-    ]  # fmt: skip
-    return ", ".join(f"{exprs[c]} AS {c}" for c in order), notes
+    return ", ".join(f"{exprs[c]} AS {c}" for c in COLUMN_NAMES), notes
 
 
-def _classify(columns: Columns) -> str | None:
-    """None for a cost file, else why the file is skipped."""
+def classify(columns: Columns, f: FileStat) -> str | None:
+    """None for a cost file, else why the file is skipped. Raises for cost rows without a currency."""
     cols = _Cols(columns)
     missing = [c for c in REQUIRED if not cols.has(c)]
     if not missing:
+        if not cols.has("BillingCurrency"):
+            raise ScopeFailure(
+                "invalid_query",
+                f"FOCUS file {f.path} has cost columns but no BillingCurrency column; amounts without a "
+                "currency cannot be reported",
+            )
         return None
     what = "not FOCUS cost rows"
     if cols.has("ContractCommitmentId") or any(
@@ -281,92 +322,214 @@ def _classify(columns: Columns) -> str | None:
     return f"{what} (no {' / '.join(missing)} column)"
 
 
-def _insert(con: duckdb.DuckDBPyConnection, kind: FileKind, files: Sequence[str], select: str) -> None:
-    con.execute(f"INSERT INTO {TABLE} SELECT {select} FROM {_reader(kind)}", [list(files)])
-
-
-def lock_down(con: duckdb.DuckDBPyConnection) -> None:
-    """No file system or network access from SQL after this, and no way to turn it back on."""
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-
-
 def new_connection() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
+    """A fresh in-memory DuckDB instance, UTC, that never installs or auto-loads an extension."""
+    con = duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
     con.execute("SET TimeZone = 'UTC'")
     return con
 
 
+def lock_down(con: duckdb.DuckDBPyConnection, directories: Iterable[str], paths: Iterable[str]) -> None:
+    """Only these folders / files from SQL after this, no network, and no way to turn it back on.
+
+    The order is DuckDB's: the allow-lists first, then external access off, then the lock."""
+    dirs = sorted({d.rstrip("/\\") + "/" for d in directories})  # trailing '/': no sibling prefix match
+    con.execute(f"SET allowed_directories = [{', '.join(sql_string(d) for d in dirs)}]")
+    con.execute(f"SET allowed_paths = [{', '.join(sql_string(p) for p in sorted(set(paths)))}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+@dataclass
+class Source:
+    """One readable cost file as the view reads it: the file itself (Parquet) or its cached twin."""
+
+    file: FileStat
+    read_path: str
+    columns: Columns | None  # None: already normalized (CSV cache)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Plan:
+    sources: list[Source] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    unreadable: list[ScopeFailure] = field(default_factory=list)
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    fileset: FileSet,
+    csv_cache: CsvCache,
+    described: dict[FileStat, Columns],
+    check_cancelled: Callable[[], None],
+) -> _Plan:
+    plan = _Plan()
+    for f in fileset.files:
+        check_cancelled()
+        if f.size == 0:
+            plan.skipped.append(SkippedFile(f.path, "empty file"))
+            continue
+        if f.kind == "csv":
+            cached = csv_cache.get(f)
+            if cached.parquet is None:
+                plan.skipped.append(SkippedFile(f.path, cached.skip or "not FOCUS cost rows"))
+            else:
+                plan.sources.append(Source(f, cached.parquet, None, cached.notes))
+            continue
+        columns = described.get(f)
+        if columns is None:
+            try:
+                columns = describe_file(con, f)
+            except ScopeFailure as exc:  # a half-written / corrupt file: skipped, named
+                plan.unreadable.append(exc)
+                plan.skipped.append(SkippedFile(f.path, f"unreadable ({_reason(exc)})"))
+                continue
+            described[f] = columns
+        reason = classify(columns, f)
+        if reason is not None:
+            plan.skipped.append(SkippedFile(f.path, reason))
+            continue
+        plan.sources.append(Source(f, f.path, columns))
+    return plan
+
+
+def _reason(exc: ScopeFailure) -> str:
+    return exc.message.split(": ", 1)[-1]
+
+
+def view_sql(sources: Sequence[Source]) -> tuple[str, dict[str, list[str]]]:
+    """`CREATE VIEW focus_cost` over the sources (one UNION ALL branch per layout and billing month),
+    and the mapping notes by note -> files."""
+    groups: dict[tuple[Columns | None, date | None], list[Source]] = {}
+    for src in sources:
+        groups.setdefault((src.columns, src.file.billing_month), []).append(src)
+    file_notes: dict[str, list[str]] = {}
+    branches: list[str] = []
+    for (columns, month), members in groups.items():
+        if columns is None:
+            select = ", ".join(COLUMN_NAMES)
+            for src in members:
+                for note in src.notes:
+                    file_notes.setdefault(note, []).append(src.file.path)
+        else:
+            select, notes = select_list(columns, members[0].file.path)
+            for note in notes:
+                file_notes.setdefault(note, []).extend(s.file.path for s in members)
+        month_sql = f"DATE '{month.isoformat()}'" if month else "CAST(NULL AS DATE)"
+        files = "[" + ", ".join(sql_string(s.read_path) for s in members) + "]"
+        branches.append(f"SELECT {select}, {month_sql} AS partition_month FROM read_parquet({files})")
+    return f"CREATE OR REPLACE VIEW {TABLE} AS " + "\nUNION ALL\n".join(branches), file_notes
+
+
 def load_dataset(
-    name: str, fileset: FileSet, check_cancelled: Callable[[], None] | None = None
+    name: str,
+    fileset: FileSet,
+    roots: Sequence[Root],
+    csv_cache: CsvCache,
+    check_cancelled: Callable[[], None] | None = None,
+    described: dict[FileStat, Columns] | None = None,
 ) -> LoadedDataset:
-    """Read the dataset's files into a fresh, locked database. Raises ScopeFailure naming a bad file."""
+    """Build the dataset's view over its files on a fresh database and lock it. Raises ScopeFailure."""
     con = new_connection()
     try:
-        return _load(con, name, fileset, check_cancelled or (lambda: None))
+        storage.register(con, [storage.parse_url(r.path) for r in roots if storage.is_url(r.path)])
+        return _load(con, name, fileset, roots, csv_cache, check_cancelled or (lambda: None), described or {})
     except BaseException:
         con.close()
         raise
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, name: str, fileset: FileSet, check_cancelled: Callable[[], None]
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    fileset: FileSet,
+    roots: Sequence[Root],
+    csv_cache: CsvCache,
+    check_cancelled: Callable[[], None],
+    described: dict[FileStat, Columns],
 ) -> LoadedDataset:
-    con.execute(TABLE_DDL)
-    skipped: list[SkippedFile] = []
-    groups: dict[tuple[FileKind, Columns], list[str]] = {}
-    file_notes: dict[str, list[str]] = {}
-    for f in fileset.files:
-        check_cancelled()
-        if f.size == 0:
-            skipped.append(SkippedFile(f.path, "empty file"))
-            continue
-        columns = describe_file(con, f)
-        reason = _classify(columns)
-        if reason is not None:
-            skipped.append(SkippedFile(f.path, reason))
-            continue
-        if not _Cols(columns).has("BillingCurrency"):
-            raise ScopeFailure(
-                "invalid_query",
-                f"FOCUS file {f.path} has cost columns but no BillingCurrency column; amounts without a "
-                "currency cannot be reported",
-            )
-        groups.setdefault((f.kind, columns), []).append(f.path)
-    loaded_files = 0
-    for (kind, columns), paths in groups.items():
-        check_cancelled()
-        select, mapping_notes = select_list(columns, paths[0])
-        for note in mapping_notes:
-            file_notes.setdefault(note, []).extend(paths)
+    plan = _plan(con, fileset, csv_cache, described, check_cancelled)
+    con.execute(TAG_MACRO)
+    while True:
+        if not plan.sources:
+            if plan.unreadable:
+                raise plan.unreadable[0]
+            raise _no_data(name, fileset, plan.skipped)
+        sql, file_notes = view_sql(plan.sources)
+        con.execute(sql)
         try:
-            _insert(con, kind, paths, select)
-        except duckdb.Error as exc:
-            if len(paths) == 1:
-                raise file_failure(paths[0], exc) from None
-            for path in paths:  # the failed statement inserted nothing: find the bad file
-                check_cancelled()
-                try:
-                    _insert(con, kind, [path], select)
-                except duckdb.Error as one_exc:
-                    raise file_failure(path, one_exc) from None
-        loaded_files += len(paths)
-    stats = _stats(con)
-    lock_down(con)
-    notes = _notes(name, fileset, skipped, file_notes, stats)
+            stats = _stats(con)
+            break
+        except duckdb.Error:
+            bad = _find_unreadable(con, plan.sources, check_cancelled)
+            if not bad:
+                raise
+            for src, exc in bad:
+                plan.sources.remove(src)
+                plan.unreadable.append(exc)
+                plan.skipped.append(SkippedFile(src.file.path, f"unreadable ({_reason(exc)})"))
+    if stats.rows == 0:
+        raise _no_data(name, fileset, plan.skipped)
+
+    def names(path: str) -> list[str]:
+        return storage.aliases(path) if storage.is_url(path) else [path]
+
+    lock_down(
+        con,
+        [n for r in roots if r.is_dir for n in names(r.path)],
+        [n for r in roots if not r.is_dir for n in names(r.path)]
+        + [s.read_path for s in plan.sources if s.columns is None],
+    )
+    notes = _notes(name, fileset, plan.skipped, file_notes, stats)
     return LoadedDataset(
         name=name,
         connection=con,
         signature=fileset.signature,
-        files=loaded_files,
+        files=len(plan.sources),
         rows=stats.rows,
         first_day=stats.first_day,
         last_day=stats.last_day,
         providers=stats.providers,
         currencies=stats.currencies,
-        skipped=tuple(skipped),
+        skipped=tuple(plan.skipped),
         ignored=fileset.ignored,
         notes=notes,
+    )
+
+
+def _find_unreadable(
+    con: duckdb.DuckDBPyConnection, sources: Sequence[Source], check_cancelled: Callable[[], None]
+) -> list[tuple[Source, ScopeFailure]]:
+    """The sources whose data cannot be read (the view failed): each read alone. Invalid values
+    (not a number / timestamp) are not skipped: they fail the dataset, naming the file."""
+    bad: list[tuple[Source, ScopeFailure]] = []
+    for src in sources:
+        check_cancelled()
+        select = ", ".join(COLUMN_NAMES) if src.columns is None else select_list(src.columns, "")[0]
+        try:
+            con.execute(
+                f"SELECT count(*), max(charge_day), max(currency), sum(billed_cost) FROM "
+                f"(SELECT {select} FROM read_parquet(?))",
+                [[src.read_path]],
+            ).fetchall()
+        except duckdb.ConversionException as exc:
+            raise file_failure(src.file.path, exc) from None
+        except duckdb.Error as exc:
+            bad.append((src, file_failure(src.file.path, exc)))
+    return bad
+
+
+def _no_data(name: str, fileset: FileSet, skipped: Sequence[SkippedFile]) -> ScopeFailure:
+    why = "; ".join(sorted({s.reason for s in skipped})[:3])
+    return ScopeFailure(
+        "no_data",
+        f"FOCUS dataset {name!r}: no FOCUS cost rows in its {len(fileset.files)} file(s)"
+        + (f" ({why})" if why else "")
+        + "; point FINOPS_FOCUS_PATHS at the FOCUS cost export (files with BilledCost and "
+        "ChargePeriodStart columns)",
     )
 
 
@@ -382,25 +545,41 @@ class _Stats:
 
 
 def _stats(con: duckdb.DuckDBPyConnection) -> _Stats:
-    row = con.execute(
-        f"SELECT count(*), count(*) - count(charge_day), count(*) - count(currency), min(charge_day), "
-        f"max(charge_day) FROM {TABLE}"
-    ).fetchone()
-    assert row is not None
-    providers = [
-        r[0]
-        for r in con.execute(
-            f"SELECT DISTINCT provider_name FROM {TABLE} WHERE provider_name IS NOT NULL ORDER BY 1"
-        ).fetchall()
-    ]
-    currencies = [
-        r[0]
-        for r in con.execute(
-            f"SELECT currency FROM {TABLE} WHERE currency IS NOT NULL GROUP BY currency "
-            "ORDER BY sum(abs(billed_cost)) DESC NULLS LAST, count(*) DESC, currency"
-        ).fetchall()
-    ]
-    return _Stats(int(row[0]), int(row[1]), int(row[2]), row[3], row[4], tuple(providers), tuple(currencies))
+    """What the dataset holds, in one scan of four columns."""
+    groups = con.execute(
+        f"SELECT currency, provider_name, count(*), count(charge_day), min(charge_day), max(charge_day), "
+        f"sum(abs(billed_cost)) FROM {TABLE} GROUP BY ALL"
+    ).fetchall()
+    rows = sum(int(g[2]) for g in groups)
+    dated = sum(int(g[3]) for g in groups)
+    firsts = [g[4] for g in groups if g[4] is not None]
+    lasts = [g[5] for g in groups if g[5] is not None]
+    providers = sorted({str(g[1]) for g in groups if g[1] is not None})
+    by_currency: dict[str, tuple[Any, int]] = {}
+    for currency, _, count, _, _, _, cost in groups:
+        if currency is None:
+            continue
+        old_cost, old_count = by_currency.get(currency, (0, 0))
+        by_currency[currency] = (old_cost + (cost or 0), old_count + int(count))
+    currencies = sorted(by_currency, key=lambda c: (-by_currency[c][0], -by_currency[c][1], c))
+    no_currency = sum(int(g[2]) for g in groups if g[0] is None)
+    return _Stats(
+        rows, rows - dated, no_currency, min(firsts, default=None), max(lasts, default=None),
+        tuple(providers), tuple(currencies),
+    )  # fmt: skip
+
+
+def tags_of(value: Any) -> dict[str, str]:
+    """A `tags` value (JSON object text) as a dict of text values (None / invalid JSON: empty)."""
+    if not value:
+        return {}
+    try:
+        data = json.loads(value) if isinstance(value, str) else dict(value)
+    except (ValueError, TypeError):
+        return {}
+    if not isinstance(data, Mapping):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items() if v is not None}
 
 
 def _names(paths: Iterable[str], limit: int = 5) -> str:
@@ -433,6 +612,4 @@ def _notes(
             f"FOCUS dataset {name!r}: {stats.no_currency} row(s) without BillingCurrency are reported with "
             "an empty currency"
         )
-    if stats.rows == 0:
-        notes.append(f"FOCUS dataset {name!r}: the files hold no cost rows")
     return tuple(notes)

@@ -1,8 +1,11 @@
-"""`FocusProvider`: the FOCUS billing-export provider (local CSV / Parquet files, queried with DuckDB).
+"""`FocusProvider`: the FOCUS billing-export provider (CSV / Parquet files, queried in place with DuckDB).
 
 One scope per dataset (`focus:<name>`, see `datasets` for how `FINOPS_FOCUS_PATHS` names them).
-Construction only parses the settings; files are globbed, read and locked into DuckDB on the
-first call that needs them (`store`), and reloaded when they change. Caveats found while loading
+Construction only parses the settings; files are globbed and a locked DuckDB view is built over
+them on the first call that needs them (`store`, `loader`), and rebuilt when they change.
+`data_version(scope)` (the files' stat fingerprint) is part of the service's cache key, so a
+changed or new file is seen at the next call, not after the cache TTL. A query that fails is
+reported without DuckDB's SQL text. Caveats found while loading
 (skipped non-cost files, globs matching nothing, missing columns) are passed to `ctx.note` on
 every cost, forecast, budget and audit call of that dataset, and listed by `describe()`.
 
@@ -12,7 +15,9 @@ region only). Audit window: see `checks`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import hashlib
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -37,8 +42,9 @@ from finops_mcp.providers.base import (
 from finops_mcp.providers.focus import budgets as budgets_mod
 from finops_mcp.providers.focus import queries
 from finops_mcp.providers.focus.checks import CHECKS, FocusCheckContext, audit_window
+from finops_mcp.providers.focus.csvcache import CsvCache
 from finops_mcp.providers.focus.datasets import parse_focus_paths
-from finops_mcp.providers.focus.loader import TABLE, LoadedDataset
+from finops_mcp.providers.focus.loader import TABLE, LoadedDataset, clean_error
 from finops_mcp.providers.focus.store import DatasetStore
 from finops_mcp.settings import Settings
 
@@ -70,7 +76,9 @@ class FocusProvider:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store = DatasetStore(parse_focus_paths(settings.focus_paths))
+        self._store = DatasetStore(
+            parse_focus_paths(settings.focus_paths), CsvCache(settings.focus_cache_dir)
+        )
         self._budget_file = budgets_mod.BudgetFile(settings.focus_budgets)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -83,6 +91,29 @@ class FocusProvider:
         ctx.raise_if_cancelled()
         return ds
 
+    @contextlib.contextmanager
+    def _cursor(self, ds: LoadedDataset) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the dataset; a DuckDB error becomes a ScopeFailure without SQL text."""
+        cur = ds.cursor()
+        try:
+            yield cur
+        except duckdb.Error as exc:
+            mapped = self.classify_error(exc) or ("upstream", False)
+            raise ScopeFailure(
+                mapped[0], f"FOCUS dataset {ds.name!r}: query failed: {clean_error(exc)}", retryable=mapped[1]
+            ) from None
+        finally:
+            cur.close()
+
+    def data_version(self, scope: Scope) -> str | None:
+        """A fingerprint of the scope's files (paths, sizes, mtimes): part of the service's cache key."""
+        try:
+            files = self._store.files(scope.key).signature
+        except ScopeFailure:
+            return None
+        digest = hashlib.sha256(repr(files).encode()).hexdigest()
+        return digest[:16]
+
     # -- Provider --------------------------------------------------------------------------
 
     def scopes(self, ctx: CallContext) -> Sequence[Scope]:
@@ -90,19 +121,20 @@ class FocusProvider:
 
     def cost(self, scope: Scope, query: CostQuery, ctx: CallContext) -> list[CostLine]:
         ds = self._dataset(scope, ctx)
-        cur = ds.cursor()
-        try:
+        with self._cursor(ds) as cur:
             return queries.cost_lines(cur, query)
-        finally:
-            cur.close()
+
+    def data_span(self, scope: Scope, ctx: CallContext) -> Span | None:
+        """The dataset's first and last charge day (`SpanAware`)."""
+        ds = self._dataset(scope, ctx)
+        if ds.first_day is None or ds.last_day is None:
+            return None
+        return Span(ds.first_day, ds.last_day)
 
     def forecast(self, scope: Scope, query: CostQuery, ctx: CallContext) -> ForecastLine | None:
         ds = self._dataset(scope, ctx)
-        cur = ds.cursor()
-        try:
+        with self._cursor(ds) as cur:
             line, notes = queries.forecast(cur, query, ds.main_currency)
-        finally:
-            cur.close()
         for note in notes:
             ctx.note(f"{scope.id}: {note}")
         return line
@@ -126,11 +158,8 @@ class FocusProvider:
         if not mine:
             return []
         ds = self._dataset(scope, ctx)
-        cur = ds.cursor()
-        try:
+        with self._cursor(ds) as cur:
             lines, notes = budgets_mod.budget_lines(cur, scope.key, mine, today, ds.main_currency)
-        finally:
-            cur.close()
         for note in notes:
             ctx.note(note)
         return lines
@@ -159,8 +188,7 @@ class FocusProvider:
         if not required and any(c.id == "focus.untagged_cost" for c in mine):
             ctx.note("FINOPS_REQUIRED_TAGS is empty: focus.untagged_cost had nothing to check")
         regions = (unit.region,) if unit.region else ()
-        cur = ds.cursor()
-        try:
+        with self._cursor(ds) as cur:
             check_ctx = FocusCheckContext(
                 cursor=cur,
                 dataset=unit.scope.key,
@@ -179,8 +207,6 @@ class FocusProvider:
                 ctx.raise_if_cancelled()
                 findings.extend(check.evaluate(check_ctx))
             seen = self._regions_seen(cur, window, regions)
-        finally:
-            cur.close()
         if unit.region and not seen:
             ctx.note(
                 f"{unit.scope.id}: no cost rows in region {unit.region!r} during {window.start}..{window.end}"

@@ -1,8 +1,13 @@
-"""Cost, period totals and the run-rate forecast over the normalized `focus_cost` table.
+"""Cost, period totals and the run-rate forecast over the normalized `focus_cost` view.
 
 SQL text here is built only from fixed fragments: dimension names map to column expressions
 through an allowlist, and every user value (service names, accounts, regions, tag keys and
-values, dates) is a bound `?` parameter, tag keys included (`tags[?]`).
+values, dates) is a bound `?` parameter, tag keys included (`tag_value(tags, ?)`: only the tag keys
+a query names are extracted from the Tags JSON, lazily).
+
+Every date range also bounds `partition_month` (files under a Hive-style billing period folder),
+with one month of slack on each side for charges billed in a neighbouring period, so files of
+months not asked for are not opened.
 
 Dimensions: service -> ServiceName, account -> SubAccountId (else BillingAccountId),
 region -> RegionId (else RegionName), resource -> ResourceId, charge_category -> ChargeCategory,
@@ -29,7 +34,7 @@ import duckdb
 
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.forecast import run_rate
-from finops_mcp.periods import Span, month_span
+from finops_mcp.periods import Span, add_months, month_span, month_start
 from finops_mcp.providers.base import CostLine, CostQuery, Filters, ForecastLine
 from finops_mcp.providers.focus.loader import TABLE
 
@@ -52,7 +57,7 @@ def dimension_expr(dim: str) -> tuple[str, Params]:
     if column is not None:
         return f"COALESCE({column}, '')", []
     if dim.startswith("tag:") and dim[4:]:
-        return "COALESCE(tags[?], '')", [dim[4:]]
+        return "COALESCE(tag_value(tags, ?), '')", [dim[4:]]
     raise ScopeFailure(
         "invalid_query",
         f"{dim!r} is not a dimension; use one of {', '.join(DIMENSION_COLUMNS)} or 'tag:<key>'",
@@ -79,7 +84,10 @@ class Where:
 
     @classmethod
     def days(cls, start: date, end: date) -> Where:
-        return cls(["charge_day BETWEEN ? AND ?"], [start, end])
+        return cls(
+            ["charge_day BETWEEN ? AND ?", "(partition_month IS NULL OR partition_month BETWEEN ? AND ?)"],
+            [start, end, add_months(month_start(start), -1), add_months(month_start(end), 1)],
+        )
 
     def add(self, clause: str, *params: object) -> Where:
         self.clauses.append(clause)
@@ -98,9 +106,9 @@ class Where:
         self.among("provider_name", providers)
         for key, values in filters.tags:
             if values:
-                self.add(f"COALESCE(tags[?], '') IN ({_placeholders(len(values))})", key, *values)
+                self.add(f"COALESCE(tag_value(tags, ?), '') IN ({_placeholders(len(values))})", key, *values)
             else:
-                self.add("COALESCE(tags[?], '') <> ''", key)
+                self.add("COALESCE(tag_value(tags, ?), '') <> ''", key)
         return self
 
     @property
@@ -170,9 +178,8 @@ def period_totals(
 
 def last_charge_day(cur: duckdb.DuckDBPyConnection, start: date, end: date) -> date | None:
     """The latest charge day with any row in [start, end], whatever the filters."""
-    row = cur.execute(
-        f"SELECT max(charge_day) FROM {TABLE} WHERE charge_day BETWEEN ? AND ?", [start, end]
-    ).fetchone()
+    where = Where.days(start, end)
+    row = cur.execute(f"SELECT max(charge_day) FROM {TABLE} WHERE {where.sql}", where.params).fetchone()
     return row[0] if row else None
 
 

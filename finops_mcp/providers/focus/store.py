@@ -1,8 +1,9 @@
-"""Lazy, thread-safe cache of loaded FOCUS datasets that reloads when their files change.
+"""Lazy, thread-safe cache of FOCUS dataset views that rebuilds a view when its files change.
 
 Nothing is read until a dataset is first used. On every use the dataset's globs are expanded and
-the files stat'ed (cheap); when the set of files or any size/mtime differs from what was loaded,
-the dataset is loaded again into a fresh database and swapped in. Calls still running on the old
+the files stat'ed (cheap); when the set of files or any size/mtime differs from what the view was
+built over, a new view is built on a fresh database and swapped in (files already described, and
+CSV files already converted, are not read again). Calls still running on the old
 database keep it alive until they finish (DuckDB frees it with its last cursor). One lock per
 dataset: concurrent first calls wait for a single load. A load that failed is not retried until
 the files change (the same failure is raised again).
@@ -15,13 +16,16 @@ from collections.abc import Mapping
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.providers.focus.datasets import DatasetSpec, FileSet, FileStat, resolve_files
-from finops_mcp.providers.focus.loader import LoadedDataset, load_dataset
+from finops_mcp.providers.focus.csvcache import CsvCache
+from finops_mcp.providers.focus.datasets import DatasetSpec, FileSet, FileStat, dataset_roots, resolve_files
+from finops_mcp.providers.focus.loader import Columns, LoadedDataset, load_dataset
 
 
 class DatasetStore:
-    def __init__(self, specs: Mapping[str, DatasetSpec]) -> None:
+    def __init__(self, specs: Mapping[str, DatasetSpec], csv_cache: CsvCache | None = None) -> None:
         self._specs = dict(specs)
+        self._csv_cache = csv_cache or CsvCache(None)
+        self._described: dict[FileStat, Columns] = {}
         self._loaded: dict[str, LoadedDataset] = {}
         self._failed: dict[str, tuple[tuple[FileStat, ...], ScopeFailure]] = {}
         self._locks = {name: threading.Lock() for name in self._specs}
@@ -60,7 +64,14 @@ class DatasetStore:
         if failed is not None and failed[0] == fileset.signature:
             raise ScopeFailure(failed[1].code, failed[1].message)
         try:
-            loaded = load_dataset(name, fileset, ctx.raise_if_cancelled if ctx is not None else None)
+            loaded = load_dataset(
+                name,
+                fileset,
+                dataset_roots(self.spec(name)),
+                self._csv_cache,
+                ctx.raise_if_cancelled if ctx is not None else None,
+                self._described,
+            )
         except ScopeFailure as exc:
             self._failed[name] = (fileset.signature, exc)
             raise
