@@ -22,14 +22,15 @@ Get*Coverage, Get*PurchaseRecommendation).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from finops_mcp.engine.context import CallContext, Cancelled
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.money import to_decimal as dec
 from finops_mcp.providers.aws.api import api_call, api_pages
 from finops_mcp.providers.aws.cost import BILLED_API
 
@@ -63,16 +64,6 @@ HUB_HOWTO = (
     "Enable, or `aws cost-optimization-hub update-enrollment-status --status Active` in the "
     "management account) and allow cost-optimization-hub:ListRecommendations"
 )
-
-
-def dec(value: Any) -> Decimal:
-    """A number as AWS sends it (string or float) as Decimal; 0 when absent or unparsable."""
-    if value is None or value == "":
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -171,75 +162,70 @@ def _saving(option: Mapping[str, Any]) -> tuple[Decimal, str]:
     return dec(money.get("value")), str(money.get("currency") or "USD")
 
 
+def _optimizer_items(optimizer: Any, op: str, key: str, account_id: str, ctx: CallContext) -> Iterator[Any]:
+    """Every recommendation of one Compute Optimizer listing for the account (paged)."""
+    for page in api_pages(
+        ctx,
+        optimizer,
+        op,
+        token_in="nextToken",
+        token_out="nextToken",
+        accountIds=[account_id],
+        maxResults=PAGE_SIZE["co"],
+    ):
+        yield from page.get(key, [])
+
+
 def optimizer_recommendations(optimizer: Any, account_id: str, ctx: CallContext) -> list[Rightsizing]:
     """EC2 and EBS recommendations of Compute Optimizer (its best-ranked option of each)."""
     found: list[Rightsizing] = []
-    size = PAGE_SIZE["co"]
     op = "get_ec2_instance_recommendations"
     source = f"{CO_SOURCE} GetEC2InstanceRecommendations"
-    for page in api_pages(
-        ctx,
-        optimizer,
-        op,
-        token_in="nextToken",
-        token_out="nextToken",
-        accountIds=[account_id],
-        maxResults=size,
-    ):
-        for rec in page.get("instanceRecommendations", []):
-            option = _best_option(rec.get("recommendationOptions") or [])
-            finding = str(rec.get("finding", ""))
-            if option is None or finding.upper() not in ("OVERPROVISIONED", "OVER_PROVISIONED"):
-                continue
-            saving, currency = _saving(option)
-            current, target = rec.get("currentInstanceType", ""), option.get("instanceType", "")
-            found.append(
-                Rightsizing(
-                    recommendation_id=str(rec.get("instanceArn", "")),
-                    resource_id=str(rec.get("instanceArn", "")).rsplit("/", 1)[-1],
-                    resource_type="Ec2Instance",
-                    action="Rightsize",
-                    monthly_saving=saving,
-                    currency=currency,
-                    source=source,
-                    current=str(current),
-                    recommended=str(target),
-                    lookback_days=int(rec.get("lookBackPeriodInDays") or 0) or None,
-                    tags=_tags(rec.get("tags")),
-                )
+    for rec in _optimizer_items(optimizer, op, "instanceRecommendations", account_id, ctx):
+        option = _best_option(rec.get("recommendationOptions") or [])
+        finding = str(rec.get("finding", ""))
+        if option is None or finding.upper() not in ("OVERPROVISIONED", "OVER_PROVISIONED"):
+            continue
+        saving, currency = _saving(option)
+        current, target = rec.get("currentInstanceType", ""), option.get("instanceType", "")
+        found.append(
+            Rightsizing(
+                recommendation_id=str(rec.get("instanceArn", "")),
+                resource_id=str(rec.get("instanceArn", "")).rsplit("/", 1)[-1],
+                resource_type="Ec2Instance",
+                action="Rightsize",
+                monthly_saving=saving,
+                currency=currency,
+                source=source,
+                current=str(current),
+                recommended=str(target),
+                lookback_days=int(rec.get("lookBackPeriodInDays") or 0) or None,
+                tags=_tags(rec.get("tags")),
             )
+        )
     op = "get_ebs_volume_recommendations"
     source = f"{CO_SOURCE} GetEBSVolumeRecommendations"
-    for page in api_pages(
-        ctx,
-        optimizer,
-        op,
-        token_in="nextToken",
-        token_out="nextToken",
-        accountIds=[account_id],
-        maxResults=size,
-    ):
-        for rec in page.get("volumeRecommendations", []):
-            option = _best_option(rec.get("volumeRecommendationOptions") or [])
-            if option is None or str(rec.get("finding", "")) != "NotOptimized":
-                continue
-            saving, currency = _saving(option)
-            conf, target = rec.get("currentConfiguration") or {}, option.get("configuration") or {}
-            found.append(
-                Rightsizing(
-                    recommendation_id=str(rec.get("volumeArn", "")),
-                    resource_id=str(rec.get("volumeArn", "")).rsplit("/", 1)[-1],
-                    resource_type="EbsVolume",
-                    action="Rightsize",
-                    monthly_saving=saving,
-                    currency=currency,
-                    source=source,
-                    current=f"{conf.get('volumeType', '')} {conf.get('volumeSize', '')} GiB".strip(),
-                    recommended=f"{target.get('volumeType', '')} {target.get('volumeSize', '')} GiB".strip(),
-                    lookback_days=int(rec.get("lookBackPeriodInDays") or 0) or None,
-                    tags=_tags(rec.get("tags")),
-                )
+    for rec in _optimizer_items(optimizer, op, "volumeRecommendations", account_id, ctx):
+        option = _best_option(rec.get("volumeRecommendationOptions") or [])
+        if option is None or str(rec.get("finding", "")) != "NotOptimized":
+            continue
+        saving, currency = _saving(option)
+        conf, target = rec.get("currentConfiguration") or {}, option.get("configuration") or {}
+        found.append(
+            Rightsizing(
+                recommendation_id=str(rec.get("volumeArn", "")),
+                resource_id=str(rec.get("volumeArn", "")).rsplit("/", 1)[-1],
+                resource_type="EbsVolume",
+                action="Rightsize",
+                monthly_saving=saving,
+                currency=currency,
+                source=source,
+                current=f"{conf.get('volumeType', '')} {conf.get('volumeSize', '')} GiB".strip(),
+                recommended=f"{target.get('volumeType', '')} {target.get('volumeSize', '')} GiB".strip(),
+                lookback_days=int(rec.get("lookBackPeriodInDays") or 0) or None,
+                tags=_tags(rec.get("tags")),
             )
+        )
     return [r for r in found if r.monthly_saving > 0]
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from finops_mcp.engine.context import CallContext
+from finops_mcp.money import to_decimal
 from finops_mcp.providers.azure.costquery import scope_path
 from finops_mcp.providers.azure.inventory import enum_text, norm_location, paged
 
@@ -34,14 +35,8 @@ LOOKBACK_DAYS = {"last7days": 7, "last30days": 30, "last60days": 60}
 
 
 def dec(value: Any) -> Decimal:
-    if isinstance(value, Mapping):
-        value = value.get("value")
-    if value is None or value == "":
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
+    """A number, or a Consumption `Amount` ({currency, value}), as Decimal."""
+    return to_decimal(value.get("value") if isinstance(value, Mapping) else value)
 
 
 @dataclass(frozen=True)
