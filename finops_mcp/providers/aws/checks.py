@@ -23,6 +23,7 @@ from finops_mcp.providers.aws.native_checks import NATIVE_CHECKS
 from finops_mcp.providers.aws.optimization import Commitments, RightsizingAnswer
 from finops_mcp.providers.aws.prices import (
     CURRENCY,
+    LOGS_GB_MONTH,
     PRICE_TABLE_VERSION,
     RegionPrices,
     current_generation_for,
@@ -493,7 +494,46 @@ IDLE_NAT_GATEWAY: Check[AwsCheckContext] = Check(
     "consider VPC endpoints for AWS-service traffic.",
     evaluate=evaluate_idle_nat_gateway,
     needs=frozenset({inv.NAT_GATEWAYS}),
-    permissions=("ec2:DescribeNatGateways", "cloudwatch:GetMetricStatistics"),
+    permissions=("ec2:DescribeNatGateways", "cloudwatch:GetMetricData"),
+)
+
+
+# ------------------------------------------------------------------------ aws.logs.no_retention
+
+
+def evaluate_log_group_without_retention(ctx: AwsCheckContext) -> Iterator[Finding]:
+    for group in ctx.inventory.log_groups:
+        if group.retention_days is not None or group.stored_bytes <= 0:
+            continue
+        gb = Decimal(group.stored_bytes) / GIB
+        cost = gb * LOGS_GB_MONTH
+        age = ctx.days_since(group.created)
+        since = f", created {group.created:%Y-%m-%d} ({age} days ago)" if group.created else ""
+        detail = (
+            f"Log group {group.name!r} never expires its events{since}: it stores {gb:,.2f} GiB, "
+            f"{money(cost)} per month at {LOGS_GB_MONTH} USD per GB-month, and grows with every event "
+            f"(list price {PRICE_TABLE_VERSION}, us-east-1)."
+        )
+        yield _finding(LOG_GROUP_RETENTION, ctx, group.arn or group.name, detail, cost, name=group.name)
+
+
+LOG_GROUP_RETENTION: Check[AwsCheckContext] = Check(
+    id="aws.logs.no_retention",
+    title="CloudWatch log group that never expires its events",
+    description="Log groups with no retention setting (Never expire) holding stored data, priced at the "
+    "monthly storage of what they hold today (CloudWatch Logs archived storage, per GB-month). Empty "
+    "groups are left out. Category governance: the storage is real, but how much of it may go is a "
+    "retention decision.",
+    resource_type="log_group",
+    severity="low",
+    cost_basis="list_price",
+    recommendation="Set a retention period (e.g. 30-90 days, or what your compliance rules require); "
+    "export what must be kept longer to S3.",
+    evaluate=evaluate_log_group_without_retention,
+    category="governance",
+    ladder=Ladder(((HIGH_MONTHLY, "high"), (Decimal(20), "medium")), "low"),
+    needs=frozenset({inv.LOG_GROUPS}),
+    permissions=("logs:DescribeLogGroups",),
 )
 
 
@@ -564,7 +604,7 @@ MISSING_REQUIRED_TAGS: Check[AwsCheckContext] = Check(
     "allocated.",
     evaluate=evaluate_missing_required_tags,
     category="governance",
-    needs=inv.ALL_KINDS - {inv.IMAGES},
+    needs=inv.ALL_KINDS - {inv.IMAGES, inv.LOG_GROUPS},
     params=(Param("required_tags", "Tag keys every resource must carry (empty: nothing to check)."),),
     permissions=(
         "ec2:DescribeInstances",
@@ -572,7 +612,7 @@ MISSING_REQUIRED_TAGS: Check[AwsCheckContext] = Check(
         "ec2:DescribeAddresses",
         "ec2:DescribeSnapshots",
         "ec2:DescribeNatGateways",
-        "cloudwatch:GetMetricStatistics",
+        "cloudwatch:GetMetricData",
         *ELB_PERMISSIONS,
     ),
 )
@@ -588,5 +628,6 @@ CHECKS: tuple[Check[AwsCheckContext], ...] = (
     IDLE_LOAD_BALANCER,
     IDLE_NAT_GATEWAY,
     MISSING_REQUIRED_TAGS,
+    LOG_GROUP_RETENTION,
     *NATIVE_CHECKS,
 )

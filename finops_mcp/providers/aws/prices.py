@@ -22,6 +22,9 @@ CURRENCY = "USD"
 REFERENCE_REGION = "us-east-1"
 
 D = Decimal
+# CloudWatch Logs stored (archived) log data, per GB-month: the us-east-1 price, used for every
+# region (most list the same; a few differ by a cent or two).
+LOGS_GB_MONTH = D("0.03")
 
 
 @dataclass(frozen=True)
