@@ -25,6 +25,8 @@ from finops_mcp.providers.aws.prices import (
     CURRENCY,
     LOGS_GB_MONTH,
     PRICE_TABLE_VERSION,
+    RDS_INSTANCE_HOUR_US_EAST_1,
+    RDS_STORAGE_GB_MONTH,
     RegionPrices,
     current_generation_for,
     instance_hour,
@@ -498,6 +500,54 @@ IDLE_NAT_GATEWAY: Check[AwsCheckContext] = Check(
 )
 
 
+# ------------------------------------------------------------------------ aws.rds.idle_instance
+
+
+def evaluate_idle_database(ctx: AwsCheckContext) -> Iterator[Finding]:
+    for db in ctx.inventory.databases:
+        if db.status != "available" or db.max_connections_14d is None or db.max_connections_14d > 0:
+            continue
+        age = ctx.days_since(db.created)
+        if age is not None and age < inv.RDS_WINDOW_DAYS:
+            continue  # too young to call idle
+        rate = RDS_INSTANCE_HOUR_US_EAST_1.get(db.instance_class)
+        storage = RDS_STORAGE_GB_MONTH * db.storage_gb * (2 if db.multi_az else 1)
+        compute = hourly(rate) * (2 if db.multi_az else 1) if rate is not None else None
+        cost = storage + (compute or Decimal(0))
+        priced = (
+            f"{db.instance_class} {'Multi-AZ ' if db.multi_az else ''}at {rate} USD per hour plus "
+            f"{db.storage_gb} GB of storage: {money(cost)} per month (MySQL/PostgreSQL us-east-1 list "
+            f"prices, table {PRICE_TABLE_VERSION})"
+            if compute is not None
+            else f"{db.storage_gb} GB of storage: {money(cost)} per month; {db.instance_class} is not in "
+            "the price table, its instance hours are not counted"
+        )
+        detail = (
+            f"{db.engine} DB instance {db.id!r} had no connection in the last {inv.RDS_WINDOW_DAYS} days "
+            f"(CloudWatch DatabaseConnections, daily maximum 0): {priced}."
+        )
+        yield _finding(IDLE_DATABASE, ctx, db.arn, detail, cost, name=db.id, tags=db.tags, basis="list_price")
+
+
+IDLE_DATABASE: Check[AwsCheckContext] = Check(
+    id="aws.rds.idle_instance",
+    title="Idle RDS DB instance",
+    description="Available RDS DB instances older than 14 days with no connection over the last 14 days "
+    "(CloudWatch DatabaseConnections daily maximum, every instance of the region in one batched "
+    "GetMetricData request); instances without datapoints are not judged. Priced at the instance-hour "
+    "list price (Multi-AZ twice) plus General Purpose storage.",
+    resource_type="rds_instance",
+    severity="medium",
+    cost_basis="list_price",
+    recommendation="Take a final snapshot and delete it, or stop it (RDS restarts a stopped instance after "
+    "7 days) while you find its owner.",
+    evaluate=evaluate_idle_database,
+    ladder=Ladder(((HIGH_MONTHLY, "high"),), "medium"),
+    needs=frozenset({inv.DATABASES}),
+    permissions=("rds:DescribeDBInstances", "cloudwatch:GetMetricData"),
+)
+
+
 # ------------------------------------------------------------------------ aws.logs.no_retention
 
 
@@ -604,7 +654,7 @@ MISSING_REQUIRED_TAGS: Check[AwsCheckContext] = Check(
     "allocated.",
     evaluate=evaluate_missing_required_tags,
     category="governance",
-    needs=inv.ALL_KINDS - {inv.IMAGES, inv.LOG_GROUPS},
+    needs=inv.ALL_KINDS - {inv.IMAGES, inv.LOG_GROUPS, inv.DATABASES},
     params=(Param("required_tags", "Tag keys every resource must carry (empty: nothing to check)."),),
     permissions=(
         "ec2:DescribeInstances",
@@ -629,5 +679,6 @@ CHECKS: tuple[Check[AwsCheckContext], ...] = (
     IDLE_NAT_GATEWAY,
     MISSING_REQUIRED_TAGS,
     LOG_GROUP_RETENTION,
+    IDLE_DATABASE,
     *NATIVE_CHECKS,
 )

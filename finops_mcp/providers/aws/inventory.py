@@ -28,7 +28,8 @@ TAG_BATCH = 20  # DescribeTags: at most 20 load balancers per call
 METRIC_BATCH = 500  # GetMetricData: at most 500 metric queries per request
 PAGE_SIZE = {"ec2": 500, "elb": 400, "logs": 50}  # MaxResults / PageSize / limit (tests make them small)
 
-INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, LOG_GROUPS = (
+RDS_WINDOW_DAYS = 14
+INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, LOG_GROUPS, DATABASES = (
     "instances",
     "volumes",
     "addresses",
@@ -37,9 +38,10 @@ INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, 
     "nat_gateways",
     "load_balancers",
     "log_groups",
+    "databases",
 )
 ALL_KINDS = frozenset(
-    {INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, LOG_GROUPS}
+    {INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, LOG_GROUPS, DATABASES}
 )
 
 
@@ -129,6 +131,20 @@ class LogGroup:
     created: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Database:
+    id: str  # DBInstanceIdentifier
+    arn: str
+    instance_class: str
+    engine: str
+    status: str
+    multi_az: bool
+    storage_gb: int
+    created: datetime | None
+    max_connections_14d: Decimal | None = None  # None: no datapoints (not measured)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Inventory:
     account_id: str
@@ -141,6 +157,7 @@ class Inventory:
     nat_gateways: list[NatGateway] = field(default_factory=list)
     load_balancers: list[LoadBalancer] = field(default_factory=list)
     log_groups: list[LogGroup] = field(default_factory=list)
+    databases: list[Database] = field(default_factory=list)
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -257,10 +274,10 @@ def metric_sums(
     start: datetime,
     end: datetime,
     ctx: CallContext,
-) -> dict[str, Decimal]:
-    """Per key, the sum over [start, end] of daily datapoints of (key, namespace, metric name,
-    dimensions, statistic) queries: batched `GetMetricData` (500 queries a request, paged). A
-    metric without datapoints sums to 0."""
+) -> dict[str, tuple[Decimal, int]]:
+    """Per key, (the sum, the number) of the daily datapoints over [start, end] of (key,
+    namespace, metric name, dimensions, statistic) queries: batched `GetMetricData` (500 queries
+    a request, paged). A metric without datapoints gives (0, 0)."""
     owner: dict[str, str] = {}
     stats: list[dict[str, Any]] = []
     for n, (key, namespace, metric, dimensions, stat) in enumerate(queries):
@@ -275,14 +292,15 @@ def metric_sums(
                 "ReturnData": True,
             }
         )
-    totals = {key: Decimal(0) for key in owner.values()}
+    totals = {key: (Decimal(0), 0) for key in owner.values()}
     for chunk in _chunks(stats, METRIC_BATCH):
         for page in api_pages(
             ctx, cloudwatch, "get_metric_data", MetricDataQueries=list(chunk), StartTime=start, EndTime=end
         ):
             for result in page.get("MetricDataResults", []):
-                values = (Decimal(str(v)) for v in result.get("Values", []))
-                totals[owner[result["Id"]]] += sum(values, Decimal(0))
+                values = [Decimal(str(v)) for v in result.get("Values", [])]
+                total, count = totals[owner[result["Id"]]]
+                totals[owner[result["Id"]]] = (total + sum(values, Decimal(0)), count + len(values))
     return totals
 
 
@@ -295,7 +313,41 @@ def nat_traffic(
         for nat in nat_ids
         for metric in NAT_METRICS
     ]
-    return metric_sums(cloudwatch, queries, now - timedelta(days=NAT_WINDOW_DAYS), now, ctx)
+    sums = metric_sums(cloudwatch, queries, now - timedelta(days=NAT_WINDOW_DAYS), now, ctx)
+    return {nat: total for nat, (total, _) in sums.items()}
+
+
+# ---------------------------------------------------------------------------------------------- RDS
+
+
+def _databases(rds: Any, cloudwatch: Any, now: datetime, ctx: CallContext) -> Iterator[Database]:
+    raws = [
+        raw
+        for page in api_pages(
+            ctx, rds, "describe_db_instances", token_in="Marker", token_out="Marker", MaxRecords=100
+        )
+        for raw in page.get("DBInstances", [])
+    ]
+    available = [raw["DBInstanceIdentifier"] for raw in raws if raw.get("DBInstanceStatus") == "available"]
+    queries = [
+        (db, "AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": db}, "Maximum") for db in available
+    ]
+    start = now - timedelta(days=RDS_WINDOW_DAYS)
+    connections = metric_sums(cloudwatch, queries, start, now, ctx) if queries else {}
+    for raw in raws:
+        total, points = connections.get(raw["DBInstanceIdentifier"], (Decimal(0), 0))
+        yield Database(
+            id=raw["DBInstanceIdentifier"],
+            arn=str(raw.get("DBInstanceArn") or raw["DBInstanceIdentifier"]),
+            instance_class=str(raw.get("DBInstanceClass", "")),
+            engine=str(raw.get("Engine", "")),
+            status=str(raw.get("DBInstanceStatus", "")),
+            multi_az=bool(raw.get("MultiAZ")),
+            storage_gb=int(raw.get("AllocatedStorage") or 0),
+            created=raw.get("InstanceCreateTime"),
+            max_connections_14d=total if points else None,
+            tags=tag_dict(raw.get("TagList")),
+        )
 
 
 # ---------------------------------------------------------------------------------------------- Logs
@@ -419,4 +471,8 @@ def collect(
         inv.load_balancers += list(_classic(client_for("elb", region), ctx))
     if LOG_GROUPS in wanted:
         inv.log_groups = list(_log_groups(client_for("logs", region), ctx))
+    if DATABASES in wanted:
+        inv.databases = list(
+            _databases(client_for("rds", region), client_for("cloudwatch", region), inv.collected_at, ctx)
+        )
     return inv

@@ -17,6 +17,7 @@ IAM_NAME = {
     "DescribeNotificationsForBudget": "ViewBudget",
     "GetEc2InstanceRecommendations": "GetEC2InstanceRecommendations",  # IAM spells the acronyms
     "GetEbsVolumeRecommendations": "GetEBSVolumeRecommendations",
+    "DescribeDbInstances": "DescribeDBInstances",
 }
 
 
