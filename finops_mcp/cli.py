@@ -80,9 +80,9 @@ def _settings(**overrides: Any) -> Settings:
         settings = load_settings(**overrides)
     except SettingsError as exc:
         _die(str(exc))
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    from finops_mcp import logs
+
+    logs.configure(settings)
     return settings
 
 
@@ -252,9 +252,9 @@ def serve(
     """Run the MCP server (stdio by default; what MCP clients launch)."""
     settings = _settings()
     if transport is Transport.stdio:
-        from finops_mcp.server import build_server
+        from finops_mcp.server import run_stdio
 
-        build_server(settings).run("stdio")
+        run_stdio(settings)
         return
     from finops_mcp.remote.http import run_http
     from finops_mcp.settings import SettingsError

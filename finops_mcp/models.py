@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StringConstraints,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -60,6 +61,22 @@ CENT = Decimal("0.01")
 AUDIT_PAGE_SIZE = 25
 AUDIT_MAX_PAGE_SIZE = 500
 
+# Input bounds: advertised in the tools' input schemas (maxItems / maxLength / maxProperties) so a
+# model sees them, and checked before any work starts, so an oversized call is refused at once
+# with the field named. Every list, string and map of a request is one of these types.
+MAX_LIST_ITEMS = 200
+MAX_TEXT_LENGTH = 256
+MAX_TAG_FILTERS = 20
+MAX_AMOUNT = 10**12
+# A non-negative amount: a JSON number (a numeric string is accepted too, and bounded the same way).
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_AMOUNT),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_AMOUNT}),
+]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
+TextList = Annotated[list[Text], Field(max_length=MAX_LIST_ITEMS)]
+
 
 def to_cents(value: Decimal) -> float:
     return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
@@ -93,13 +110,14 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     providers: list[ProviderId] | None = Field(
-        None, description="Limit to these providers (aws, azure, gcp, focus). Default: all configured."
+        None,
+        description="Limit to these providers (aws, azure, gcp, focus). Default: all configured.",
+        max_length=4,
     )
-    scopes: list[str] | None = Field(
+    scopes: TextList | None = Field(
         None,
         description="Limit to these scopes, e.g. 'aws:123456789012', 'azure:<subscription-id>', "
         "'gcp-project:<id>', 'focus:<dataset>'. See the finops://providers resource.",
-        max_length=200,
     )
 
     @field_validator("providers", "scopes", mode="before")
@@ -121,13 +139,15 @@ class _Request(BaseModel):
 class CostFilters(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    services: list[str] | None = Field(
+    services: TextList | None = Field(
         None, description="Service names as the data spells them, e.g. ['Amazon Elastic Compute Cloud']."
     )
-    accounts: list[str] | None = Field(None, description="Account / subscription / project ids.")
-    regions: list[str] | None = Field(None, description="Region ids, e.g. ['us-east-1', 'westeurope'].")
-    tags: dict[str, list[str]] | None = Field(
-        None, description="Tag key -> allowed values, e.g. {'team': ['data', 'web']}."
+    accounts: TextList | None = Field(None, description="Account / subscription / project ids.")
+    regions: TextList | None = Field(None, description="Region ids, e.g. ['us-east-1', 'westeurope'].")
+    tags: dict[Text, TextList] | None = Field(
+        None,
+        description="Tag key -> allowed values, e.g. {'team': ['data', 'web']}.",
+        max_length=MAX_TAG_FILTERS,
     )
 
     @field_validator("services", "accounts", "regions", mode="before")
@@ -170,9 +190,10 @@ class GetCostRequest(_Request):
     )
     end_date: date | None = Field(None, description="Last day, inclusive, ISO date (e.g. 2026-10-31).")
     granularity: Granularity = Field("total", description="total, daily or monthly rows.")
-    group_by: list[str] = Field(
+    group_by: list[Text] = Field(
         default_factory=lambda: ["service"],
         description="Up to 2 of service, account, region, resource, charge_category, tag:<key>.",
+        max_length=2,
     )
     filters: CostFilters | None = Field(None, description="Only count cost matching these filters.")
     cost_type: CostType = Field(
@@ -228,15 +249,15 @@ class GetCostRequest(_Request):
 class RunAuditRequest(_Request):
     """Inputs of run_finops_audit."""
 
-    regions: list[str] | None = Field(
+    regions: TextList | None = Field(
         None, description="Regions to scan. Default: configured / enabled regions."
     )
-    checks: list[str] | None = Field(
+    checks: TextList | None = Field(
         None,
         description="Check ids or prefixes, e.g. ['aws.ebs', 'focus.untagged_cost']. See finops://checks.",
     )
-    min_monthly_cost: Decimal = Field(
-        Decimal(0), ge=0, description="Drop findings whose estimated monthly cost is below this amount."
+    min_monthly_cost: Amount = Field(
+        Decimal(0), description="Drop findings whose estimated monthly cost is below this amount."
     )
     limit: int = Field(
         AUDIT_PAGE_SIZE,
@@ -267,7 +288,7 @@ class RunAuditRequest(_Request):
 class GetBudgetStatusRequest(_Request):
     """Inputs of get_budget_status."""
 
-    names: list[str] | None = Field(None, description="Only budgets with these names.")
+    names: TextList | None = Field(None, description="Only budgets with these names.")
 
     @field_validator("names", mode="before")
     @classmethod

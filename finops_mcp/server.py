@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from finops_mcp import __version__
 from finops_mcp.errors import InputError
+from finops_mcp.logs import correlation_middleware
 from finops_mcp.models import (
     AuditReport,
     BudgetReport,
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=BaseModel)
 # A get_cost spanning more days than this becomes a task for 2026-07-28 clients that opt in.
 LONG_RANGE_DAYS = 92
+MAX_ERROR_LINES = 10  # of an invalid-arguments answer: a fuzzed call must not get a huge one
 
 INSTRUCTIONS = """\
 finops-mcp answers cloud cost questions across AWS, Azure, GCP and FOCUS billing exports, read-only.
@@ -96,12 +98,15 @@ class _RawArguments(ArgModelBase):
 
 def describe_validation_error(tool: str, exc: ValidationError, model: type[BaseModel]) -> str:
     lines = [f"Invalid arguments for {tool}:"]
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "arguments"
-        msg = str(err["msg"]).removeprefix("Value error, ")
+    errors = exc.errors(include_input=False)
+    for err in errors[:MAX_ERROR_LINES]:
+        field = ".".join(str(p) for p in err["loc"])[:200] or "arguments"
+        msg = str(err["msg"]).removeprefix("Value error, ")[:500]
         if err["type"] == "extra_forbidden":
             msg = f"unknown field; valid fields: {', '.join(model.model_fields)}"
         lines.append(f"- {field}: {msg}")
+    if len(errors) > MAX_ERROR_LINES:
+        lines.append(f"- ... and {len(errors) - MAX_ERROR_LINES} more")
     lines.append(f"Example of valid arguments: {EXAMPLES[tool]}")
     return "\n".join(lines)
 
@@ -285,6 +290,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[None]:
+        await tasks.start()  # a durable store: tasks of a server that died are failed now
         try:
             yield None
         finally:
@@ -299,7 +305,8 @@ def build_server(
         instructions=INSTRUCTIONS,
         tools=tools,
         extensions=[tasks.extension],
-        middleware=[*audit_middleware(settings.audit_log), tasks.middleware],  # audit outermost
+        # correlation ids outermost (the audit record and log lines share them), then the audit
+        middleware=[correlation_middleware, *audit_middleware(settings.audit_log), tasks.middleware],
         lifespan=lifespan,
         log_level=settings.log_level,
         auth=auth,
@@ -406,4 +413,12 @@ def report_schemas() -> dict[str, Any]:
 
 
 def run_stdio(settings: Settings | None = None) -> None:
-    build_server(settings).run("stdio")
+    """The stdio server: one-line masked logs on stderr, every line on stdin answered (stdio.py)."""
+    import anyio
+
+    from finops_mcp import logs
+    from finops_mcp.stdio import serve_stdio
+
+    settings = settings or get_settings()
+    logs.configure(settings)  # before the SDK's own logging set-up, which then stays out
+    anyio.run(serve_stdio, build_server(settings))

@@ -288,7 +288,7 @@ class FinOpsService:
             return code, redact(f"{type(exc).__name__}: {exc}"), retryable
         message = redact(f"{type(exc).__name__}: {exc}")
         # The message is redacted; the traceback is logged as locations only (no text, no source).
-        log.warning("unexpected error from %s: %s", provider, message)
+        log.warning("unexpected error from %s: %s", provider, message, extra={"code": "upstream"})
         frames = traceback.extract_tb(exc.__traceback__)
         log.debug("where: %s", " <- ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(frames)))
         return "upstream", message, isinstance(exc, TimeoutError | ConnectionError)

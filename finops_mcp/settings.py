@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="stderr log level."
     )
+    log_sdk_traffic: bool = Field(
+        False,
+        description="Let the cloud SDKs' HTTP loggers (botocore, azure-core, urllib3, google-auth...) "
+        "log at FINOPS_LOG_LEVEL: they log request URLs, headers and bodies. Off: they log warnings only.",
+    )
 
     # --- MCP tasks (long calls answered with a task handle, for clients that opt in) --------
     task_store: str = Field(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import logging
 import threading
@@ -215,6 +216,7 @@ class FanOut:
 
         def make_job(index: int) -> _Job:
             ctx, token = contexts[index], tokens[index]
+            caller = contextvars.copy_context()  # the request's context vars (its log correlation id)
 
             def call() -> None:  # runs on a worker thread
                 for flag in (token, ctx.cancel):
@@ -226,7 +228,7 @@ class FanOut:
                 value: Any = None
                 error: BaseException | None = None
                 try:
-                    value = fn(items[index], ctx)
+                    value = caller.run(fn, items[index], ctx)
                 except BaseException as exc:
                     error = exc
                 post(on_done, index, value, error, time.monotonic() - begin)

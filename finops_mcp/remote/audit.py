@@ -11,7 +11,8 @@ Tokens, secrets and argument values are never written. Records go to stderr (nev
 it carries the protocol) or, with `FINOPS_AUDIT_LOG=/path/file`, are appended to that file (created
 with mode 0600). `FINOPS_AUDIT_LOG=off` disables the log.
 
-This module stays light (stdlib only): it is imported on the stdio server's start-up path.
+This module stays light (stdlib and finops_mcp.logs): it is imported on the stdio server's start-up
+path.
 """
 
 from __future__ import annotations
@@ -23,15 +24,14 @@ import re
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import IO, Any
 
+from finops_mcp.logs import CORRELATION_ID, correlation_id_from
+
 OFF_VALUES = frozenset({"off", "none", "false", "0", "disabled"})
 STDERR_VALUES = frozenset({"", "-", "stderr"})
-CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
-_SAFE_ID = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
 # How a rejected call reads (server.py's ToolError text, which the SDK may prefix with the tool name).
 _INVALID_INPUT = re.compile(r"^(?:Error executing tool \S+: )?Invalid arguments for ")
 
@@ -152,12 +152,8 @@ def _principal(request: Any) -> Any:
 
 
 def _correlation_id(request: Any) -> str:
-    headers = getattr(request, "headers", None)
-    for name in CORRELATION_HEADERS:
-        value = headers.get(name) if headers is not None else None
-        if isinstance(value, str) and _SAFE_ID.fullmatch(value):
-            return value
-    return uuid.uuid4().hex
+    """The id the request's log lines carry (finops_mcp.logs), so a record and its logs match."""
+    return CORRELATION_ID.get() or correlation_id_from(request)
 
 
 class AuditMiddleware:

@@ -7,8 +7,10 @@ the required scope becomes 403 `insufficient_scope` (mcp.server.auth.middleware.
 Checks: signature with a key from the issuer's JWKS (asymmetric algorithms only: RS256 and ES256 by
 default, never `none` or HMAC, and the key must fit the algorithm), `iss` equal to the configured
 issuer, `aud` containing the configured audience, `exp` required, `nbf`/`iat` honoured, with a small
-clock-skew leeway. Scopes come from `scope` (RFC 9068, space separated) or `scp`, plus `roles`
-(Microsoft Entra puts application permissions of client-credentials tokens there).
+clock-skew leeway; `exp`/`nbf`/`iat` must be JSON numbers (RFC 7519 NumericDate: a string or a
+boolean is refused like an expired token, although PyJWT would coerce it). Scopes come from
+`scope` (RFC 9068, space separated) or `scp`, plus `roles` (Microsoft Entra puts application
+permissions of client-credentials tokens there).
 
 The JWKS is fetched once (asynchronously, on the event loop's HTTP client: verification never blocks
 the loop) and cached. A token naming an unknown key id triggers a refresh (key rotation), at most
@@ -20,6 +22,7 @@ Reasons for rejection are logged without the token.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +40,12 @@ ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
 FAILED_FETCH_BACKOFF_SECONDS = 5.0
+NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _numeric_date(value: Any) -> bool:
+    """RFC 7519 NumericDate: a JSON number of seconds (not a string, boolean or null), finite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class JWKSError(Exception):
@@ -129,6 +138,10 @@ class JWKSTokenVerifier:
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             log.info("bearer token rejected: %s", type(exc).__name__)
+            return None
+        wrong = [name for name in NUMERIC_DATE_CLAIMS if name in claims and not _numeric_date(claims[name])]
+        if wrong:  # PyJWT coerces with int(): "9999999999" or true would pass its checks
+            log.info("bearer token rejected: %s not a NumericDate (RFC 7519 section 2)", ", ".join(wrong))
             return None
         subject = claims.get("sub")
         client_id = claims.get("client_id") or claims.get("azp") or claims.get("appid") or subject

@@ -44,6 +44,12 @@ class ClientCredentials:
     private_key_pem: str | None = None
     assertion: str | None = None
 
+    def __post_init__(self) -> None:
+        from finops_mcp.errors import register_secret
+
+        for secret in (self.client_secret, self.private_key_pem, self.assertion):
+            register_secret(secret)  # masked in every log line and error message from now on
+
 
 class MemoryTokenStorage:
     """The SDK's `TokenStorage`: tokens live only as long as the process (a job runs once)."""
@@ -56,6 +62,10 @@ class MemoryTokenStorage:
         return self.tokens
 
     async def set_tokens(self, tokens: OAuthToken) -> None:
+        from finops_mcp.errors import register_secret
+
+        register_secret(tokens.access_token)
+        register_secret(tokens.refresh_token)
         self.tokens = tokens
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:

@@ -12,6 +12,7 @@ translate wire formats. Clients that do not opt in get the tools' ordinary synch
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +20,15 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
 from mcp_types import CallToolRequestParams, PaginatedRequestParams
 
+from finops_mcp.errors import redact
 from finops_mcp.tasks import legacy, modern
 from finops_mcp.tasks.runtime import TaskError, TaskRuntime, TaskTool
 from finops_mcp.tasks.wire import TaskIdParams
 
 if TYPE_CHECKING:
     from finops_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["TaskSupport", "TaskTool", "TasksExtension"]
 
@@ -109,6 +113,14 @@ class TaskSupport:
         )
         self.extension = TasksExtension(self.runtime)
         self.middleware = self.extension.legacy.middleware
+
+    async def start(self) -> None:
+        """Server start: with a durable store, fail the tasks a dead server process left behind."""
+        if self.runtime.store_url != "memory":
+            try:
+                await self.runtime.recover()
+            except Exception as exc:  # the server starts anyway; tasks/get checks each task again
+                log.warning("could not check the task store for orphaned tasks: %s", redact(str(exc)))
 
     async def close(self) -> None:
         await self.runtime.close()

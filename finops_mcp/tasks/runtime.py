@@ -34,6 +34,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from finops_mcp.engine.context import Cancelled, CancelToken
 from finops_mcp.errors import redact
+from finops_mcp.tasks.liveness import runner_alive, this_runner
 from finops_mcp.tasks.store import TaskRecord, TaskStatus, TaskStore, open_store
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,7 @@ class TaskRuntime:
             ttl_ms=self.ttl_ms(ttl_ms),
             poll_interval_ms=self.poll_interval_ms,
             status_message="Started",
+            runner=this_runner(),
         )
         run = _Running(record, hooks or TaskHooks())
         self._running[record.task_id] = run  # holds the slot while the record is written
@@ -267,7 +269,14 @@ class TaskRuntime:
         except (asyncio.CancelledError, Cancelled):
             status, error, message = self._stopped(run)
         except Exception as exc:
-            log.warning("task %s… of %s failed: %s", record.task_id[:8], tool.name, type(exc).__name__)
+            log.warning(
+                "task %s… of %s failed: %s",
+                record.task_id[:8],
+                tool.name,
+                type(exc).__name__,
+                extra={"code": "internal"},
+                exc_info=log.isEnabledFor(logging.DEBUG),  # the traceback only at DEBUG
+            )
             message = redact(f"Internal error: {type(exc).__name__}: {exc}", limit=300)
             error = {"code": INTERNAL_ERROR, "message": message}
         await self._finish(run, status, result, error, message)
@@ -330,6 +339,8 @@ class TaskRuntime:
         record = run.record.snapshot() if run is not None else await self.store.get(task_id)
         if record is None or record.owner != owner:
             raise self._not_found(task_id)
+        if run is None and not record.terminal and not runner_alive(record.runner):
+            record = await self._fail_orphan(record)
         if record.expired():
             if run is not None:
                 self._stop(run, "expired")
@@ -346,7 +357,7 @@ class TaskRuntime:
             run = self._running.get(task_id)
             if run is not None:
                 await run.done.wait()
-            else:  # running in another process sharing the store, or orphaned by a crash
+            else:  # running in another live process sharing the store (a dead one's: see get)
                 await anyio.sleep(record.poll_interval_ms / 1000)
 
     async def cancel(self, owner: str, task_id: str) -> TaskRecord:
@@ -382,6 +393,33 @@ class TaskRuntime:
             for r in records[:limit]
         ]
         return records, encode_cursor(records[-1]) if more else None
+
+    async def recover(self) -> int:
+        """Server start: fail the unfinished tasks of server processes that died (kill -9, crash,
+        power loss), so that clients asking later get an answer at once; how many were failed."""
+        if not self.store.durable:
+            return 0  # a memory store's tasks died with their process
+        orphans = [
+            r
+            for r in await self.store.unfinished(time.time())
+            if r.task_id not in self._running and not runner_alive(r.runner)
+        ]
+        for record in orphans:
+            await self._fail_orphan(record)
+        if orphans:
+            log.warning("%d task(s) of a server process that stopped were marked failed", len(orphans))
+        return len(orphans)
+
+    async def _fail_orphan(self, record: TaskRecord) -> TaskRecord:
+        message = (
+            "The server process running this task stopped before it finished (found when a server "
+            "restarted on this task store): call the tool again"
+        )
+        record.status, record.status_message, record.updated_at = "failed", message, time.time()
+        record.error = {"code": INTERNAL_ERROR, "message": message}
+        await self.store.put(record)
+        log.info("task %s… failed: its server process %s is gone", record.task_id[:8], record.runner)
+        return record
 
     async def _purge(self) -> None:
         try:

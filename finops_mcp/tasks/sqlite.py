@@ -2,7 +2,8 @@
 
 Every statement runs on a worker thread (never on the event loop) over one connection guarded by
 a lock; WAL mode lets several server processes share the file. Expired rows are deleted by
-`purge` (the runtime calls it as it goes) and ignored by `page`.
+`purge` (the runtime calls it as it goes) and ignored by `page`. Each row names the process running
+it (`runner`), so a restarted server can fail the tasks of a process that died (runtime.recover).
 """
 
 from __future__ import annotations
@@ -34,19 +35,21 @@ CREATE TABLE IF NOT EXISTS finops_tasks (
     expires_at REAL NOT NULL,
     status_message TEXT,
     result TEXT,
-    error TEXT
+    error TEXT,
+    runner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS finops_tasks_owner ON finops_tasks (owner, created_at, task_id);
 CREATE INDEX IF NOT EXISTS finops_tasks_expiry ON finops_tasks (expires_at);
 """
 _COLUMNS = (
     "task_id, owner, tool, status, created_at, updated_at, ttl_ms, poll_interval_ms, "
-    "status_message, result, error"
+    "status_message, result, error, runner"
 )
+_UNFINISHED = ("working", "input_required")
 
 
 def _row(row: tuple[Any, ...]) -> TaskRecord:
-    task_id, owner, tool, status, created, updated, ttl_ms, poll_ms, message, result, error = row
+    task_id, owner, tool, status, created, updated, ttl_ms, poll_ms, message, result, error, runner = row
     return TaskRecord(
         task_id=task_id,
         owner=owner,
@@ -59,7 +62,19 @@ def _row(row: tuple[Any, ...]) -> TaskRecord:
         status_message=message,
         result=json.loads(result) if result is not None else None,
         error=json.loads(error) if error is not None else None,
+        runner=runner,
     )
+
+
+def _add_runner_column(db: sqlite3.Connection) -> None:
+    """Files written before tasks recorded their runner get the column (another process may race)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(finops_tasks)")}
+    if "runner" not in columns:
+        try:
+            db.execute("ALTER TABLE finops_tasks ADD COLUMN runner TEXT NOT NULL DEFAULT ''")
+        except sqlite3.OperationalError:
+            if "runner" not in {row[1] for row in db.execute("PRAGMA table_info(finops_tasks)")}:
+                raise
 
 
 class SQLiteTaskStore(TaskStore):
@@ -76,6 +91,7 @@ class SQLiteTaskStore(TaskStore):
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            _add_runner_column(db)
             self._db = db
         return self._db
 
@@ -100,12 +116,13 @@ class SQLiteTaskStore(TaskStore):
             record.status_message,
             json.dumps(record.result) if record.result is not None else None,
             json.dumps(record.error) if record.error is not None else None,
+            record.runner,
         )
         await self._run(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO finops_tasks (task_id, owner, tool, status, created_at, updated_at, "
-                "ttl_ms, poll_interval_ms, expires_at, status_message, result, error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "ttl_ms, poll_interval_ms, expires_at, status_message, result, error, runner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
         )
@@ -129,6 +146,15 @@ class SQLiteTaskStore(TaskStore):
                 "AND (created_at > ? OR (created_at = ? AND task_id > ?)) "
                 "ORDER BY created_at, task_id LIMIT ?",
                 (owner, time.time(), created, created, last_id, limit),
+            ).fetchall()
+        )
+        return [_row(r) for r in rows]
+
+    async def unfinished(self, now: float) -> list[TaskRecord]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_COLUMNS} FROM finops_tasks WHERE status IN (?, ?) AND expires_at > ?",
+                (*_UNFINISHED, now),
             ).fetchall()
         )
         return [_row(r) for r in rows]

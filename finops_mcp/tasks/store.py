@@ -34,6 +34,7 @@ class TaskRecord:
     status_message: str | None = None
     result: dict[str, Any] | None = None  # the CallToolResult, wire form (camelCase keys)
     error: dict[str, Any] | None = None  # JSON-RPC error object: {code, message, data?}
+    runner: str = ""  # the server process running it (liveness.this_runner); "" when unknown
 
     @property
     def terminal(self) -> bool:
@@ -73,6 +74,10 @@ class TaskStore(ABC):
         """Up to `limit` unexpired records of `owner`, ordered by (created_at, task_id), after `after`."""
 
     @abstractmethod
+    async def unfinished(self, now: float) -> list[TaskRecord]:
+        """Every unexpired record, of any owner, still `working` or `input_required`."""
+
+    @abstractmethod
     async def purge(self, now: float) -> int:
         """Delete every record whose time-to-live has run out; how many were deleted."""
 
@@ -106,6 +111,9 @@ class MemoryTaskStore(TaskStore):
         if after is not None:
             mine = [r for r in mine if (r.created_at, r.task_id) > after]
         return [r.snapshot() for r in mine[:limit]]
+
+    async def unfinished(self, now: float) -> list[TaskRecord]:
+        return [r.snapshot() for r in self._records.values() if not r.terminal and not r.expired(now)]
 
     async def purge(self, now: float) -> int:
         gone = [task_id for task_id, r in self._records.items() if r.expired(now)]

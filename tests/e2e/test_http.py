@@ -188,7 +188,20 @@ def test_missing_token_gets_401_with_the_resource_metadata_hint(remote: Remote) 
 
 @pytest.mark.parametrize(
     "case",
-    ["expired", "not_yet_valid", "wrong_audience", "wrong_issuer", "no_exp", "garbage", "alg_none", "hs256"],
+    [
+        "expired",
+        "not_yet_valid",
+        "wrong_audience",
+        "wrong_issuer",
+        "no_exp",
+        "garbage",
+        "alg_none",
+        "hs256",
+        "exp_string",
+        "exp_bool",
+        "nbf_string",
+        "iat_bool",
+    ],
 )
 def test_invalid_tokens_get_401(remote: Remote, case: str) -> None:
     oauth, now = remote.oauth, int(time.time())
@@ -201,6 +214,11 @@ def test_invalid_tokens_get_401(remote: Remote, case: str) -> None:
         "garbage": lambda: "not-a-jwt",
         "alg_none": lambda: _unsigned(oauth.claims(aud=remote.url), oauth.key.kid),
         "hs256": lambda: _hmac_with_public_key(oauth, remote.url),
+        # RFC 7519 NumericDate claims of the wrong JSON type: the same 401 as an expired token
+        "exp_string": lambda: oauth.mint(aud=remote.url, exp=str(now + 900)),
+        "exp_bool": lambda: oauth.mint(aud=remote.url, exp=True),
+        "nbf_string": lambda: oauth.mint(aud=remote.url, nbf=str(now - 60)),
+        "iat_bool": lambda: oauth.mint(aud=remote.url, iat=True),
     }
     assert_401(remote, post(remote, tokens[case]()))
 

@@ -12,6 +12,7 @@ from mcp import StdioServerParameters
 from mcp.client import Client
 
 from tests.e2e.conftest import installed_cli
+from tests.e2e.rawstdio import RawServer
 
 
 def params(env: dict[str, str], tmp_path) -> StdioServerParameters:  # type: ignore[no-untyped-def]
@@ -132,3 +133,114 @@ def test_bad_settings_fail_at_start_naming_the_variable(tmp_path) -> None:  # ty
     )
     assert proc.returncode == 2
     assert "FINOPS_MAX_WORKERS" in proc.stderr and proc.stdout == ""
+
+
+DEEP = "[" * 10_000 + "]" * 10_000
+# (raw line, id of the answer, JSON-RPC error code): JSON-RPC 2.0 section 5 wants every one answered.
+MALFORMED = [
+    ("{not json", None, -32700),
+    ('{"jsonrpc": "2.0", "id": 11, "method": "tools/list"', None, -32700),  # cut short
+    ("", None, -32700),
+    ('{"jsonrpc": "2.0", "id": 12}', 12, -32600),  # no method
+    ('{"jsonrpc": "2.0", "id": "s-13", "params": {}}', "s-13", -32600),
+    ('{"jsonrpc": "1.0", "id": 14, "method": "tools/list"}', 14, -32600),
+    ('{"jsonrpc": "2.0", "id": 15, "method": 7}', 15, -32600),
+    ('{"jsonrpc": "2.0", "id": 16, "method": "tools/list", "params": [1]}', 16, -32600),
+    ("[1, 2]", None, -32600),  # a batch
+    ("42", None, -32600),
+    ("{}", None, -32600),
+    (
+        '{"jsonrpc": "2.0", "id": 17, "method": "tools/call", "params": {"name": "get_cost", '
+        f'"arguments": {{"filters": {DEEP}}}}}}}',
+        17,
+        -32600,
+    ),
+    (
+        '{"jsonrpc": "2.0", "id": 18, "method": "tools/call", "params": {"name": "get_budget_status", '
+        '"arguments": {"names": ["\\ud800"]}}}',
+        18,
+        -32602,
+    ),
+    ('{"jsonrpc": "2.0", "id": 19, "method": "no/such/method"}', 19, -32601),
+    ('{"jsonrpc": "2.0", "id": 1.5, "method": "tools/list"}', None, -32600),  # MCP ids: str or int
+    ('{"jsonrpc": "2.0", "id": true, "method": "tools/list"}', None, -32600),
+]
+
+
+def test_every_malformed_line_is_answered_and_the_server_keeps_serving(
+    demo_env: dict[str, str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    server = RawServer({**os.environ, **demo_env}, tmp_path)
+    server.write(*(line for line, _, _ in MALFORMED))
+    big = {"names": [f"budget-{i}" for i in range(100_000)]}  # far past maxItems: refused at once
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 90,
+            "method": "tools/call",
+            "params": {"name": "get_budget_status", "arguments": big},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 91,
+            "method": "tools/call",
+            "params": {"name": "get_budget_status", "arguments": {}},
+        },
+    )
+    server.read(1 + len(MALFORMED) + 2)
+    if os.path.exists("/proc/self/fd"):  # fd 0 diverted while serving: a child never reads the protocol
+        assert os.readlink(f"/proc/{server.proc.pid}/fd/0") == os.devnull
+    stderr = server.stop()
+    answers = [*server.answers.values(), *server.unanswered_ids]
+    errors = sorted(
+        ((a["id"] if a["id"] is not None else "", a["error"]["code"]) for a in answers if "error" in a),
+        key=str,
+    )
+    expected = sorted(((i if i is not None else "", c) for _, i, c in MALFORMED), key=str)
+    assert errors == expected, stderr[-3000:]
+    by_id = {a["id"]: a for a in answers if a["id"] is not None}
+    assert by_id[90]["result"]["isError"] is True and "names" in by_id[90]["result"]["content"][0]["text"]
+    assert by_id[91]["result"]["isError"] is False  # still serving
+    assert "ud800" in by_id[18]["error"]["message"] and "names[0]" in by_id[18]["error"]["message"]
+    # one stderr line per refused message, naming its code and correlation id
+    refused = [x for x in stderr.splitlines() if "finops_mcp.stdio" in x]
+    assert len(refused) == sum(1 for _, _, c in MALFORMED if c != -32601)
+    for answer in answers:
+        if "error" in answer and answer["error"]["code"] != -32601:
+            cid = answer["error"]["data"]["correlation_id"]
+            assert any(f"code={answer['error']['code']} cid={cid}" in x for x in refused)
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("level", ["WARNING", "DEBUG"])
+def test_an_error_is_one_stderr_line_with_its_code_and_correlation_id(
+    demo_env: dict[str, str], tmp_path, level: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A handler that raises (the SDK logs it with its traceback): one line, the trace only at DEBUG."""
+    env = {**os.environ, **demo_env, "FINOPS_LOG_LEVEL": level}
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    }
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": "no-such-prompt"}},
+    ]
+    proc = subprocess.run(
+        [installed_cli()],
+        input="".join(json.dumps(m) + "\n" for m in lines),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    answers = {m["id"]: m for m in map(json.loads, proc.stdout.splitlines()) if "id" in m}
+    assert "error" in answers[2]
+    failed = [x for x in proc.stderr.splitlines() if "handler for 'prompts/get' raised" in x]
+    assert len(failed) == 1, proc.stderr[-2000:]
+    assert failed[0].startswith("ERROR mcp.shared.jsonrpc_dispatcher code=ValueError cid=")
+    assert failed[0].endswith("(ValueError: Unknown prompt: no-such-prompt)") or level == "DEBUG"
+    assert ("Traceback (most recent call last):" in proc.stderr) is (level == "DEBUG")

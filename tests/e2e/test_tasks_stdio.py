@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from mcp.client import Client
 from mcp_types import CallToolResult
 
 from tests.e2e.conftest import installed_cli
+from tests.e2e.rawstdio import RawServer
 from tests.fakes import task_client as tc
 
 AUDIT = {"checks": ["focus"], "min_monthly_cost": 5}
@@ -60,3 +64,37 @@ async def test_audit_tasks_over_stdio_in_both_eras_and_across_a_restart(
     assert detailed.status == "completed"
     assert comparable(CallToolResult.model_validate(detailed.result).structured_content) == expected
     assert comparable(resolved.structured_content) == expected and len(ext.created) == 1
+
+
+def test_after_kill_9_a_restarted_server_fails_the_dead_servers_task_at_once(tmp_path: Path) -> None:
+    blackhole = socket.socket()  # AWS answers nothing: the audit task stays `working`
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(64)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FINOPS_", "AWS_"))} | {
+        "FINOPS_PROVIDERS": "aws",
+        "FINOPS_TASK_STORE": f"sqlite:///{tmp_path}/tasks.db",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{blackhole.getsockname()[1]}",
+    }
+    first = RawServer(env, tmp_path)
+    try:
+        created = first.call(
+            "tools/call", {"name": "run_finops_audit", "arguments": {}, "task": {"ttl": 600_000}}
+        )
+        task_id = created["result"]["task"]["taskId"]
+        assert first.call("tasks/get", {"taskId": task_id})["result"]["status"] == "working"
+    finally:
+        first.kill()  # SIGKILL: no shutdown code runs, the row stays `working`
+    second = RawServer(env, tmp_path)
+    try:
+        started = time.monotonic()
+        got = second.call("tasks/get", {"taskId": task_id}, timeout=5)["result"]
+        result = second.call("tasks/result", {"taskId": task_id}, timeout=5)
+        assert time.monotonic() - started < 5  # answered at once, not at the end of the TTL
+    finally:
+        second.stop()
+        blackhole.close()
+    assert got["status"] == "failed" and "restarted" in got["statusMessage"]
+    assert result["error"]["code"] == -32603 and "stopped before it finished" in result["error"]["message"]

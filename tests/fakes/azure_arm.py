@@ -100,6 +100,7 @@ class FakeArm:
         self.now = datetime.combine(today, time(12, 0), tzinfo=timezone.utc)
         self.forbidden: set[str] = set()
         self.tokens_issued = 0
+        self.echo_token_requests = False  # see _token
         self.resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.budgets: dict[str, list[dict[str, Any]]] = {}
         self.advisor: dict[str, list[dict[str, Any]]] = {}
@@ -600,6 +601,23 @@ class FakeArm:
         from urllib.parse import parse_qs
 
         form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
+        if self.echo_token_requests:
+            # A misbehaving token endpoint (or a proxy in front of one) that echoes the request it
+            # refused, secret included: the worst case for what an SDK error message may carry.
+            # Shape of Entra ID's error reply (https://learn.microsoft.com/entra/identity-platform/
+            # reference-error-codes): error, error_description, error_codes, trace/correlation ids.
+            return Reply.json(
+                {
+                    "error": "invalid_request",
+                    "error_description": f"AADSTS900144: could not read the request: {req.body.decode()} "
+                    f"(values: {' '.join(form.values())})",
+                    "error_codes": [900144],
+                    "trace_id": "00000000-0000-0000-0000-000000000000",
+                    "correlation_id": "00000000-0000-0000-0000-000000000001",
+                    "echo": form,
+                },
+                400,
+            )
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return Reply.json(
                 {"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"}, 401

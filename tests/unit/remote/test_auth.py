@@ -106,6 +106,41 @@ async def test_rejections(oauth: FakeAuthorizationServer, case: str) -> None:
     assert await verifier(oauth).verify_token(tokens[case]()) is None
 
 
+WRONG_NUMERIC_DATES = [
+    ("exp", "string", lambda now: str(now + 600)),
+    ("exp", "bool", lambda now: True),
+    ("exp", "list", lambda now: [now + 600]),
+    ("exp", "object", lambda now: {"t": now + 600}),
+    ("nbf", "string", lambda now: str(now - 60)),
+    ("nbf", "bool", lambda now: False),
+    ("iat", "string", lambda now: str(now)),
+    ("iat", "bool", lambda now: True),
+    ("iat", "null", lambda now: None),
+]
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"), [pytest.param(c, v, id=f"{c}-{k}") for c, k, v in WRONG_NUMERIC_DATES]
+)
+async def test_numeric_date_claims_of_the_wrong_type_are_refused(
+    oauth: FakeAuthorizationServer, claim: str, value: Any
+) -> None:
+    """RFC 7519 section 2: exp, nbf and iat are JSON numbers; PyJWT alone would coerce "123" or true."""
+    import jwt
+
+    now = int(time.time())
+    claims = {**oauth.claims(aud=AUDIENCE), claim: value(now)}
+    token = jwt.encode(claims, oauth.key.private, algorithm="RS256", headers={"kid": oauth.key.kid})
+    assert jwt.decode(token, options={"verify_signature": False})[claim] == value(now)  # sent as typed
+    assert await verifier(oauth).verify_token(token) is None
+
+
+async def test_fractional_numeric_dates_are_accepted(oauth: FakeAuthorizationServer) -> None:
+    now = time.time()
+    token = oauth.mint(aud=AUDIENCE, iat=now, nbf=now - 0.5, exp=now + 600.25)
+    assert await verifier(oauth).verify_token(token) is not None
+
+
 def _without_kid(oauth: FakeAuthorizationServer) -> str:
     import jwt
 

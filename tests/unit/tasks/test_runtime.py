@@ -237,3 +237,35 @@ def test_owner_is_the_auth_principal_else_the_http_session_else_shared() -> None
         assert owner_of(_Ctx("2025-11-25", {"mcp-session-id": "s1"})) == owner
     finally:
         auth_context_var.reset(reset)
+
+
+async def test_tasks_of_a_dead_server_process_are_failed_at_start_and_on_sight(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from finops_mcp.tasks.liveness import this_runner
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a server process that has exited (kill -9 or crash: same thing for its tasks)
+    host, _, boot, _ = this_runner().split(":")
+    dead_runner = f"{host}:{gone.pid}:{boot}:1"
+    rt = runtime(tmp_path)
+    now = time.time()
+    for task_id, runner in (("orphan-1", dead_runner), ("orphan-2", dead_runner), ("live", this_runner())):
+        await rt.store.put(
+            TaskRecord(task_id, "", "slow", "working", now, now, 60_000, 50, "Started", runner=runner)
+        )
+    assert await rt.recover() == 2
+    failed = await rt.get("", "orphan-1")
+    assert failed.status == "failed" and "stopped before it finished" in failed.error["message"]  # type: ignore[index]
+    assert "restarted" in failed.status_message  # type: ignore[operator]
+    assert (await rt.get("", "live")).status == "working"  # this process: not touched
+    # one that dies while this server runs is failed when a client asks (tasks/result answers at once)
+    await rt.store.put(
+        TaskRecord("orphan-3", "", "slow", "working", now, now, 60_000, 50, "Started", runner=dead_runner)
+    )
+    with anyio.fail_after(2):
+        assert (await rt.wait("", "orphan-3")).status == "failed"
+    assert (await rt.store.get("orphan-3")).status == "failed"  # type: ignore[union-attr]
+    assert await runtime().recover() == 0  # a memory store has nothing to recover
+    await rt.close()

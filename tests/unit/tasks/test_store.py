@@ -86,3 +86,43 @@ def test_memory_store_does_not_import_sqlite() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_unfinished_lists_working_tasks_of_every_owner(store: TaskStore) -> None:
+    done = record("done", owner="A")
+    done.status = "completed"
+    for rec in (
+        record("w1", owner="A"),
+        record("w2", owner="B"),
+        done,
+        record("old", created=time.time() - 10, ttl_ms=1),
+    ):
+        rec.runner = "host:1:boot:2"
+        await store.put(rec)
+    unfinished = sorted(await store.unfinished(time.time()), key=lambda r: r.task_id)
+    assert [(r.task_id, r.runner) for r in unfinished] == [("w1", "host:1:boot:2"), ("w2", "host:1:boot:2")]
+    await store.close()
+
+
+async def test_a_task_file_without_the_runner_column_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "tasks.db"
+    with sqlite3.connect(path) as db:  # the table as the previous release created it
+        db.execute(
+            "CREATE TABLE finops_tasks (task_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+            "tool TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL, "
+            "updated_at REAL NOT NULL, ttl_ms INTEGER NOT NULL, poll_interval_ms INTEGER NOT NULL, "
+            "expires_at REAL NOT NULL, status_message TEXT, result TEXT, error TEXT)"
+        )
+        now = time.time()
+        db.execute(
+            "INSERT INTO finops_tasks VALUES ('old', '', 'run_finops_audit', 'working', ?, ?, "
+            "60000, 1000, ?, 'Started', NULL, NULL)",
+            (now, now, now + 60),
+        )
+    store = open_store(f"sqlite:///{path}")
+    assert (await store.get("old")).runner == ""  # type: ignore[union-attr]
+    await store.put(record("new"))
+    assert {r.task_id for r in await store.unfinished(time.time())} == {"old", "new"}
+    await store.close()
