@@ -333,6 +333,41 @@ class FakeArm:
         )
         return plan_id
 
+    def _balancer(self, sub: str, kind: str, name: str, sku: str, backends: int) -> str:
+        """A load balancer ("lbs") or application gateway ("appgws") whose pools hold `backends`."""
+        arm_type = (
+            "Microsoft.Network/loadBalancers" if kind == "lbs" else "Microsoft.Network/applicationGateways"
+        )
+        lb_id = rid(sub, arm_type, name, "rg-net")
+        if kind == "lbs":
+            members = {
+                "backendIPConfigurations": [{"id": f"{self.nic_vm}/ipConfigurations/ipconfig1"}] * backends
+            }
+            sku_json: dict[str, Any] = {"name": sku, "tier": "Regional"}
+        else:
+            members = {"backendAddresses": [{"ipAddress": f"10.0.0.{i + 4}"} for i in range(backends)]}
+            sku_json = {"name": sku, "tier": sku, "capacity": 2}
+        pool = {"id": f"{lb_id}/backendAddressPools/pool-1", "name": "pool-1", "properties": members}
+        self._add(
+            sub,
+            kind,
+            {
+                "id": lb_id,
+                "name": name,
+                "type": arm_type,
+                "location": "westeurope",
+                "tags": {"team": "web"},
+                # a load balancer's sku is top-level, an application gateway's is a property
+                **({"sku": sku_json} if kind == "lbs" else {}),
+                "properties": {
+                    "provisioningState": "Succeeded",
+                    "backendAddressPools": [pool],
+                    **({"sku": sku_json} if kind == "appgws" else {}),
+                },
+            },
+        )
+        return lb_id
+
     def _budget(
         self,
         scope: str,
@@ -424,6 +459,11 @@ class FakeArm:
         self.plan_empty_free = self._plan(p, "plan-free", "F1", "Free", 0)
         self.plan_empty_consumption = self._plan(p, "plan-func", "Y1", "Dynamic", 0)
 
+        self.lb_empty = self._balancer(p, "lbs", "lb-empty", "Standard", 0)
+        self.lb_used = self._balancer(p, "lbs", "lb-web", "Standard", 1)
+        self.lb_basic_empty = self._balancer(p, "lbs", "lb-basic", "Basic", 0)  # free: not reported
+        self.appgw_empty = self._balancer(p, "appgws", "appgw-empty", "Standard_v2", 0)
+        self.appgw_used = self._balancer(p, "appgws", "appgw-web", "WAF_v2", 2)
         vm, gw = "Microsoft.Compute/virtualMachines", "Microsoft.Network/virtualNetworkGateways"
         self.advice_rightsize = self._advice(
             p,
@@ -568,6 +608,8 @@ class FakeArm:
             r"Microsoft\.Network/publicIPAddresses": "ips",
             r"Microsoft\.Network/networkInterfaces": "nics",
             r"Microsoft\.Web/serverfarms": "plans",
+            r"Microsoft\.Network/loadBalancers": "lbs",
+            r"Microsoft\.Network/applicationGateways": "appgws",
         }
         for pattern, kind in lists.items():
             s.route("GET", rf"/subscriptions/(?P<sub>[^/]+)/providers/{pattern}", arm(self._lister(kind)))
