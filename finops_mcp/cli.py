@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -21,10 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from finops_mcp import __version__
+from finops_mcp.providers import REGISTRY
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from finops_mcp.failon import FailOn
     from finops_mcp.models import AuditReport, BudgetReport, CostReport
     from finops_mcp.service import FinOpsService
     from finops_mcp.settings import Settings
@@ -54,9 +53,13 @@ class Transport(str, Enum):
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-ProvidersOpt = Annotated[list[str] | None, typer.Option("--provider", "-p", help="aws, azure, gcp or focus.")]
+_IDS = [e.id for e in REGISTRY]
+_KINDS = [k for e in REGISTRY for k in e.scope_kinds]
+ProvidersOpt = Annotated[
+    list[str] | None, typer.Option("--provider", "-p", help=f"{', '.join(_IDS[:-1])} or {_IDS[-1]}.")
+]
 ScopesOpt = Annotated[
-    list[str] | None, typer.Option("--scope", "-s", help="e.g. aws:123456789012, focus:demo.")
+    list[str] | None, typer.Option("--scope", "-s", help=f"<kind>:<id>, kind one of {', '.join(_KINDS)}.")
 ]
 FailOnOpt = Annotated[
     list[str] | None,
@@ -159,39 +162,21 @@ def _finish(
     raise typer.Exit(_exit_code(report, fail_on or []))
 
 
-@dataclass(frozen=True)
-class FailOn:
-    """A parsed `--fail-on` condition: budget statuses, or a waste threshold."""
-
-    text: str
-    statuses: frozenset[str] = frozenset()
-    waste_over: Decimal | None = None
-
-
 def _parse_fail_on(conditions: list[str] | None, kind: str) -> list[FailOn]:
     """Every --fail-on condition, checked before any work (exit 2 naming the bad one)."""
-    parsed: list[FailOn] = []
-    for cond in conditions or []:
-        text = cond.strip().lower()
-        waste = re.fullmatch(r"waste\s*>\s*(\d+(?:\.\d+)?)", text)
-        if text in ("exceeded", "forecast"):
-            if kind != "budgets":
-                _die(f"--fail-on {cond}: applies to `budgets`, not `{kind}`")
-            statuses = {"exceeded"} if text == "exceeded" else {"exceeded", "forecast_exceeded"}
-            parsed.append(FailOn(text, statuses=frozenset(statuses)))
-        elif waste:
-            if kind != "audit":
-                _die(f"--fail-on {cond}: applies to `audit`, not `{kind}`")
-            parsed.append(FailOn(text, waste_over=Decimal(waste.group(1))))
-        else:
-            _die(f"--fail-on {cond!r}: use 'exceeded', 'forecast' or 'waste>N' (e.g. waste>500)")
-    return parsed
+    from finops_mcp import failon
+
+    try:
+        return failon.parse(conditions, kind)
+    except ValueError as exc:
+        _die(str(exc))
 
 
 def _exit_code(report: AuditReport | BudgetReport | CostReport, conditions: list[FailOn]) -> int:
     """EXIT_BAD_INPUT when no scope answered for configuration reasons only, EXIT_ALL_FAILED when no
     scope answered, EXIT_FAIL_ON when a --fail-on condition holds, else EXIT_OK."""
-    from finops_mcp.models import CONFIG_ERROR_CODES, AuditReport, BudgetReport
+    from finops_mcp import failon
+    from finops_mcp.models import CONFIG_ERROR_CODES
     from finops_mcp.service import all_failed
 
     if all_failed(report):
@@ -199,16 +184,7 @@ def _exit_code(report: AuditReport | BudgetReport | CostReport, conditions: list
             _stderr("configuration: " + "; ".join(f"{e.scope}: {e.message}" for e in report.errors))
             return EXIT_BAD_INPUT
         return EXIT_ALL_FAILED
-    met: list[str] = []
-    for cond in conditions:
-        if cond.statuses and isinstance(report, BudgetReport):
-            hits = [b for b in report.budgets if b.status in cond.statuses]
-            if hits:
-                met.append(f"{cond.text}: {', '.join(b.name for b in hits)}")
-        if cond.waste_over is not None and isinstance(report, AuditReport):
-            waste = report.summary.estimated_monthly_waste
-            if waste > cond.waste_over:
-                met.append(f"waste {waste:.2f} > {cond.waste_over}")
+    met = failon.met(report, conditions)
     if met:
         _stderr("fail-on met: " + "; ".join(met))
         return EXIT_FAIL_ON

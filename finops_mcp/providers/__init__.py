@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ class Entry:
     scope_kinds: tuple[str, ...]
     detect: Callable[[Settings], bool]
     not_configured_hint: str
+    instance: Provider | None = field(default=None, compare=False)  # given up front (tests)
 
 
 def _aws_detected(settings: Settings) -> bool:
@@ -82,20 +83,77 @@ IMPLEMENTED: dict[str, str] = {e.id: e.target for e in REGISTRY}
 DETECT_ORDER: tuple[str, ...] = ("aws", "azure", "gcp", "focus")
 
 
+@dataclass(frozen=True)
+class Registry:
+    """The providers one service may use. `DEFAULT` is this version's clouds; tests inject
+    `Registry.of({...})`: those instances, always enabled, and nothing else."""
+
+    entries: tuple[Entry, ...]
+    detect_order: tuple[str, ...] = ()
+    pinned: bool = False  # every entry is enabled, whatever FINOPS_PROVIDERS says
+
+    @classmethod
+    def of(cls, providers: Mapping[str, Provider]) -> Registry:
+        entries = tuple(
+            Entry(name, "", (name,), lambda _s: True, "add it to FINOPS_PROVIDERS", instance=p)
+            for name, p in providers.items()
+        )
+        return cls(entries, tuple(providers), pinned=True)
+
+    @property
+    def implemented(self) -> list[str]:
+        return [e.id for e in self.entries]
+
+    def entry(self, name: str) -> Entry | None:
+        return next((e for e in self.entries if e.id == name), None)
+
+    def enabled(self, settings: Settings) -> list[str]:
+        """FINOPS_PROVIDERS if set, else every provider whose configuration is found."""
+        if self.pinned:
+            return self.implemented
+        if settings.providers:
+            return list(settings.providers)
+        return self.detected(settings)
+
+    def detected(self, settings: Settings) -> list[str]:
+        """Each provider whose configuration is present, in `detect_order`."""
+        found = (self.entry(name) for name in self.detect_order)
+        return [e.id for e in found if e is not None and e.detect(settings)]
+
+    def owner(self, scope_id: str) -> str:
+        """The provider whose scope kind starts `scope_id` (`<kind>:<id>`); else the kind itself."""
+        kind = scope_id.split(":", 1)[0]
+        return next((e.id for e in self.entries if kind in e.scope_kinds), kind)
+
+    def hint(self, name: str) -> str:
+        entry = self.entry(name)
+        return entry.not_configured_hint if entry else "add it to FINOPS_PROVIDERS"
+
+    def load(self, name: str, settings: Settings) -> Provider:
+        """The provider by that name (raises KeyError when this registry has none)."""
+        entry = self.entry(name)
+        if entry is None:
+            raise KeyError(name)
+        if entry.instance is not None:
+            return entry.instance
+        module_name, _, class_name = entry.target.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        provider: Provider = cls(settings)
+        return provider
+
+
+DEFAULT = Registry(REGISTRY, DETECT_ORDER)
+
+
 def detected(settings: Settings) -> list[str]:
     """Providers to use when FINOPS_PROVIDERS is empty: each one whose configuration is present."""
-    return [name for name in DETECT_ORDER if ENTRIES[name].detect(settings)]
+    return DEFAULT.detected(settings)
 
 
 def not_configured_hint(name: str) -> str:
-    entry = ENTRIES.get(name)
-    return entry.not_configured_hint if entry else "add it to FINOPS_PROVIDERS"
+    return DEFAULT.hint(name)
 
 
 def load(name: str, settings: Settings) -> Provider:
     """Instantiate a provider by name (raises KeyError when this version has none by that name)."""
-    target = IMPLEMENTED[name]
-    module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    provider: Provider = cls(settings)
-    return provider
+    return DEFAULT.load(name, settings)

@@ -311,6 +311,40 @@ class AuditResult:
     regions: list[str] = field(default_factory=list)
 
 
+def checks_of(provider: str, checks: Sequence[Check[CtxT]]) -> list[Check[CtxT]]:
+    """The checks among `checks` that belong to `provider`."""
+    return [c for c in checks if c.provider == provider]
+
+
+def needs_of(checks: Iterable[Check[Any]]) -> frozenset[str]:
+    """Everything the checks need collected (inventory kinds, recommenders)."""
+    return frozenset().union(*(c.needs for c in checks))
+
+
+def run_checks(
+    checks: Sequence[Check[CtxT]],
+    context: CtxT,
+    ctx: CallContext,
+    regions: Iterable[str] = (),
+    *,
+    refused: Iterable[str] = (),
+) -> AuditResult:
+    """The one audit runner: each check evaluated on the context its provider built, stopping
+    between checks when the call is cancelled. A check that needs something `refused` (say, a
+    recommender the caller may not read) is not run, nor reported as run. The findings are
+    de-duplicated across checks: one resource, one finding (`one_per_resource`)."""
+    skip = frozenset(refused)
+    findings: list[Finding] = []
+    ran: list[str] = []
+    for check in checks:
+        if check.needs & skip:
+            continue
+        ctx.raise_if_cancelled()
+        findings.extend(check.evaluate(context))
+        ran.append(check.id)
+    return AuditResult(findings=one_per_resource(findings), checks_run=ran, regions=list(regions))
+
+
 @runtime_checkable
 class Provider(Protocol):
     """What a cloud adapter implements. Construction must be cheap and must not call the cloud."""

@@ -218,27 +218,13 @@ def test_an_error_is_one_stderr_line_with_its_code_and_correlation_id(
 ) -> None:  # type: ignore[no-untyped-def]
     """A handler that raises (the SDK logs it with its traceback): one line, the trace only at DEBUG."""
     env = {**os.environ, **demo_env, "FINOPS_LOG_LEVEL": level}
-    init = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    }
-    lines = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": "no-such-prompt"}},
-    ]
-    proc = subprocess.run(
-        [installed_cli()],
-        input="".join(json.dumps(m) + "\n" for m in lines),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    answers = {m["id"]: m for m in map(json.loads, proc.stdout.splitlines()) if "id" in m}
-    assert "error" in answers[2]
+    server = RawServer(env, tmp_path)
+    # wait for the answer before closing stdin: an EOF right behind the request may end the server
+    # before it answers, which is not what this test is about
+    answer = server.call("prompts/get", {"name": "no-such-prompt"}, timeout=60)
+    assert "error" in answer
+    _, stderr = server.proc.communicate(timeout=60)  # closes stdin: the client leaves
+    proc = subprocess.CompletedProcess(server.proc.args, server.proc.returncode, "", stderr)
     failed = [x for x in proc.stderr.splitlines() if "handler for 'prompts/get' raised" in x]
     assert len(failed) == 1, proc.stderr[-2000:]
     assert failed[0].startswith("ERROR mcp.shared.jsonrpc_dispatcher code=ValueError cid=")

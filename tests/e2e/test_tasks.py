@@ -25,6 +25,7 @@ from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
+from finops_mcp.providers import Registry
 from finops_mcp.server import build_server
 from finops_mcp.service import FinOpsService
 from finops_mcp.settings import Settings, load_settings
@@ -54,7 +55,7 @@ async def connect(
 ) -> AsyncIterator[tuple[Client, tc.TasksClient]]:
     """A fresh server (and service) over the provider; the client opts in to tasks unless told not to."""
     config = settings(**overrides)
-    service = FinOpsService(config, providers={"fake": provider})
+    service = FinOpsService(config, registry=Registry.of({"fake": provider}))
     ext = tc.TasksClient()
     client = Client(build_server(config, service=service), mode=mode, extensions=[ext] if opt_in else None)
     async with client:
@@ -345,7 +346,9 @@ def serve_http(app: Any) -> Iterator[str]:
 
 async def test_over_http_a_task_is_visible_only_to_the_session_that_made_it() -> None:
     config = settings()
-    server = build_server(config, service=FinOpsService(config, providers={"fake": FakeProvider()}))
+    server = build_server(
+        config, service=FinOpsService(config, registry=Registry.of({"fake": FakeProvider()}))
+    )
     with serve_http(server.streamable_http_app()) as url:
         async with Client(url, mode="legacy") as a, Client(url, mode="legacy") as b:
             task = await tc.call_as_task(a.session, "run_finops_audit", AUDIT)

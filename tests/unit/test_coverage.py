@@ -11,6 +11,7 @@ from finops_mcp import coverage
 from finops_mcp.engine.context import CallContext
 from finops_mcp.models import GetBudgetStatusRequest, GetCostRequest, RunAuditRequest
 from finops_mcp.periods import Span
+from finops_mcp.providers import Registry
 from finops_mcp.providers.base import Scope, SpanAware
 from finops_mcp.service import FinOpsService
 from finops_mcp.settings import load_settings
@@ -33,7 +34,9 @@ class SpanFake(FakeProvider):
 
 
 def make(fake: FakeProvider | None = None, today: date = TODAY) -> FinOpsService:
-    return FinOpsService(load_settings(), today=lambda: today, providers={"fake": fake or SpanFake()})
+    return FinOpsService(
+        load_settings(), today=lambda: today, registry=Registry.of({"fake": fake or SpanFake()})
+    )
 
 
 def test_close_matches_prefer_case_insensitive_hits_then_nearest_names() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from finops_mcp.errors import redact
 from finops_mcp.models import GetCostRequest
+from finops_mcp.providers import Registry
 from finops_mcp.service import FinOpsService
 from finops_mcp.settings import load_settings
 from tests.fakes.provider import FakeProvider
@@ -38,7 +39,7 @@ class LeakyProvider(FakeProvider):
 
 
 async def test_an_unexpected_provider_error_is_redacted_in_the_report() -> None:
-    svc = FinOpsService(load_settings(), providers={"fake": LeakyProvider(scope_ids=("a",))})
+    svc = FinOpsService(load_settings(), registry=Registry.of({"fake": LeakyProvider(scope_ids=("a",))}))
     report = await svc.get_cost(GetCostRequest(compare_previous=False))
     message = report.errors[0].message
     assert report.errors[0].code == "upstream"
@@ -47,7 +48,7 @@ async def test_an_unexpected_provider_error_is_redacted_in_the_report() -> None:
 
 
 async def test_the_log_line_is_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
-    svc = FinOpsService(load_settings(), providers={"fake": LeakyProvider(scope_ids=("a",))})
+    svc = FinOpsService(load_settings(), registry=Registry.of({"fake": LeakyProvider(scope_ids=("a",))}))
     with caplog.at_level("DEBUG"):
         await svc.get_cost(GetCostRequest(compare_previous=False))
     assert "unexpected error" in caplog.text

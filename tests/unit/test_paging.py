@@ -9,6 +9,7 @@ import pytest
 from finops_mcp import paging
 from finops_mcp.errors import InputError
 from finops_mcp.models import GetBudgetStatusRequest, GetCostRequest, RunAuditRequest
+from finops_mcp.providers import Registry
 from finops_mcp.service import FinOpsService
 from finops_mcp.settings import load_settings
 from tests.fakes.provider import FakeProvider
@@ -18,7 +19,7 @@ TODAY = date(2026, 11, 21)
 
 def make(**settings: object) -> tuple[FinOpsService, FakeProvider]:
     fake = FakeProvider(scope_ids=("a", "b", "c"), regions=("r1", "r2", "r3"))
-    svc = FinOpsService(load_settings(**settings), today=lambda: TODAY, providers={"fake": fake})
+    svc = FinOpsService(load_settings(**settings), today=lambda: TODAY, registry=Registry.of({"fake": fake}))
     return svc, fake
 
 

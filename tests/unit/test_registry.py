@@ -53,3 +53,27 @@ def test_every_provider_has_a_not_configured_hint() -> None:
         assert "FINOPS_" in not_configured_hint(entry.id) or "AWS_" in not_configured_hint(entry.id)
         assert ENTRIES[entry.id] is entry
     assert not_configured_hint("nope") == "add it to FINOPS_PROVIDERS"
+
+
+def test_an_injected_registry_is_all_the_service_sees() -> None:
+    from finops_mcp.providers import Registry
+    from finops_mcp.service import FinOpsService
+    from finops_mcp.settings import load_settings
+    from tests.fakes.provider import FakeProvider
+
+    fake = FakeProvider()
+    injected = Registry.of({"fake": fake})
+    assert injected.implemented == ["fake"] and injected.owner("fake:a") == "fake"
+    svc = FinOpsService(load_settings(providers=["focus"]), registry=injected)
+    assert svc.enabled_providers() == ["fake"]  # pinned: FINOPS_PROVIDERS does not apply
+    assert svc.provider("fake") is fake
+    assert {c.provider for c in svc.check_catalog()} <= {"fake"}
+    with pytest.raises(KeyError):
+        injected.load("aws", svc.settings)
+
+
+def test_the_default_registry_names_each_scope_kind_owner() -> None:
+    from finops_mcp.providers import DEFAULT
+
+    assert DEFAULT.owner("azure-mg:root") == "azure" and DEFAULT.owner("gcp-project:p") == "gcp"
+    assert DEFAULT.owner("nope:x") == "nope"

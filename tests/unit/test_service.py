@@ -9,6 +9,7 @@ import pytest
 
 from finops_mcp.errors import InputError, ScopeFailure
 from finops_mcp.models import GetBudgetStatusRequest, GetCostRequest, RunAuditRequest
+from finops_mcp.providers import Registry
 from finops_mcp.service import FinOpsService, all_failed
 from finops_mcp.settings import load_settings
 from tests.fakes.provider import FakeProvider
@@ -19,7 +20,7 @@ YESTERDAY = date(2026, 11, 20)
 
 def make(provider: FakeProvider | None = None, **settings: object) -> tuple[FinOpsService, FakeProvider]:
     fake = provider or FakeProvider()
-    svc = FinOpsService(load_settings(**settings), today=lambda: TODAY, providers={"fake": fake})
+    svc = FinOpsService(load_settings(**settings), today=lambda: TODAY, registry=Registry.of({"fake": fake}))
     return svc, fake
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from finops_mcp import periods
 from finops_mcp.engine.context import CallContext, Cancelled
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.models import ErrorCode
 from finops_mcp.providers.aws import errors
 from finops_mcp.providers.aws.checks import CHECKS, AwsCheckContext
 from finops_mcp.providers.aws.native_checks import FALLBACK_CHECKS
@@ -30,7 +30,9 @@ from finops_mcp.providers.base import (
     CostQuery,
     ForecastLine,
     Scope,
-    one_per_resource,
+    checks_of,
+    needs_of,
+    run_checks,
 )
 from finops_mcp.settings import Settings
 
@@ -157,13 +159,13 @@ class AwsProvider:
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
         from finops_mcp.providers.aws import inventory, optimization
 
-        mine = [c for c in checks if c.provider == self.name]
+        mine = checks_of(self.name, checks)
         account = self._account(unit.scope, ctx)
         if unit.region is None:
             return self._audit_account(account, [c for c in mine if c.needs & optimization.ACCOUNT_WIDE], ctx)
         mine = [c for c in mine if not c.needs & optimization.ACCOUNT_WIDE]
         region = unit.region
-        kinds = frozenset().union(*(c.needs for c in mine))
+        kinds = needs_of(mine)
         inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
         if not any(t for t in self.settings.required_tags) and any(
             c.id == "aws.tagging.missing_required_tags" for c in mine
@@ -194,14 +196,7 @@ class AwsProvider:
                     ctx.note(note)
                 if rightsizing.covers is not None:
                     mine = [c for c in mine if optimization.HUB not in c.needs or c.id in FALLBACK_CHECKS]
-        check_ctx = self._context(account, region, inv, rightsizing=rightsizing)
-        findings: list[Finding] = []
-        for check in mine:
-            ctx.raise_if_cancelled()
-            findings.extend(check.evaluate(check_ctx))
-        return AuditResult(
-            findings=one_per_resource(findings), checks_run=[c.id for c in mine], regions=[region]
-        )
+        return run_checks(mine, self._context(account, region, inv, rightsizing=rightsizing), ctx, [region])
 
     def _audit_account(self, account: Account, mine: list[Check[Any]], ctx: CallContext) -> AuditResult:
         """The account-wide checks (Cost Explorer commitments): a refused part leaves its checks
@@ -210,7 +205,7 @@ class AwsProvider:
 
         if not mine:
             return AuditResult(findings=[], checks_run=[])
-        wanted = frozenset().union(*(c.needs for c in mine))
+        wanted = needs_of(mine)
         ce = account.client("ce", account.billing_region)
         found = optimization.commitments(ce, account.account_id, wanted, periods.utc_today(), ctx)
         for part, why in sorted(found.failed.items()):
@@ -219,14 +214,9 @@ class AwsProvider:
                 f"aws:{account.account_id}: Cost Explorer {part} did not answer ({why}); skipped {skipped}"
                 + (" (allow the ce:Get* action it needs)" if why.startswith("AccessDenied") else "")
             )
-        mine = [c for c in mine if not c.needs & set(found.failed)]
         inv = inventory.Inventory(account_id=account.account_id, region=account.billing_region)
         check_ctx = self._context(account, account.billing_region, inv, commitments=found)
-        findings: list[Finding] = []
-        for check in mine:
-            ctx.raise_if_cancelled()
-            findings.extend(check.evaluate(check_ctx))
-        return AuditResult(findings=findings, checks_run=[c.id for c in mine])
+        return run_checks(mine, check_ctx, ctx, refused=found.failed)
 
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
         return errors.classify_error(exc)

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, add_months, month_span
 from finops_mcp.providers.azure import advice, costquery, errors, prices
 from finops_mcp.providers.azure.checks import CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
@@ -45,7 +45,9 @@ from finops_mcp.providers.base import (
     Filters,
     ForecastLine,
     Scope,
-    one_per_resource,
+    checks_of,
+    needs_of,
+    run_checks,
 )
 from finops_mcp.settings import Settings
 
@@ -228,10 +230,10 @@ class AzureProvider:
         return [AuditUnit(replace(scope, detail={**scope.detail, "regions": wanted}))]
 
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
-        mine = [c for c in checks if c.provider == self.name]
+        mine = checks_of(self.name, checks)
         subscription = unit.scope.key
         regions = frozenset(unit.scope.detail.get("regions", ()))
-        kinds = frozenset().union(*(c.needs for c in mine))
+        kinds = needs_of(mine)
         inventory = list_inventory(self.clients, subscription, ctx, kinds).in_regions(regions)
         now = datetime.now(timezone.utc)
         billed: dict[str, tuple[Decimal, str]] = {}
@@ -239,6 +241,7 @@ class AzureProvider:
         if any(True for _ in inventory.resources()):
             billed, window = self._billed_by_resource(unit.scope, now.date(), ctx)
         native: dict[str, Any] = {}
+        refused: set[str] = set()
         for need, field, fetch in (
             (advice.ADVISOR, "advisor", advice.advisor_items),
             (advice.RESERVATIONS, "reservations", advice.reservation_advice),
@@ -250,7 +253,7 @@ class AzureProvider:
             except ScopeFailure as exc:  # one API refused never sinks the subscription's other checks
                 skipped = [c.id for c in mine if need in c.needs]
                 ctx.note(f"{unit.scope.id}: {exc.message[:300]} ({exc.code}); skipped {', '.join(skipped)}")
-                mine = [c for c in mine if need not in c.needs]
+                refused.add(need)
                 continue
             native[field] = tuple(i for i in items if not regions or not i.region or i.region in regions)
         context = AzureCheckContext(
@@ -263,12 +266,9 @@ class AzureProvider:
             snapshot_days=self.settings.azure_snapshot_max_age_days,
             **native,
         )
-        findings: list[Finding] = []
-        for check in mine:
-            ctx.raise_if_cancelled()
-            findings.extend(check.evaluate(context))
-        seen = sorted({r.location for r in inventory.resources() if r.location})
-        return AuditResult(findings=one_per_resource(findings), checks_run=[c.id for c in mine], regions=seen)
+        result = run_checks(mine, context, ctx, refused=refused)
+        result.regions = sorted({r.location for r in inventory.resources() if r.location})
+        return result
 
     def _billed_by_resource(
         self, scope: Scope, today: date, ctx: CallContext

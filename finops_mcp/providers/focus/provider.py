@@ -26,7 +26,7 @@ import duckdb
 from finops_mcp.engine.context import CallContext
 from finops_mcp.engine.retry import ErrorMap, TypeTable, by_type
 from finops_mcp.errors import ScopeFailure
-from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import (
     AuditResult,
@@ -37,7 +37,8 @@ from finops_mcp.providers.base import (
     CostQuery,
     ForecastLine,
     Scope,
-    one_per_resource,
+    checks_of,
+    run_checks,
 )
 from finops_mcp.providers.focus import budgets as budgets_mod
 from finops_mcp.providers.focus import queries
@@ -173,7 +174,7 @@ class FocusProvider:
         return [AuditUnit(scope, region) for region in dict.fromkeys(r for r in regions if r)]
 
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
-        mine = [c for c in checks if c.provider == self.name]
+        mine = checks_of(self.name, checks)
         ids = [c.id for c in mine]
         ds = self._dataset(unit.scope, ctx)
         if ds.last_day is None or ds.first_day is None:
@@ -202,16 +203,13 @@ class FocusProvider:
                 min_utilization=self.settings.commitment_min_utilization_pct,
                 min_coverage=self.settings.commitment_min_coverage_pct,
             )
-            findings: list[Finding] = []
-            for check in mine:
-                ctx.raise_if_cancelled()
-                findings.extend(check.evaluate(check_ctx))
-            seen = self._regions_seen(cur, window, regions)
+            result = run_checks(mine, check_ctx, ctx)
+            result.regions = seen = self._regions_seen(cur, window, regions)
         if unit.region and not seen:
             ctx.note(
                 f"{unit.scope.id}: no cost rows in region {unit.region!r} during {window.start}..{window.end}"
             )
-        return AuditResult(findings=one_per_resource(findings), checks_run=ids, regions=seen)
+        return result
 
     @staticmethod
     def _regions_seen(cur: duckdb.DuckDBPyConnection, window: Span, regions: tuple[str, ...]) -> list[str]:

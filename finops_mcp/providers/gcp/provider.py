@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.forecast import run_rate
-from finops_mcp.models import ErrorCode, Finding
+from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, month_span
 from finops_mcp.providers.base import (
     AuditResult,
@@ -45,7 +45,9 @@ from finops_mcp.providers.base import (
     CostQuery,
     ForecastLine,
     Scope,
-    one_per_resource,
+    checks_of,
+    needs_of,
+    run_checks,
 )
 from finops_mcp.providers.gcp.checks import CHECKS, GcpAuditContext, viewer_role
 from finops_mcp.providers.gcp.export import ExportTable, Restriction, SqlBuilder, fold_months, to_decimal
@@ -286,9 +288,9 @@ class GcpProvider:
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
         from finops_mcp.providers.gcp import inventory
 
-        mine = [c for c in checks if c.provider == self.name]
+        mine = checks_of(self.name, checks)
         project = unit.scope.key
-        needs: set[str] = set().union(*(c.needs for c in mine))
+        needs = set(needs_of(mine))
         configured = [r for r in self.settings.gcp_recommender_regions if r]
         if needs & REGIONAL_RECOMMENDERS and not configured:
             needs |= {"instances", "disks", "addresses"}  # their regions are where to ask
@@ -345,19 +347,10 @@ class GcpProvider:
             recommendations=tuple(recommendations),
             snapshot_max_age_days=self.settings.gcp_snapshot_max_age_days,
         )
-        findings: list[Finding] = []
-        ran: list[str] = []
-        for check in mine:
-            if check.needs & refused:
-                continue
-            ctx.raise_if_cancelled()
-            findings.extend(check.evaluate(context))
-            ran.append(check.id)
-        findings = one_per_resource(findings)
         seen = {x.region for items in listed.values() for x in items if x.region and x.region != "global"}
         if unit.region:
             seen = {unit.region}
-        return AuditResult(findings=findings, checks_run=ran, regions=sorted(seen))
+        return run_checks(mine, context, ctx, sorted(seen), refused=refused)
 
     # -- misc -------------------------------------------------------------------------------
 
