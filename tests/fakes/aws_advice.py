@@ -4,8 +4,9 @@ it through `AWS_ENDPOINT_URL`; every request it does not answer itself is forwar
 
 Answered here, with AWS's own field names, protocols and paging (sources: AWS Cost Optimization
 Hub API Reference, ListRecommendations / Recommendation / Filter; AWS Compute Optimizer API
-Reference, GetEC2InstanceRecommendations / GetEBSVolumeRecommendations / InstanceRecommendation /
-VolumeRecommendation / SavingsOpportunity; AWS Billing and Cost Management API Reference, Cost
+Reference, GetEC2InstanceRecommendations / GetEBSVolumeRecommendations /
+GetLambdaFunctionRecommendations / InstanceRecommendation / VolumeRecommendation /
+LambdaFunctionRecommendation / SavingsOpportunity; AWS Billing and Cost Management API Reference, Cost
 Explorer GetSavingsPlansUtilization / GetReservationUtilization / GetSavingsPlansCoverage /
 GetSavingsPlansPurchaseRecommendation / GetReservationPurchaseRecommendation; the protocols as
 botocore's service models declare them):
@@ -18,7 +19,8 @@ botocore's service models declare them):
   `smithy-rpc-v2-cbor` and `json`, and botocore prefers `json`, see
   `botocore.utils.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS`): EC2 and EBS recommendations by
   `accountIds`, the region taken from the request's SigV4 credential scope, paged; an account in
-  `optimizer_not_opted_in` gets `OptInRequiredException`.
+  `optimizer_not_opted_in` gets `OptInRequiredException`. Lambda functions likewise
+  (`GetLambdaFunctionRecommendations`).
 - Cost Explorer (`awsJson1_1`, `AWSInsightsIndexService.*`): the five commitment operations by
   account (`Filter` LINKED_ACCOUNT or `AccountId`), paged where AWS pages them
   (`NextPageToken` / `NextToken`). Accounts without data get `DataUnavailableException`, as CE
@@ -59,7 +61,7 @@ class FakeAwsAdvice(FaultyAwsProxy):
     def __init__(self, moto_url: str, *, deny_accounts: tuple[str, ...] = ()) -> None:
         super().__init__(moto_url, deny_accounts=deny_accounts)
         self.hub: dict[tuple[str, str], list[J]] = {}
-        self.optimizer: dict[tuple[str, str, str], list[J]] = {}  # (account, region, ec2|ebs)
+        self.optimizer: dict[tuple[str, str, str], list[J]] = {}  # (account, region, ec2|ebs|lambda)
         self.ce: dict[str, CeAccount] = {}
         self.hub_not_enrolled: set[str] = set()
         self.optimizer_not_opted_in: set[str] = set()
@@ -70,6 +72,7 @@ class FakeAwsAdvice(FaultyAwsProxy):
             "ListRecommendations": self._hub,
             "GetEC2InstanceRecommendations": self._co("ec2", "instanceRecommendations"),
             "GetEBSVolumeRecommendations": self._co("ebs", "volumeRecommendations"),
+            "GetLambdaFunctionRecommendations": self._co("lambda", "lambdaFunctionRecommendations"),
             "GetSavingsPlansUtilization": self._sp_utilization,
             "GetReservationUtilization": self._ri_utilization,
             "GetSavingsPlansCoverage": self._sp_coverage,
@@ -326,6 +329,25 @@ def ebs_recommendation(
                 "rank": 1,
                 "savingsOpportunity": _saving(saving),
             }
+        ],
+    }
+
+
+def lambda_recommendation(
+    account: str, region: str, name: str, current: int, target: int, saving: float
+) -> J:
+    """A Compute Optimizer `LambdaFunctionRecommendation` (finding NotOptimized)."""
+    return {
+        "functionArn": f"arn:aws:lambda:{region}:{account}:function:{name}:$LATEST",
+        "functionVersion": "$LATEST",
+        "accountId": account,
+        "currentMemorySize": current,
+        "numberOfInvocations": 120000,
+        "lookbackPeriodInDays": 14.0,
+        "finding": "NotOptimized",
+        "findingReasonCodes": ["MemoryOverprovisioned"],
+        "memorySizeRecommendationOptions": [
+            {"rank": 1, "memorySize": target, "savingsOpportunity": _saving(saving)}
         ],
     }
 

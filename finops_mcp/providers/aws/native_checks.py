@@ -29,10 +29,11 @@ if TYPE_CHECKING:
 
 BY_SAVING = Ladder(((Decimal(100), "high"), (Decimal(20), "medium")), "low")
 HUB_PERMISSION = "cost-optimization-hub:ListRecommendations"
-CO_PERMISSIONS = (
-    "compute-optimizer:GetEC2InstanceRecommendations",
-    "compute-optimizer:GetEBSVolumeRecommendations",
-)
+CO_PERMISSIONS = {
+    "ec2_instance": "compute-optimizer:GetEC2InstanceRecommendations",
+    "ebs_volume": "compute-optimizer:GetEBSVolumeRecommendations",
+    "lambda_function": "compute-optimizer:GetLambdaFunctionRecommendations",
+}
 UTILIZATION = Param("commitment_min_utilization_pct", "Report commitments used less than this percent.")
 COVERAGE = Param("commitment_min_coverage_pct", "Report eligible spend covered less than this percent.")
 ROUTES = {
@@ -45,7 +46,7 @@ ROUTES = {
     "RdsDbInstanceStorage": "rds_instance",
     "AuroraDbClusterStorage": "rds_instance",
 }
-FALLBACK_CHECKS = frozenset({"aws.rightsizing.ec2_instance", "aws.rightsizing.ebs_volume"})
+FALLBACK_CHECKS = frozenset(f"aws.rightsizing.{name}" for name in CO_PERMISSIONS)
 
 
 def route(rec: Rightsizing) -> str:
@@ -117,7 +118,7 @@ def _rightsizing_check(
         evaluate=evaluate,
         ladder=BY_SAVING,
         needs=frozenset({opt.HUB}),
-        permissions=(HUB_PERMISSION, *(CO_PERMISSIONS if fallback else ())),
+        permissions=(HUB_PERMISSION, *([CO_PERMISSIONS[name]] if fallback else [])),
         source=opt.HUB_SOURCE,
     )
     return check
@@ -143,6 +144,7 @@ RIGHTSIZE_LAMBDA = _rightsizing_check(
     "Lambda function memory to rightsize (AWS recommendation)",
     "Lambda functions (memory size)",
     "Set the function's memory to the recommended size and watch its duration.",
+    fallback=True,
 )
 RIGHTSIZE_ECS = _rightsizing_check(
     "ecs_service",

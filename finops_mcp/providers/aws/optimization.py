@@ -3,8 +3,9 @@
 Rightsizing (per account x region, free): Cost Optimization Hub `ListRecommendations` (a global
 API answered from us-east-1, filtered to the account and the audit unit's region, paged by
 `nextToken`). Where the hub refuses (not enrolled, or not permitted) Compute Optimizer answers
-instead for EC2 instances and EBS volumes (`GetEC2InstanceRecommendations`,
-`GetEBSVolumeRecommendations`, regional, paged), and a note says how to enable the hub. Commitment
+instead for EC2 instances, EBS volumes and Lambda functions (`GetEC2InstanceRecommendations`,
+`GetEBSVolumeRecommendations`, `GetLambdaFunctionRecommendations`, regional, paged), and a note
+says how to enable the hub. Commitment
 purchase actions of the hub are left out: Cost Explorer's purchase recommendations report them.
 
 Commitments (per account, Cost Explorer, $0.01 a request: every page is counted in
@@ -177,7 +178,7 @@ def _optimizer_items(optimizer: Any, op: str, key: str, account_id: str, ctx: Ca
 
 
 def optimizer_recommendations(optimizer: Any, account_id: str, ctx: CallContext) -> list[Rightsizing]:
-    """EC2 and EBS recommendations of Compute Optimizer (its best-ranked option of each)."""
+    """EC2, EBS and Lambda recommendations of Compute Optimizer (its best-ranked option of each)."""
     found: list[Rightsizing] = []
     op = "get_ec2_instance_recommendations"
     source = f"{CO_SOURCE} GetEC2InstanceRecommendations"
@@ -226,6 +227,29 @@ def optimizer_recommendations(optimizer: Any, account_id: str, ctx: CallContext)
                 tags=_tags(rec.get("tags")),
             )
         )
+    op = "get_lambda_function_recommendations"
+    source = f"{CO_SOURCE} GetLambdaFunctionRecommendations"
+    for rec in _optimizer_items(optimizer, op, "lambdaFunctionRecommendations", account_id, ctx):
+        option = _best_option(rec.get("memorySizeRecommendationOptions") or [])
+        if option is None or str(rec.get("finding", "")) != "NotOptimized":
+            continue
+        saving, currency = _saving(option)
+        arn = str(rec.get("functionArn", ""))
+        found.append(
+            Rightsizing(
+                recommendation_id=arn,
+                resource_id=arn.split(":function:", 1)[-1].split(":", 1)[0] or arn,
+                resource_type="LambdaFunction",
+                action="Rightsize",
+                monthly_saving=saving,
+                currency=currency,
+                source=source,
+                current=f"{rec.get('currentMemorySize', '?')} MB",
+                recommended=f"{option.get('memorySize', '?')} MB",
+                lookback_days=int(rec.get("lookbackPeriodInDays") or 0) or None,
+                tags=_tags(rec.get("tags")),
+            )
+        )
     return [r for r in found if r.monthly_saving > 0]
 
 
@@ -257,10 +281,12 @@ def rightsizing(
             "GetEBSVolumeRecommendations",
         ) from exc
     note = (
-        f"{where}: Cost Optimization Hub refused ({hub_code}: {hub_message}); EC2 and EBS rightsizing came "
-        f"from Compute Optimizer instead (no Lambda, ECS, RDS, idle or Graviton recommendations): {HUB_HOWTO}"
+        f"{where}: Cost Optimization Hub refused ({hub_code}: {hub_message}); EC2, EBS and Lambda "
+        "rightsizing came from Compute Optimizer instead (no ECS, RDS, idle or Graviton "
+        f"recommendations): {HUB_HOWTO}"
     )
-    return RightsizingAnswer(tuple(found), CO_SOURCE, frozenset({"Ec2Instance", "EbsVolume"}), (note,))
+    covers = frozenset({"Ec2Instance", "EbsVolume", "LambdaFunction"})
+    return RightsizingAnswer(tuple(found), CO_SOURCE, covers, (note,))
 
 
 # ---------------------------------------------------------------------------------------------- CE

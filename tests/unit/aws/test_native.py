@@ -25,6 +25,7 @@ from tests.fakes.aws_advice import (
     ebs_recommendation,
     ec2_recommendation,
     hub_item,
+    lambda_recommendation,
     ri_detail,
     ri_group,
     sp_coverage,
@@ -193,6 +194,9 @@ def test_hub_not_enrolled_falls_back_to_compute_optimizer_with_a_note(
         ebs_recommendation(account, REGION, gp2, 2.0),  # smaller than our gp2 -> gp3 saving: ours kept
         ebs_recommendation(account, REGION, "vol-fine", 0.0, finding="Optimized"),
     ]
+    advice.optimizer[(account, REGION, "lambda")] = [
+        lambda_recommendation(account, REGION, "fn-1", 1024, 512, 6.5)
+    ]
     advice.optimizer[(account, "eu-west-1", "ec2")] = [
         ec2_recommendation(account, "eu-west-1", "i-other-region", "m5.large", "m5.medium", 9.0)
     ]
@@ -206,7 +210,10 @@ def test_hub_not_enrolled_falls_back_to_compute_optimizer_with_a_note(
     assert "aws.rightsizing.ebs_volume" not in found  # de-duplicated into our gp2 finding
     gp2_finding = next(f for f in found["aws.ebs.gp2_volume"] if f.resource_id == gp2)
     assert "Also reported by aws.rightsizing.ebs_volume (2.00 USD/month)" in gp2_finding.detail
-    assert "aws.rightsizing.lambda_function" not in result.checks_run  # the fallback has none
+    fn = found["aws.rightsizing.lambda_function"]
+    assert [(f.resource_id, f.estimated_monthly_cost) for f in fn] == [("fn-1", Decimal("6.5"))]
+    assert "1024 MB -> 512 MB" in fn[0].detail
+    assert "aws.rightsizing.ecs_service" not in result.checks_run  # the fallback has none
     assert "aws.rightsizing.ec2_instance" in result.checks_run
     assert any(
         "Cost Optimization Hub refused (AccessDeniedException" in n and "update-enrollment-status" in n
