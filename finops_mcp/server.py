@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -35,6 +36,7 @@ from finops_mcp.models import (
 from finops_mcp.remote.audit import audit_middleware
 from finops_mcp.schemas import compact_schema
 from finops_mcp.settings import Settings, get_settings
+from finops_mcp.shutdown import close_within
 from finops_mcp.tasks import TaskSupport, TaskTool
 
 if TYPE_CHECKING:
@@ -294,9 +296,10 @@ def build_server(
         try:
             yield None
         finally:
-            await tasks.close()  # running tasks stop before the service they use
-            if "svc" in holder:
-                holder["svc"].close()
+            with anyio.CancelScope(shield=True):  # also when a stop signal cancelled serving (shutdown.py)
+                await tasks.close()  # running tasks stop before the service they use
+                if "svc" in holder:
+                    await close_within(holder["svc"].close, "providers")
 
     server: MCPServer[Any] = MCPServer(
         "finops-mcp",
@@ -414,11 +417,17 @@ def report_schemas() -> dict[str, Any]:
 
 def run_stdio(settings: Settings | None = None) -> None:
     """The stdio server: one-line masked logs on stderr, every line on stdin answered (stdio.py)."""
-    import anyio
+    import signal
 
     from finops_mcp import logs
+    from finops_mcp.shutdown import exit_status
     from finops_mcp.stdio import serve_stdio
 
     settings = settings or get_settings()
     logs.configure(settings)  # before the SDK's own logging set-up, which then stays out
-    anyio.run(serve_stdio, build_server(settings))
+    try:
+        stopped_by = anyio.run(serve_stdio, build_server(settings))
+    except KeyboardInterrupt:  # pragma: no cover - where the loop cannot watch signals (Windows)
+        stopped_by = signal.SIGINT
+    if stopped_by is not None:
+        raise SystemExit(exit_status(stopped_by))  # 130 after SIGINT, 143 after SIGTERM

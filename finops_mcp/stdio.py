@@ -23,14 +23,18 @@ response. Every other line passes through untouched, and the server keeps servin
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import io
 import json
 import logging
+import os
 import re
 import sys
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, cast
 
@@ -49,6 +53,7 @@ from mcp_types import (
 from pydantic import ValidationError
 
 from finops_mcp.logs import new_correlation_id
+from finops_mcp.shutdown import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -226,19 +231,76 @@ def _request_with_a_bad_id(line: str, notification: JSONRPCNotification) -> JSON
 class _LineRecorder:
     """stdin as the SDK's reader iterates it, each line kept until its parsed item is received."""
 
-    def __init__(self, stdin: Any) -> None:
-        self._stdin = stdin
+    def __init__(self, readline: Callable[[], Awaitable[str]]) -> None:
+        self._readline = readline
         self.lines: deque[str] = deque()
 
     def __aiter__(self) -> _LineRecorder:
         return self
 
     async def __anext__(self) -> str:
-        line = await self._stdin.readline()
+        line = await self._readline()
         if not line:
             raise StopAsyncIteration
         self.lines.append(line)
         return str(line)
+
+
+class _DescriptorLines:
+    """The lines of a file descriptor, read with `os.read` by a daemon thread.
+
+    The SDK reads stdin with a blocking `readline` on one of anyio's worker threads, which neither
+    a cancellation nor interpreter exit can stop: a server waiting for input from a terminal then
+    never ends on Ctrl-C. A daemon thread blocked in `os.read` (no Python-level lock held) stops
+    nothing: serving can be cancelled at once and the process exits. Lines are handed over one at a
+    time (the thread waits until each is taken: no unbounded buffering), decoded as UTF-8 with
+    invalid bytes replaced and CRLF read as LF, as the SDK's text wrapper does."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._send, self._receive = anyio.create_memory_object_stream[str](1)
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    async def readline(self) -> str:
+        if self._thread is None:
+            loop = asyncio.get_running_loop()
+            self._thread = threading.Thread(target=self._read, args=(loop,), name="finops-stdin", daemon=True)
+            self._thread.start()
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            return ""
+
+    def stop(self) -> None:
+        """No more lines (the thread ends at its next line, or with the process)."""
+        self._stopped.set()
+        self._receive.close()
+
+    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
+        pending = bytearray()
+        try:
+            while not self._stopped.is_set():
+                chunk = os.read(self._fd, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                while (end := pending.find(b"\n")) >= 0 and not self._stopped.is_set():
+                    line = bytes(pending[: end + 1])
+                    del pending[: end + 1]
+                    self._hand_over(loop, line.replace(b"\r\n", b"\n").decode("utf-8", "replace"))
+            if pending and not self._stopped.is_set():
+                self._hand_over(loop, pending.decode("utf-8", "replace"))
+        except (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the descriptor or the loop is gone: no more lines
+        except concurrent.futures.CancelledError:
+            pass
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody reads any more
+                loop.call_soon_threadsafe(self._send.close)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop, line: str) -> None:
+        asyncio.run_coroutine_threadsafe(self._send.send(line), loop).result()
 
 
 class AnsweringReadStream:
@@ -304,20 +366,42 @@ class _UnownedText(io.TextIOWrapper):
             self.detach()
 
 
-def _claim_stdin() -> tuple[Any, Callable[[], None] | None] | None:
+def _claim_stdin() -> tuple[Callable[[], Awaitable[str]], Callable[[], None]] | None:
     """stdin claimed the SDK's way (fd 0 diverted to the null device while serving, so child
-    processes never read protocol bytes), as a text file whose lines this module sees first.
-    None if this SDK version has no such helper: its own reader is used then."""
+    processes never read protocol bytes), as a `readline` whose lines this module sees first, and
+    what releases it. None if this SDK version has no such helper: its own reader is used then."""
     try:
         from mcp.server.stdio import _claim_fd, _open_stdin_diversion
     except ImportError:  # pragma: no cover - another SDK version
         return None
     buffer, release = _claim_fd(0, sys.stdin, "rb", _open_stdin_diversion)
-    return anyio.wrap_file(_UnownedText(buffer, encoding="utf-8", errors="replace")), release
+    try:
+        lines = _DescriptorLines(buffer.fileno())
+    except (OSError, ValueError, AttributeError):  # not a descriptor (stdin replaced in-process)
+        text = anyio.wrap_file(_UnownedText(buffer, encoding="utf-8", errors="replace"))
+        return text.readline, release or (lambda: None)
+
+    def done() -> None:
+        lines.stop()
+        if release is not None:
+            release()
+
+    return lines.readline, done
 
 
-async def serve_stdio(server: MCPServer[Any]) -> None:
-    """`MCPServer.run_stdio_async`, with every line answered (see the module docstring)."""
+async def serve_stdio(server: MCPServer[Any]) -> int | None:
+    """`MCPServer.run_stdio_async`, with every line answered (see the module docstring), stopped
+    cleanly by SIGINT or SIGTERM (finops_mcp.shutdown). The signal that stopped it, if one did."""
+    signals = StopSignals()
+    async with anyio.create_task_group() as watcher:
+        with anyio.CancelScope() as serving:
+            watcher.start_soon(signals.watch, serving)
+            await _serve(server)
+        watcher.cancel_scope.cancel()  # stdin ended or a signal stopped serving: stop watching
+    return signals.received
+
+
+async def _serve(server: MCPServer[Any]) -> None:
     lowlevel = server._lowlevel_server  # the SDK's own stdio runner uses it the same way
     claimed = _claim_stdin()
     recorder = _LineRecorder(claimed[0]) if claimed is not None else None
@@ -329,5 +413,5 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
                 lowlevel.create_initialization_options(),
             )
     finally:
-        if claimed is not None and claimed[1] is not None:
+        if claimed is not None:
             claimed[1]()

@@ -82,7 +82,8 @@ def open_audit_log(setting: str | None, *, strict: bool = False) -> AuditLog | N
 
 
 def argument_digest(arguments: Any) -> str:
-    """SHA-256 of the arguments' canonical JSON (sorted keys, no spaces, UTF-8)."""
+    """SHA-256 of the arguments' canonical JSON (sorted keys, no spaces, UTF-8; a lone surrogate,
+    which an in-process client can pass, is digested as its UTF-8-style bytes, not an error)."""
     canonical = json.dumps(
         arguments if arguments is not None else {},
         sort_keys=True,
@@ -90,7 +91,7 @@ def argument_digest(arguments: Any) -> str:
         ensure_ascii=False,
         default=str,
     )
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _utc_now() -> str:

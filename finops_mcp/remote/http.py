@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from finops_mcp.settings import Settings, SettingsError
+from finops_mcp.shutdown import HTTP_GRACE_SECONDS, exit_status, uvicorn_server
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import TokenVerifier
@@ -241,9 +242,18 @@ def run_http(settings: Settings, host: str, port: int) -> None:
             file=sys.stderr,
         )
     config: Any = uvicorn.Config(
-        app, host=host, port=port, log_config=None, log_level=settings.log_level.lower(), server_header=False
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+        timeout_graceful_shutdown=HTTP_GRACE_SECONDS,  # an open stream must not hold a stop up
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn_server(config)  # SIGINT / SIGTERM stop it cleanly (finops_mcp.shutdown)
+    server.run(sockets=[sock])
+    if server.stopped_by is not None:
+        raise SystemExit(exit_status(server.stopped_by))
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

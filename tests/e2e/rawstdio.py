@@ -5,9 +5,14 @@ lines), reads of stderr, and a `kill -9` of the server."""
 from __future__ import annotations
 
 import json
+import os
 import select
+import signal
+import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +81,41 @@ class RawServer:
         self.proc.kill()
         self.proc.wait(timeout=30)
 
+    def interrupt(self, signum: signal.Signals, timeout: float) -> tuple[int | None, str, str]:
+        """Send `signum` with stdin left open (as a terminal keeps it); (exit status or None if
+        still running after `timeout` s, the rest of stdout, stderr). The process is gone after."""
+        self.proc.send_signal(signum)
+        try:
+            status: int | None = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            status = None
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        assert self.proc.stdout and self.proc.stderr
+        return status, self.proc.stdout.read(), self.proc.stderr.read()
+
     def stop(self) -> str:
         """Terminate; what the server wrote on stderr."""
         self.proc.terminate()
         _, stderr = self.proc.communicate(timeout=30)
         return stderr
+
+
+@contextmanager
+def hanging_aws(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of an AWS-only server whose endpoint accepts connections and never answers
+    (every call hangs until its timeout: an audit stays in flight), with a SQLite task store."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(64)
+    try:
+        yield {k: v for k, v in os.environ.items() if not k.startswith(("FINOPS_", "AWS_"))} | {
+            "FINOPS_PROVIDERS": "aws",
+            "FINOPS_TASK_STORE": f"sqlite:///{tmp_path}/tasks.db",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{blackhole.getsockname()[1]}",
+        }
+    finally:
+        blackhole.close()

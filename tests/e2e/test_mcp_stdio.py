@@ -229,4 +229,4 @@ def test_an_error_is_one_stderr_line_with_its_code_and_correlation_id(
     assert len(failed) == 1, proc.stderr[-2000:]
     assert failed[0].startswith("ERROR mcp.shared.jsonrpc_dispatcher code=ValueError cid=")
     assert failed[0].endswith("(ValueError: Unknown prompt: no-such-prompt)") or level == "DEBUG"
-    assert ("Traceback (most recent call last):" in proc.stderr) is (level == "DEBUG")
+    assert ("Traceback (most recent call last):" in stderr) is (level == "DEBUG")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ from mcp.client import Client
 from mcp_types import CallToolResult
 
 from tests.e2e.conftest import installed_cli
-from tests.e2e.rawstdio import RawServer
+from tests.e2e.rawstdio import RawServer, hanging_aws
 from tests.fakes import task_client as tc
 
 AUDIT = {"checks": ["focus"], "min_monthly_cost": 5}
@@ -67,17 +65,13 @@ async def test_audit_tasks_over_stdio_in_both_eras_and_across_a_restart(
 
 
 def test_after_kill_9_a_restarted_server_fails_the_dead_servers_task_at_once(tmp_path: Path) -> None:
-    blackhole = socket.socket()  # AWS answers nothing: the audit task stays `working`
-    blackhole.bind(("127.0.0.1", 0))
-    blackhole.listen(64)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FINOPS_", "AWS_"))} | {
-        "FINOPS_PROVIDERS": "aws",
-        "FINOPS_TASK_STORE": f"sqlite:///{tmp_path}/tasks.db",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{blackhole.getsockname()[1]}",
-    }
+    with hanging_aws(tmp_path) as env:  # AWS answers nothing: the audit task stays `working`
+        got, result = _killed_and_restarted(env, tmp_path)
+    assert got["status"] == "failed" and "restarted" in got["statusMessage"]
+    assert result["error"]["code"] == -32603 and "stopped before it finished" in result["error"]["message"]
+
+
+def _killed_and_restarted(env: dict[str, str], tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     first = RawServer(env, tmp_path)
     try:
         created = first.call(
@@ -95,6 +89,4 @@ def test_after_kill_9_a_restarted_server_fails_the_dead_servers_task_at_once(tmp
         assert time.monotonic() - started < 5  # answered at once, not at the end of the TTL
     finally:
         second.stop()
-        blackhole.close()
-    assert got["status"] == "failed" and "restarted" in got["statusMessage"]
-    assert result["error"]["code"] == -32603 and "stopped before it finished" in result["error"]["message"]
+    return got, result

@@ -35,6 +35,8 @@ def test_argument_digest_is_canonical() -> None:
     assert a == b and a.startswith("sha256:") and len(a) == 7 + 64
     assert argument_digest(None) == argument_digest({})
     assert argument_digest({"names": ["Équipe"]}) != argument_digest({"names": ["Equipe"]})
+    # an in-process client can pass a lone surrogate (found by tests/e2e/test_fuzz.py)
+    assert argument_digest({"names": ["\ud800"]}) != argument_digest({"names": ["\udc00"]})
 
 
 def text(value: str) -> list[TextContent]:
