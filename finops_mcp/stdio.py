@@ -19,6 +19,11 @@ Answers carry the request's id when its top level has a usable one (found howeve
 nests), else null, and a correlation id in `error.data` that the one stderr line about it repeats.
 A malformed *response* (an answer to a server request) is only logged: JSON-RPC never answers a
 response. Every other line passes through untouched, and the server keeps serving.
+
+The end of stdin (the client closed it, or `printf ... | finops-mcp-server`) waits until every
+request already read has been answered (at most `DRAIN_SECONDS`; a cancelled request is not
+waited for), then ends serving: the SDK would otherwise cancel those requests unanswered. A signal
+still stops the server at once (finops_mcp.shutdown).
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ from mcp_types import (
     ErrorData,
     JSONRPCError,
     JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
 )
 from pydantic import ValidationError
 
@@ -57,6 +64,7 @@ from finops_mcp.shutdown import StopSignals
 
 log = logging.getLogger(__name__)
 
+DRAIN_SECONDS = 300.0  # the longest the end of stdin waits for answers to requests already read
 MAX_DEPTH = 200  # deeper JSON is refused even when the SDK's parser would read it
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 _COLON = re.compile(r"\s*:\s*")
@@ -303,24 +311,101 @@ class _DescriptorLines:
         asyncio.run_coroutine_threadsafe(self._send.send(line), loop).result()
 
 
+class InFlight:
+    """Requests read but not answered yet, so that the end of stdin can wait for their answers."""
+
+    def __init__(self) -> None:
+        self._ids: set[tuple[type, int | str]] = set()
+        self._idle = anyio.Event()
+        self._idle.set()
+
+    def started(self, request_id: int | str) -> None:
+        if not self._ids:
+            self._idle = anyio.Event()
+        self._ids.add((type(request_id), request_id))
+
+    def settled(self, request_id: Any) -> None:
+        """Answered, or cancelled by the client (never answered then)."""
+        if isinstance(request_id, (int, str)):
+            self._ids.discard((type(request_id), request_id))
+        if not self._ids:
+            self._idle.set()
+
+    async def drained(self, timeout: float) -> None:
+        with anyio.move_on_after(timeout):
+            await self._idle.wait()
+        if self._ids:
+            log.warning("stdin ended; %d request(s) still unanswered after %.0f s", len(self._ids), timeout)
+
+
+class TrackingWriteStream:
+    """The write stream, telling `InFlight` which requests have been answered."""
+
+    def __init__(self, inner: Any, inflight: InFlight) -> None:
+        self._inner = inner
+        self._inflight = inflight
+
+    async def send(self, item: SessionMessage) -> None:
+        await self._inner.send(item)
+        if isinstance(item.message, (JSONRPCResponse, JSONRPCError)):
+            self._inflight.settled(item.message.id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> TrackingWriteStream:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        return await self._inner.__aexit__(exc_type, exc, tb)
+
+
 class AnsweringReadStream:
     """The SDK's stdio read stream, with the lines it could not read answered instead of dropped.
 
     With `lines` (each raw line, in the order the SDK's reader turns them into items, one item per
     line) a notification is checked against its line too."""
 
-    def __init__(self, inner: Any, write_stream: Any, lines: deque[str] | None = None) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        write_stream: Any,
+        lines: deque[str] | None = None,
+        inflight: InFlight | None = None,
+    ) -> None:
         self._inner = inner
         self._write = write_stream
         self._lines = lines
+        self._inflight = inflight
 
     @property
     def last_context(self) -> Any:  # the SDK restores each message's sender context from it
         return getattr(self._inner, "last_context", None)
 
     async def receive(self) -> SessionMessage:
+        item = await self._receive()
+        if self._inflight is not None and not isinstance(item, Exception):
+            message = item.message
+            if isinstance(message, JSONRPCRequest):
+                self._inflight.started(message.id)
+            elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+                self._inflight.settled((message.params or {}).get("requestId"))
+        return item
+
+    async def _receive(self) -> SessionMessage:
         while True:
-            item = await self._inner.receive()
+            try:
+                item = await self._inner.receive()
+            except anyio.EndOfStream:
+                if self._inflight is not None:
+                    await self._inflight.drained(DRAIN_SECONDS)
+                raise
             line = self._lines.popleft() if self._lines else None
             if isinstance(item, Exception):
                 reply = answer_for(item)
@@ -407,9 +492,11 @@ async def _serve(server: MCPServer[Any]) -> None:
     recorder = _LineRecorder(claimed[0]) if claimed is not None else None
     try:
         async with stdio_server(stdin=cast(Any, recorder)) as (read_stream, write_stream):
+            inflight = InFlight()
+            lines = recorder.lines if recorder else None
             await lowlevel.run(
-                AnsweringReadStream(read_stream, write_stream, recorder.lines if recorder else None),
-                write_stream,
+                AnsweringReadStream(read_stream, write_stream, lines, inflight),
+                cast(Any, TrackingWriteStream(write_stream, inflight)),
                 lowlevel.create_initialization_options(),
             )
     finally:

@@ -230,3 +230,39 @@ def test_an_error_is_one_stderr_line_with_its_code_and_correlation_id(
     assert failed[0].startswith("ERROR mcp.shared.jsonrpc_dispatcher code=ValueError cid=")
     assert failed[0].endswith("(ValueError: Unknown prompt: no-such-prompt)") or level == "DEBUG"
     assert ("Traceback (most recent call last):" in stderr) is (level == "DEBUG")
+
+
+def test_requests_read_before_the_end_of_stdin_are_all_answered(demo_env: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`printf ... | finops-mcp-server`: stdin ends right behind the requests; each still gets its
+    answer (the SDK alone cancels in-flight requests at EOF), then the server exits."""
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    }
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": "no-such-prompt"}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_cost", "arguments": {}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "run_finops_audit", "arguments": {}},
+        },
+    ]
+    proc = subprocess.run(
+        [installed_cli()],
+        input="".join(json.dumps(m) + "\n" for m in lines),
+        env={**os.environ, **demo_env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    answers = {m["id"]: m for m in map(json.loads, proc.stdout.splitlines()) if "id" in m}
+    assert sorted(answers) == [1, 2, 3, 4], proc.stderr[-2000:]
+    assert "error" in answers[2]
+    assert answers[3]["result"]["isError"] is False and answers[4]["result"]["isError"] is False
+    assert proc.returncode == 0
