@@ -97,7 +97,13 @@ async def test_audit_and_budgets(demo_settings: Settings, mode: str) -> None:
         budgets = await client.call_tool("get_budget_status", {})
     assert not audit.is_error and not budgets.is_error
     a = audit.structured_content
-    assert set(a["checks_run"]) == {"focus.untagged_cost", "focus.cost_spike", "focus.unused_commitment"}
+    assert set(a["checks_run"]) == {
+        "focus.untagged_cost",
+        "focus.cost_spike",
+        "focus.unused_commitment",
+        "focus.commitment_utilization",  # the embedded sample answers the commitment question offline
+        "focus.commitment_coverage",
+    }
     found = {f["check"] for f in a["findings"]}
     assert found == set(a["checks_run"]), found
     assert a["summary"]["estimated_monthly_waste"] > 0
