@@ -50,7 +50,7 @@ ErrorCode = Literal[
 CONFIG_ERROR_CODES: frozenset[str] = frozenset({"not_configured", "no_data"})
 CostBasis = Literal["billed_last_30_days", "list_price", "recommender", "unknown"]
 Severity = Literal["low", "medium", "high"]
-CheckCategory = Literal["waste", "governance", "anomaly"]
+CheckCategory = Literal["waste", "governance", "anomaly", "commitment"]
 BudgetState = Literal["exceeded", "forecast_exceeded", "warning", "ok"]
 
 # A tag key as the clouds allow it (AWS: letters, digits, spaces and _ . : / = + - @; Azure/GCP subsets).
@@ -457,6 +457,9 @@ class Finding(_Out):
     category: CheckCategory = "waste"
     recommendation: str
     tags: dict[str, str] = Field(default_factory=dict)
+    source: str | None = Field(
+        None, description="The cloud API the finding comes from (e.g. the cloud's own recommendations)."
+    )
 
 
 class CheckTotal(_Out):

@@ -8,10 +8,22 @@ Google Cloud pricing calculators.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 HOURS_PER_MONTH = Decimal(730)
 CENT = Decimal("0.01")
+
+
+def to_decimal(value: Any) -> Decimal:
+    """An amount as an API sends it (number or numeric string) as Decimal; 0 when absent or not a
+    number."""
+    if value is None or value == "":
+        return Decimal(0)
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
 
 
 def money(value: Decimal | float | None, currency: str) -> str:

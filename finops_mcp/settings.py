@@ -104,6 +104,18 @@ class Settings(BaseSettings):
         Decimal("25"), ge=0, description="focus.cost_spike: ignore days whose excess is below this amount."
     )
     spike_baseline_days: int = Field(14, ge=3, le=90, description="focus.cost_spike: trailing baseline days.")
+    commitment_min_utilization_pct: float = Field(
+        90.0,
+        ge=0,
+        le=100,
+        description="*.commitment.*utilization: report commitments used less than this percent.",
+    )
+    commitment_min_coverage_pct: float = Field(
+        80.0,
+        ge=0,
+        le=100,
+        description="*.commitment.*coverage: report eligible spend covered less than this percent.",
+    )
 
     # --- AWS -------------------------------------------------------------------------------
     aws_profiles: CsvList = Field(default_factory=list, description="Profiles to fan out over.")
@@ -140,6 +152,11 @@ class Settings(BaseSettings):
     gcp_max_bytes_billed: int = Field(10 * 1024**3, ge=1, description="BigQuery scan guard in bytes.")
     gcp_snapshot_max_age_days: int = Field(
         90, ge=1, description="gcp.compute.old_snapshot: snapshots older than this many days."
+    )
+    gcp_recommender_regions: CsvList = Field(
+        default_factory=list,
+        description="Regions asked for Cloud SQL and committed-use recommendations (default: the "
+        "regions of each project's Compute Engine resources).",
     )
 
     # --- FOCUS -----------------------------------------------------------------------------

@@ -127,13 +127,10 @@ class BudgetLine:
 
 @dataclass(frozen=True)
 class AuditUnit:
-    """One piece of audit work: a scope, optionally narrowed to a region. `account_wide` marks the
-    one unit of a scope that also runs the checks that look at the whole scope at once (e.g. a
-    cloud's anomaly feed), so they run once, not once per region."""
+    """One piece of audit work: a scope, optionally narrowed to a region."""
 
     scope: Scope
     region: str | None = None
-    account_wide: bool = False
 
     def __str__(self) -> str:
         return f"{self.scope.id}/{self.region}" if self.region else self.scope.id
@@ -208,6 +205,7 @@ class Check(Generic[CtxT]):
     needs: frozenset[str] = frozenset()
     params: tuple[Param, ...] = ()
     permissions: tuple[str, ...] = ()
+    source: str | None = None  # the cloud API its findings come from (native recommendation checks)
 
     @property
     def provider(self) -> str:
@@ -239,6 +237,7 @@ class Check(Generic[CtxT]):
                 for p in self.params
             ],
             "permissions": list(self.permissions),
+            "source": self.source,
         }
 
     def finding(
@@ -255,9 +254,10 @@ class Check(Generic[CtxT]):
         severity: Severity | None = None,
         cost_basis: CostBasis | None = None,
         resource_type: str | None = None,
+        source: str | None = None,
     ) -> Finding:
         """A finding of this check. Severity: the one given, else the cost ladder's grade, else
-        the check's; basis and resource type default to the check's."""
+        the check's; basis, resource type and source default to the check's."""
         if severity is None:
             cost_ladder = self.ladder is not None and self.ladder.measure == COST_MEASURE
             severity = self.ladder.grade(cost) if cost_ladder and self.ladder else self.severity
@@ -277,7 +277,33 @@ class Check(Generic[CtxT]):
             category=self.category,
             recommendation=self.recommendation,
             tags=dict(tags or {}),
+            source=source or self.source,
         )
+
+
+def one_per_resource(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per resource where a native recommendation (a finding with a `source`) and
+    another `waste` finding name the same resource (provider, scope, resource id, case-insensitive):
+    the larger monthly saving is kept (a tie keeps the native one), and its detail names the
+    others, which are dropped, so no saving is counted twice. Other findings pass unchanged."""
+    items = list(findings)
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for i, f in enumerate(items):
+        if f.category == "waste" and f.resource_id:
+            groups.setdefault((f.provider, f.scope, f.resource_id.lower()), []).append(i)
+    drop: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2 or not any(items[i].source for i in members):
+            continue
+        keep = max(members, key=lambda i: (items[i].estimated_monthly_cost, bool(items[i].source), -i))
+        others = [items[i] for i in members if i != keep]
+        also = "; ".join(f"{o.check} ({o.estimated_monthly_cost:,.2f} {o.currency}/month)" for o in others)
+        kept = items[keep]
+        items[keep] = kept.model_copy(
+            update={"detail": f"{kept.detail} Also reported by {also}: counted once, here."}
+        )
+        drop.update(i for i in members if i != keep)
+    return [f for i, f in enumerate(items) if i not in drop]
 
 
 def _jsonable(value: Any) -> Any:
@@ -311,7 +337,8 @@ def run_checks(
 ) -> AuditResult:
     """The one audit runner: each check evaluated on the context its provider built, stopping
     between checks when the call is cancelled. A check that needs something `refused` (say, a
-    recommender the caller may not read) is not run, nor reported as run."""
+    recommender the caller may not read) is not run, nor reported as run. The findings are
+    de-duplicated across checks: one resource, one finding (`one_per_resource`)."""
     skip = frozenset(refused)
     findings: list[Finding] = []
     ran: list[str] = []
@@ -321,7 +348,7 @@ def run_checks(
         ctx.raise_if_cancelled()
         findings.extend(check.evaluate(context))
         ran.append(check.id)
-    return AuditResult(findings=findings, checks_run=ran, regions=list(regions))
+    return AuditResult(findings=one_per_resource(findings), checks_run=ran, regions=list(regions))
 
 
 @runtime_checkable

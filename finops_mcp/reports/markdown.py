@@ -118,8 +118,9 @@ def audit_markdown(report: AuditReport, limit: int = 25, title: str = "Waste aud
         ]
         out.append("\n" + table(["check", "category", "findings", "per month"], totals, "llrr"))
         out.append(
-            "\nEstimated waste counts `waste` checks only; `anomaly` (spikes) and `governance` "
-            "(untagged spend) amounts are shown for context, not counted as savings."
+            "\nEstimated waste counts `waste` checks only; `anomaly` (spikes), `governance` (untagged "
+            "spend) and `commitment` (purchase recommendations, coverage) amounts are shown for context, "
+            "not counted as savings."
         )
     if report.findings:
         rows = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from mcp.client import Client
 from finops_mcp.providers.aws.checks import CHECKS
 from finops_mcp.server import build_server
 from finops_mcp.settings import Settings, load_settings
+from tests.fakes.aws_advice import FakeAwsAdvice, seed_estate_advice
 from tests.fakes.aws_estate import (
     Estate,
-    FaultyAwsProxy,
     apply_env,
     ce_page,
     estate_env,
@@ -32,15 +33,20 @@ def estate() -> Estate:
 
 
 @pytest.fixture(scope="module")
-def proxy(estate: Estate) -> Iterator[FaultyAwsProxy]:
-    """Refuses AssumeRole into the empty 'sandbox' account: its scope must fail alone."""
-    with FaultyAwsProxy(estate.url, deny_accounts=tuple(estate.empty_members)) as p:
+def proxy(estate: Estate) -> Iterator[FakeAwsAdvice]:
+    """Refuses AssumeRole into the empty 'sandbox' account: its scope must fail alone. Answers AWS's
+    optimization APIs (which moto lacks) with one recommendation for every native check."""
+    with FakeAwsAdvice(estate.url, deny_accounts=tuple(estate.empty_members)) as p:
+        today = date.today()
+        p.expected = seed_estate_advice(
+            p, estate, today.isoformat(), (today - timedelta(days=30)).isoformat()
+        )
         yield p
 
 
 @pytest.fixture()
 def settings(
-    estate: Estate, proxy: FaultyAwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    estate: Estate, proxy: FakeAwsAdvice, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Settings:
     monkeypatch.chdir(tmp_path)
     env = estate_env(estate, proxy.url, aws_discover_accounts="true", aws_account_ids="", max_retries="1")
@@ -115,7 +121,9 @@ async def test_budget_status_of_every_reachable_account(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_audit_over_accounts_and_regions(settings: Settings, estate: Estate, mode: str) -> None:
+async def test_audit_over_accounts_and_regions(
+    settings: Settings, estate: Estate, proxy: FakeAwsAdvice, mode: str
+) -> None:
     async with Client(build_server(settings), mode=mode) as client:
         result = await client.call_tool("run_finops_audit", {"checks": ["aws"], "limit": 500})
         assert not result.is_error, result.content
@@ -130,14 +138,28 @@ async def test_audit_over_accounts_and_regions(settings: Settings, estate: Estat
     assert len(report["findings"]) == report["summary"]["findings"]
     checks = {f["check"] for f in report["findings"]}
     assert checks == set(report["checks_run"]) == {c.id for c in CHECKS}
-    per_check = Counter(f["check"] for f in report["findings"])
+    native = proxy.expected  # type: ignore[attr-defined]
     for check in checks:
-        assert per_check[check] == len(estate.expected(check)), check
-    flagged = {f["resource_id"] for f in report["findings"]}
-    assert not flagged & estate.healthy_ids()
+        got = {(f["scope"], f["region"], f["resource_id"]) for f in report["findings"] if f["check"] == check}
+        if check in native:  # AWS's own recommendations: each once, priced, with its source
+            assert got == native[check], check
+        else:
+            assert {(s, r, i) for s, r, i in got} == estate.expected(check), check
+    mine = [f for f in report["findings"] if f["check"] not in native]
+    theirs = [f for f in report["findings"] if f["check"] in native]
+    assert not {f["resource_id"] for f in mine} & estate.healthy_ids()
+    assert all(f["cost_basis"] == "list_price" and f["source"] is None for f in mine)
+    assert all(f["source"].startswith("AWS ") and f["estimated_monthly_cost"] > 0 for f in theirs)
+    assert all(f["currency"] == "USD" for f in report["findings"])
+    keys = [
+        (f["scope"], f["region"], f["resource_id"]) for f in report["findings"] if f["category"] == "waste"
+    ]
+    assert not [k for k, n in Counter(keys).items() if n > 1]  # one resource, one finding
+    orphans = [f for f in mine if f["check"] == "aws.ebs.unattached_volume"]
+    assert orphans and all("Also reported by aws.rightsizing.idle" in f["detail"] for f in orphans)
     assert report["summary"]["scopes_scanned"] == 3 and report["summary"]["regions_scanned"] == 2
     assert report["summary"]["estimated_monthly_waste"] > 0
-    assert all(f["cost_basis"] == "list_price" and f["currency"] == "USD" for f in report["findings"])
+    assert report["meta"]["billed_requests"]["aws.ce"] > 0  # Cost Explorer commitment calls are billed
     denied = scope(estate.empty_members[0])
     assert {e["scope"] for e in report["errors"]} == {denied}
     assert {e["code"] for e in report["errors"]} == {"forbidden"}

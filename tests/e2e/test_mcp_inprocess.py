@@ -102,6 +102,8 @@ async def test_audit_and_budgets(demo_settings: Settings, mode: str) -> None:
         "focus.cost_spike",
         "focus.unused_commitment",
         "focus.anomaly.daily_cost",
+        "focus.commitment_utilization",  # the embedded sample answers the commitment question offline
+        "focus.commitment_coverage",
     }
     found = {f["check"] for f in a["findings"]}
     assert found == set(a["checks_run"]), found

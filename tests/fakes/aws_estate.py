@@ -199,6 +199,19 @@ def _age(account_id: str, region: str, **changes: Any) -> None:
         backend.get_instance(instance_id)._reason = f"User initiated ({when:%Y-%m-%d %H:%M:%S} GMT)"
     for nat_id, days in changes.get("nats", {}).items():
         backend.nat_gateways[nat_id]._created_at = now - timedelta(days=days)
+    if changes.get("databases"):
+        from moto.rds.models import rds_backends
+
+        for db_id, days in changes["databases"].items():
+            rds_backends[account_id][region].databases[db_id].instance_create_time = now - timedelta(
+                days=days
+            )
+    if changes.get("log_bytes"):
+        from moto.logs.models import logs_backends
+
+        groups = logs_backends[account_id][region].groups
+        for name, size in changes["log_bytes"].items():  # stored bytes, as if years of events
+            groups[name].streams["s"].stored_bytes = size
 
 
 def _run(
@@ -353,12 +366,64 @@ def seed_cell(url: str, account_id: str, region: str, creds: dict[str, str] | No
     cell.healthy["busy_lb"] = busy_lb["LoadBalancerArn"]
     cell.waste["aws.elb.idle_load_balancer"] = {idle_lb["LoadBalancerArn"], "idle-classic"}
 
+    # log groups: one never expiring with data (governance), one with a retention and one empty
+    logs = client(url, "logs", region, creds)
+    for name, days in (("/app/forever", None), ("/app/kept-30d", 30), ("/app/empty", None)):
+        logs.create_log_group(logGroupName=name)
+        if days:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=days)
+        if name != "/app/empty":
+            logs.create_log_stream(logGroupName=name, logStreamName="s")
+    arn = f"arn:aws:logs:{region}:{account_id}:log-group:"
+    cell.waste["aws.logs.no_retention"] = {arn + "/app/forever"}
+    cell.healthy.update(log_kept=arn + "/app/kept-30d", log_empty=arn + "/app/empty")
+
+    # RDS: an idle DB (no connection in 14 days), a busy one, a young idle one, one never measured
+    rds = client(url, "rds", region, creds)
+    dbs = {}
+    for name, klass in (("idle-db", "db.t3.medium"), ("busy-db", "db.t3.medium"), ("new-db", "db.t3.small")):
+        dbs[name] = rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBInstanceClass=klass,
+            Engine="mysql",
+            AllocatedStorage=20,
+            MasterUsername="admin",
+            MasterUserPassword="not-a-secret-1",
+            Tags=team_tags,
+        )["DBInstance"]["DBInstanceArn"]
+    rds.create_db_instance(
+        DBInstanceIdentifier="unmeasured-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="not-a-secret-1",
+        Tags=team_tags,
+    )
+    when = datetime.now(timezone.utc) - timedelta(days=2)
+    client(url, "cloudwatch", region, creds).put_metric_data(
+        Namespace="AWS/RDS",
+        MetricData=[
+            {
+                "MetricName": "DatabaseConnections",
+                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": name}],
+                "Value": value,
+                "Timestamp": when,
+            }
+            for name, value in (("idle-db", 0.0), ("busy-db", 7.0), ("new-db", 0.0))
+        ],
+    )
+    cell.waste["aws.rds.idle_instance"] = {dbs["idle-db"]}
+    cell.healthy.update(busy_db=dbs["busy-db"], new_db=dbs["new-db"])
+
     _age(
         account_id,
         region,
         snapshots={orphan_snap: 200, old_snap: 120, ami_snap: 300, recent: 2, source: 3},
         stopped={stopped: 45},
         nats={nats["idle"]: 30, nats["busy"]: 30},
+        log_bytes={"/app/forever": 250 * 1024**3, "/app/kept-30d": 40 * 1024**3},
+        databases={"idle-db": 40, "busy-db": 40, "unmeasured-db": 40, "new-db": 3},
     )
     return cell
 

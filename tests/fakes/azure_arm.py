@@ -15,14 +15,23 @@ driven by the real azure-identity and azure-mgmt clients:
   filters, Daily granularity, column orders that change from page to page (clients must read by
   name), small pages chained by `nextLink` (re-POST the body), ActualCost vs AmortizedCost (a
   reservation purchase on the 1st, amortized daily).
+- Advisor `recommendations` (honors `$filter=Category eq 'Cost'`) and Consumption
+  `reservationRecommendations` (legacy and modern kinds; honors the scope / lookBackPeriod / term
+  clauses of `$filter`) per subscription, with the field names of the Advisor REST API 2025-01-01
+  (ResourceRecommendationBase: impactedField, impactedValue, shortDescription, extendedProperties
+  savingsAmount / annualSavingsAmount / savingsCurrency, resourceMetadata.resourceId) and the
+  Consumption REST API 2024-08-01 (netSavings, costWithNoReservedInstances, recommendedQuantity,
+  lookBackPeriod, term, scope).
 - Every list is paged by `nextLink` (2 items a page); `api-version` is accepted and ignored.
-- `forbidden` holds subscription ids answering 403 AuthorizationFailed to everything.
+- `forbidden` holds subscription ids answering 403 AuthorizationFailed to everything;
+  `advisor_forbidden` those answering 403 to Advisor only.
 
 `expected_*` helpers compute the truth from the ledger for assertions.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -94,6 +103,9 @@ class FakeArm:
         self.echo_token_requests = False  # see _token
         self.resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.budgets: dict[str, list[dict[str, Any]]] = {}
+        self.advisor: dict[str, list[dict[str, Any]]] = {}
+        self.reservation_recs: dict[str, list[dict[str, Any]]] = {}
+        self.advisor_forbidden: set[str] = set()
         self.ledger: list[Record] = []
         self._build_estate()
         self._build_ledger(days)
@@ -321,6 +333,41 @@ class FakeArm:
         )
         return plan_id
 
+    def _balancer(self, sub: str, kind: str, name: str, sku: str, backends: int) -> str:
+        """A load balancer ("lbs") or application gateway ("appgws") whose pools hold `backends`."""
+        arm_type = (
+            "Microsoft.Network/loadBalancers" if kind == "lbs" else "Microsoft.Network/applicationGateways"
+        )
+        lb_id = rid(sub, arm_type, name, "rg-net")
+        if kind == "lbs":
+            members = {
+                "backendIPConfigurations": [{"id": f"{self.nic_vm}/ipConfigurations/ipconfig1"}] * backends
+            }
+            sku_json: dict[str, Any] = {"name": sku, "tier": "Regional"}
+        else:
+            members = {"backendAddresses": [{"ipAddress": f"10.0.0.{i + 4}"} for i in range(backends)]}
+            sku_json = {"name": sku, "tier": sku, "capacity": 2}
+        pool = {"id": f"{lb_id}/backendAddressPools/pool-1", "name": "pool-1", "properties": members}
+        self._add(
+            sub,
+            kind,
+            {
+                "id": lb_id,
+                "name": name,
+                "type": arm_type,
+                "location": "westeurope",
+                "tags": {"team": "web"},
+                # a load balancer's sku is top-level, an application gateway's is a property
+                **({"sku": sku_json} if kind == "lbs" else {}),
+                "properties": {
+                    "provisioningState": "Succeeded",
+                    "backendAddressPools": [pool],
+                    **({"sku": sku_json} if kind == "appgws" else {}),
+                },
+            },
+        )
+        return lb_id
+
     def _budget(
         self,
         scope: str,
@@ -411,6 +458,54 @@ class FakeArm:
         self.plan_used = self._plan(p, "plan-web", "P1v3", "PremiumV3", 3, linux=True)
         self.plan_empty_free = self._plan(p, "plan-free", "F1", "Free", 0)
         self.plan_empty_consumption = self._plan(p, "plan-func", "Y1", "Dynamic", 0)
+
+        self.lb_empty = self._balancer(p, "lbs", "lb-empty", "Standard", 0)
+        self.lb_used = self._balancer(p, "lbs", "lb-web", "Standard", 1)
+        self.lb_basic_empty = self._balancer(p, "lbs", "lb-basic", "Basic", 0)  # free: not reported
+        self.appgw_empty = self._balancer(p, "appgws", "appgw-empty", "Standard_v2", 0)
+        self.appgw_used = self._balancer(p, "appgws", "appgw-web", "WAF_v2", 2)
+        vm, gw = "Microsoft.Compute/virtualMachines", "Microsoft.Network/virtualNetworkGateways"
+        self.advice_rightsize = self._advice(
+            p,
+            self.vm_running,
+            vm,
+            "40.50",
+            currentSku="Standard_D2s_v3",
+            targetSku="Standard_B2s",
+            regionId="westeurope",
+        )
+        # smaller than what the stopped VM billed: our azure.compute.stopped_vm finding is kept
+        self.advice_shutdown = self._advice(p, self.vm_stopped, vm, "1.00", regionId="westeurope")
+        self.advice_gateway = self._advice(
+            p,
+            rid(p, gw, "vgw-idle", "rg-net"),
+            gw,
+            "138.70",
+            problem="Delete idle virtual network gateways",
+            solution="Delete the idle gateway",
+            type_id="c3ffe8d2-0000-4000-8000-000000000001",
+        )
+        self._advice(  # a reservation purchase: reported by azure.commitment.* instead
+            p,
+            f"/subscriptions/{p}",
+            "Microsoft.Subscriptions/subscriptions",
+            "300",
+            term="P1Y",
+            reservedResourceType="VirtualMachines",
+            problem="Buy reserved instances",
+        )
+        self._advice(
+            p, self.vm_running, vm, "0", category="HighAvailability", problem="Use availability zones"
+        )
+        self.advice_dev = self._advice(
+            d, self.vm_dev_stopped, vm, "9999.00", regionId="eastus"
+        )  # kept: larger
+        self.reservation_legacy = self._reservation(
+            p, "legacy", "Standard_D2s_v3", "westeurope", 2, "140.20", "90.10"
+        )
+        self.reservation_modern = self._reservation(
+            p, "modern", "Standard_E4s_v5", "eastus", 1, "210.00", "130.00"
+        )
 
         mg_scope = f"/providers/Microsoft.Management/managementGroups/{MG}"
         self._budget(f"/subscriptions/{p}", "prod-monthly", 1000, 1200.5, 1500, {"Actual": 80})
@@ -513,10 +608,22 @@ class FakeArm:
             r"Microsoft\.Network/publicIPAddresses": "ips",
             r"Microsoft\.Network/networkInterfaces": "nics",
             r"Microsoft\.Web/serverfarms": "plans",
+            r"Microsoft\.Network/loadBalancers": "lbs",
+            r"Microsoft\.Network/applicationGateways": "appgws",
         }
         for pattern, kind in lists.items():
             s.route("GET", rf"/subscriptions/(?P<sub>[^/]+)/providers/{pattern}", arm(self._lister(kind)))
         s.route("GET", r"(?P<scope>/.+)/providers/Microsoft\.Consumption/budgets", arm(self._budgets))
+        s.route(
+            "GET",
+            r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Advisor/recommendations",
+            arm(self._advisor),
+        )
+        s.route(
+            "GET",
+            r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Consumption/reservationRecommendations",
+            arm(self._reservation_recs),
+        )
         s.route("POST", r"(?P<scope>/.+)/providers/Microsoft\.CostManagement/query", arm(self._query))
         s.route("POST", r"(?P<scope>/.+)/providers/Microsoft\.CostManagement/forecast", arm(self._forecast))
 
@@ -648,6 +755,105 @@ class FakeArm:
             return self._page(req, items)
 
         return handler
+
+    def _advisor(self, req: Request) -> Reply:
+        sub = req.match["sub"]
+        if sub in self.advisor_forbidden:
+            return Reply.error(
+                403,
+                "AuthorizationFailed",
+                f"The client '{CLIENT_ID}' does not have authorization to perform action "
+                f"'Microsoft.Advisor/recommendations/read' over scope '/subscriptions/{sub}'",
+            )
+        items = self.advisor.get(sub, [])
+        wanted = re.search(r"Category eq '(\w+)'", req.arg("$filter") or "")
+        if wanted:
+            items = [i for i in items if i["properties"]["category"].lower() == wanted.group(1).lower()]
+        return self._page(req, items)
+
+    def _reservation_recs(self, req: Request) -> Reply:
+        items = self.reservation_recs.get(req.match["sub"], [])
+        for key, value in re.findall(r"properties/(\w+) eq '([^']+)'", req.arg("$filter") or ""):
+            items = [i for i in items if str(i["properties"].get(key, "")).lower() == value.lower()]
+        return self._page(req, items)
+
+    def _advice(self, sub: str, resource: str, field: str, saving: str, **extra: Any) -> str:
+        """An Advisor Cost recommendation for `resource` (an ARM id, or the subscription)."""
+        name = f"{zlib.crc32(resource.encode()):08x}-0000-4000-8000-000000000000"
+        category = extra.pop("category", "Cost")
+        props = {
+            "category": category,
+            "impact": extra.pop("impact", "Medium"),
+            "impactedField": field,
+            "impactedValue": resource.rsplit("/", 1)[-1],
+            "lastUpdated": iso(self.now),
+            "recommendationTypeId": extra.pop("type_id", "e10b1381-5f0a-47ff-8c7b-37bd13d7c974"),
+            "shortDescription": {
+                "problem": extra.pop("problem", "Right-size or shutdown underutilized virtual machines"),
+                "solution": extra.pop("solution", "Right-size or shutdown underutilized virtual machines"),
+            },
+            "extendedProperties": {
+                "savingsAmount": saving,
+                "annualSavingsAmount": str(Decimal(saving) * 12),
+                "savingsCurrency": "USD",
+                **extra,
+            },
+            "resourceMetadata": {"resourceId": resource, "source": resource},
+        }
+        self.advisor.setdefault(sub, []).append(
+            {
+                "id": f"{resource}/providers/Microsoft.Advisor/recommendations/{name}",
+                "name": name,
+                "type": "Microsoft.Advisor/recommendations",
+                "properties": props,
+            }
+        )
+        return resource
+
+    def _reservation(
+        self, sub: str, kind: str, sku: str, location: str, quantity: int, without: str, with_: str
+    ):  # type: ignore[no-untyped-def]
+        net = str(Decimal(without) - Decimal(with_))
+        money: Any = (lambda v: {"currency": "USD", "value": float(v)}) if kind == "modern" else float
+        props: dict[str, Any] = {
+            "lookBackPeriod": "Last30Days",
+            "term": "P1Y",
+            "scope": "Single",
+            "recommendedQuantity": quantity,
+            "costWithNoReservedInstances": money(without),
+            "totalCostWithReservedInstances": money(with_),
+            "netSavings": money(net),
+            "resourceType": "virtualmachines",
+            "meterId": "00000000-0000-0000-0000-000000000001",
+            "instanceFlexibilityRatio": 1,
+            "normalizedSize": sku,
+            "firstUsageDate": iso(self.now - timedelta(days=60)),
+            "skuProperties": [],
+        }
+        if kind == "modern":
+            props.update(skuName=sku, location=location)
+        base = f"/subscriptions/{sub}/providers/Microsoft.Consumption/reservationRecommendations"
+        rec_id = f"{base}/{sku}-{location}"
+        self.reservation_recs.setdefault(sub, []).append(
+            {
+                "id": rec_id,
+                "name": f"{sku}-{location}",
+                "type": "Microsoft.Consumption/reservationRecommendations",
+                "kind": kind,
+                "location": location,
+                "sku": sku,
+                "properties": props,
+            }
+        )
+        # a 3-year twin the filter leaves out
+        self.reservation_recs[sub].append(
+            {
+                **self.reservation_recs[sub][-1],
+                "name": f"{sku}-{location}-3y",
+                "properties": {**props, "term": "P3Y"},
+            }
+        )
+        return rec_id
 
     def _budgets(self, req: Request) -> Reply:
         return self._page(req, self.budgets.get(req.match["scope"].lower(), []))

@@ -4,7 +4,11 @@ Served paths (every list paged with `nextPageToken`, `page_size` items per page)
 - Cloud Billing `GET /v1/billingAccounts/<a>/projects` (projectBillingInfo);
 - Budgets `GET /v1/billingAccounts/<a>/budgets`;
 - Recommender `GET /v1/projects/<p>/locations/<l>/recommenders/<r>/recommendations`
-  (honors `stateInfo.state = ACTIVE` filters);
+  (honors `stateInfo.state = ACTIVE` filters), for any recommender id: idle resources, machine
+  types, Cloud SQL idle / overprovisioned instances, committed use (`recommendation_json` builds
+  the Recommendation resource of the Recommender API reference v1: `primaryImpact.costProjection`
+  with a negative `cost` Money and a `duration`, `content.operationGroups[].operations[]` naming
+  the target by `resourceType` and full resource name, `stateInfo.state`, `recommenderSubtype`);
 - Compute `GET /compute/v1/projects/<p>/aggregated/{instances,disks,addresses}` and
   `GET /compute/v1/projects/<p>/global/snapshots`;
 - `POST /token`: the OAuth token endpoint a service-account key's `token_uri` points to.
@@ -227,6 +231,8 @@ def recommendation_json(
     days: int = 30,
     state: str = "ACTIVE",
     subtype: str = "",
+    service: str = "compute.googleapis.com",
+    action: str = "remove",
 ) -> J:
     rid = f"r-{abs(hash((project, location, resource))) % 10**8}"
     return {
@@ -246,9 +252,9 @@ def recommendation_json(
                 {
                     "operations": [
                         {
-                            "action": "remove",
-                            "resourceType": f"compute.googleapis.com/{resource_type}",
-                            "resource": f"//compute.googleapis.com/{resource}",
+                            "action": action,
+                            "resourceType": f"{service}/{resource_type}",
+                            "resource": f"//{service}/{resource}",
                         }
                     ]
                 }

@@ -341,6 +341,61 @@ def seed_compute(api: FakeGcp, today: date) -> None:
             300_000_000,
         )
     ]
+    # a running VM the machine-type recommender would shrink (its boot disk in use: no other finding)
+    big = instance_link(p, z, "vm-big")
+    api.add(p, "instances", f"zones/{z}", instance_json(p, z, "vm-big", "RUNNING", ("big-boot",)))
+    api.add(p, "disks", f"zones/{z}", disk_json(p, z, "big-boot", 50, users=(big,)))
+    mtype = "google.compute.instance.MachineTypeRecommender"
+    api.recommendations[(p, z, mtype)] = [
+        recommendation_json(
+            p,
+            z,
+            mtype,
+            f"projects/{p}/zones/{z}/instances/vm-big",
+            "Instance",
+            62,
+            subtype="CHANGE_MACHINE_TYPE",
+            action="replace",
+        )
+    ]
+    sql = "sqladmin.googleapis.com"
+    for recommender, name, saving in (
+        ("google.cloudsql.instance.IdleRecommender", "sql-idle", 80),
+        ("google.cloudsql.instance.OverprovisionedRecommender", "sql-big", 35),
+    ):
+        api.recommendations[(p, "us-central1", recommender)] = [
+            recommendation_json(
+                p,
+                "us-central1",
+                recommender,
+                f"projects/{p}/instances/{name}",
+                "Instance",
+                saving,
+                service=sql,
+            )
+        ]
+    image = "google.compute.image.IdleResourceRecommender"
+    api.recommendations[(p, "global", image)] = [
+        recommendation_json(p, "global", image, f"projects/{p}/global/images/old-image", "Image", 4)
+    ]
+    cud = "google.compute.commitment.UsageCommitmentRecommender"
+    api.recommendations[(p, "us-central1", cud)] = [  # three: two pages of two
+        recommendation_json(
+            p,
+            "us-central1",
+            cud,
+            f"projects/{p}/regions/us-central1/commitments/{kind}-cud",
+            "Commitment",
+            saving,
+            subtype="CREATE_COMMITMENT",
+            action="add",
+        )
+        for kind, saving in (
+            ("general-purpose-e2", 120),
+            ("memory-optimized", 60),
+            ("general-purpose-n2", 45),
+        )
+    ]
     api.add(
         "gamma-prj",
         "disks",

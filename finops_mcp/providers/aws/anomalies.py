@@ -31,6 +31,7 @@ from finops_mcp.providers.aws.api import api_pages
 from finops_mcp.providers.base import Check, Ladder
 
 BILLED_API = "aws.ce"
+FEED = "cost_anomaly_detection"  # Check.needs: the account's anomaly feed (account-wide unit)
 WINDOW_DAYS = 30
 PAGE_SIZE = 100
 HIGH_IMPACT = Decimal(1000)
@@ -150,5 +151,6 @@ COST_ANOMALY: Check[AnomalyFeed] = Check(
     evaluate=evaluate,
     category="anomaly",
     ladder=Ladder(((HIGH_IMPACT, "high"),), "medium"),
+    needs=frozenset({FEED}),
     permissions=("ce:GetAnomalies",),
 )

@@ -20,9 +20,14 @@ from finops_mcp.money import money as _money
 from finops_mcp.providers.aws import inventory as inv
 from finops_mcp.providers.aws.anomalies import COST_ANOMALY
 from finops_mcp.providers.aws.inventory import Instance, Inventory, Snapshot, Volume
+from finops_mcp.providers.aws.native_checks import NATIVE_CHECKS
+from finops_mcp.providers.aws.optimization import Commitments, RightsizingAnswer
 from finops_mcp.providers.aws.prices import (
     CURRENCY,
+    LOGS_GB_MONTH,
     PRICE_TABLE_VERSION,
+    RDS_INSTANCE_HOUR_US_EAST_1,
+    RDS_STORAGE_GB_MONTH,
     RegionPrices,
     current_generation_for,
     instance_hour,
@@ -51,6 +56,10 @@ class AwsCheckContext:
     now: datetime
     required_tags: tuple[str, ...] = ()
     snapshot_max_age_days: int = 90
+    rightsizing: RightsizingAnswer | None = None  # aws.rightsizing.*: the unit's recommendations
+    commitments: Commitments | None = None  # aws.commitment.*: the account's (account-wide unit only)
+    min_utilization: float = 90.0
+    min_coverage: float = 80.0
 
     @property
     def scope(self) -> str:
@@ -488,7 +497,94 @@ IDLE_NAT_GATEWAY: Check[AwsCheckContext] = Check(
     "consider VPC endpoints for AWS-service traffic.",
     evaluate=evaluate_idle_nat_gateway,
     needs=frozenset({inv.NAT_GATEWAYS}),
-    permissions=("ec2:DescribeNatGateways", "cloudwatch:GetMetricStatistics"),
+    permissions=("ec2:DescribeNatGateways", "cloudwatch:GetMetricData"),
+)
+
+
+# ------------------------------------------------------------------------ aws.rds.idle_instance
+
+
+def evaluate_idle_database(ctx: AwsCheckContext) -> Iterator[Finding]:
+    for db in ctx.inventory.databases:
+        if db.status != "available" or db.max_connections_14d is None or db.max_connections_14d > 0:
+            continue
+        age = ctx.days_since(db.created)
+        if age is not None and age < inv.RDS_WINDOW_DAYS:
+            continue  # too young to call idle
+        rate = RDS_INSTANCE_HOUR_US_EAST_1.get(db.instance_class)
+        storage = RDS_STORAGE_GB_MONTH * db.storage_gb * (2 if db.multi_az else 1)
+        compute = hourly(rate) * (2 if db.multi_az else 1) if rate is not None else None
+        cost = storage + (compute or Decimal(0))
+        priced = (
+            f"{db.instance_class} {'Multi-AZ ' if db.multi_az else ''}at {rate} USD per hour plus "
+            f"{db.storage_gb} GB of storage: {money(cost)} per month (MySQL/PostgreSQL us-east-1 list "
+            f"prices, table {PRICE_TABLE_VERSION})"
+            if compute is not None
+            else f"{db.storage_gb} GB of storage: {money(cost)} per month; {db.instance_class} is not in "
+            "the price table, its instance hours are not counted"
+        )
+        detail = (
+            f"{db.engine} DB instance {db.id!r} had no connection in the last {inv.RDS_WINDOW_DAYS} days "
+            f"(CloudWatch DatabaseConnections, daily maximum 0): {priced}."
+        )
+        yield _finding(IDLE_DATABASE, ctx, db.arn, detail, cost, name=db.id, tags=db.tags, basis="list_price")
+
+
+IDLE_DATABASE: Check[AwsCheckContext] = Check(
+    id="aws.rds.idle_instance",
+    title="Idle RDS DB instance",
+    description="Available RDS DB instances older than 14 days with no connection over the last 14 days "
+    "(CloudWatch DatabaseConnections daily maximum, every instance of the region in one batched "
+    "GetMetricData request); instances without datapoints are not judged. Priced at the instance-hour "
+    "list price (Multi-AZ twice) plus General Purpose storage.",
+    resource_type="rds_instance",
+    severity="medium",
+    cost_basis="list_price",
+    recommendation="Take a final snapshot and delete it, or stop it (RDS restarts a stopped instance after "
+    "7 days) while you find its owner.",
+    evaluate=evaluate_idle_database,
+    ladder=Ladder(((HIGH_MONTHLY, "high"),), "medium"),
+    needs=frozenset({inv.DATABASES}),
+    permissions=("rds:DescribeDBInstances", "cloudwatch:GetMetricData"),
+)
+
+
+# ------------------------------------------------------------------------ aws.logs.no_retention
+
+
+def evaluate_log_group_without_retention(ctx: AwsCheckContext) -> Iterator[Finding]:
+    for group in ctx.inventory.log_groups:
+        if group.retention_days is not None or group.stored_bytes <= 0:
+            continue
+        gb = Decimal(group.stored_bytes) / GIB
+        cost = gb * LOGS_GB_MONTH
+        age = ctx.days_since(group.created)
+        since = f", created {group.created:%Y-%m-%d} ({age} days ago)" if group.created else ""
+        detail = (
+            f"Log group {group.name!r} never expires its events{since}: it stores {gb:,.2f} GiB, "
+            f"{money(cost)} per month at {LOGS_GB_MONTH} USD per GB-month, and grows with every event "
+            f"(list price {PRICE_TABLE_VERSION}, us-east-1)."
+        )
+        yield _finding(LOG_GROUP_RETENTION, ctx, group.arn or group.name, detail, cost, name=group.name)
+
+
+LOG_GROUP_RETENTION: Check[AwsCheckContext] = Check(
+    id="aws.logs.no_retention",
+    title="CloudWatch log group that never expires its events",
+    description="Log groups with no retention setting (Never expire) holding stored data, priced at the "
+    "monthly storage of what they hold today (CloudWatch Logs archived storage, per GB-month). Empty "
+    "groups are left out. Category governance: the storage is real, but how much of it may go is a "
+    "retention decision.",
+    resource_type="log_group",
+    severity="low",
+    cost_basis="list_price",
+    recommendation="Set a retention period (e.g. 30-90 days, or what your compliance rules require); "
+    "export what must be kept longer to S3.",
+    evaluate=evaluate_log_group_without_retention,
+    category="governance",
+    ladder=Ladder(((HIGH_MONTHLY, "high"), (Decimal(20), "medium")), "low"),
+    needs=frozenset({inv.LOG_GROUPS}),
+    permissions=("logs:DescribeLogGroups",),
 )
 
 
@@ -559,7 +655,7 @@ MISSING_REQUIRED_TAGS: Check[AwsCheckContext] = Check(
     "allocated.",
     evaluate=evaluate_missing_required_tags,
     category="governance",
-    needs=inv.ALL_KINDS - {inv.IMAGES},
+    needs=inv.ALL_KINDS - {inv.IMAGES, inv.LOG_GROUPS, inv.DATABASES},
     params=(Param("required_tags", "Tag keys every resource must carry (empty: nothing to check)."),),
     permissions=(
         "ec2:DescribeInstances",
@@ -567,7 +663,7 @@ MISSING_REQUIRED_TAGS: Check[AwsCheckContext] = Check(
         "ec2:DescribeAddresses",
         "ec2:DescribeSnapshots",
         "ec2:DescribeNatGateways",
-        "cloudwatch:GetMetricStatistics",
+        "cloudwatch:GetMetricData",
         *ELB_PERMISSIONS,
     ),
 )
@@ -583,6 +679,9 @@ CHECKS: tuple[Check[AwsCheckContext], ...] = (
     IDLE_LOAD_BALANCER,
     IDLE_NAT_GATEWAY,
     MISSING_REQUIRED_TAGS,
+    LOG_GROUP_RETENTION,
+    IDLE_DATABASE,
+    *NATIVE_CHECKS,
 )
 # Checks over the whole account, run once per account (in its first audit unit), not per region.
 ACCOUNT_WIDE: tuple[Check[Any], ...] = (COST_ANOMALY,)

@@ -60,6 +60,7 @@ FORBIDDEN_CODES = frozenset(
         "UnauthorizedOperation",
         "UnauthorizedException",
         "OptInRequired",
+        "OptInRequiredException",  # Compute Optimizer: the account has not opted in
         "AWSOrganizationsNotInUseException",
     }
 )

@@ -4,7 +4,9 @@ read calls (`collect`). Only the resource kinds the selected checks need are lis
 Load balancer targets: ELBv2 target groups are listed once per region and their health asked per
 target group attached to a load balancer; ELBv2 / classic tags are read 20 ARNs / names per call
 (the API's limit). NAT gateway traffic: the CloudWatch `AWS/NATGateway` metrics
-BytesOutToDestination and BytesInFromDestination summed over the last 14 days.
+BytesOutToDestination and BytesInFromDestination summed over the last 14 days, for every NAT
+gateway of the region in ONE batched `GetMetricData` request (up to 500 metric queries a request,
+paged). Log groups: `DescribeLogGroups` (paged), with their retention and stored bytes.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.providers.aws.api import api_call, api_pages
 
+T = TypeVar("T")
 NAT_WINDOW_DAYS = 14
 NAT_METRICS = ("BytesOutToDestination", "BytesInFromDestination")
 TAG_BATCH = 20  # DescribeTags: at most 20 load balancers per call
-PAGE_SIZE = {"ec2": 500, "elb": 400}  # MaxResults / PageSize per listing (tests make them small)
+METRIC_BATCH = 500  # GetMetricData: at most 500 metric queries per request
+PAGE_SIZE = {"ec2": 500, "elb": 400, "logs": 50}  # MaxResults / PageSize / limit (tests make them small)
 
-INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS = (
+RDS_WINDOW_DAYS = 14
+INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, LOG_GROUPS, DATABASES = (
     "instances",
     "volumes",
     "addresses",
@@ -32,8 +37,12 @@ INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS =
     "images",
     "nat_gateways",
     "load_balancers",
+    "log_groups",
+    "databases",
 )
-ALL_KINDS = frozenset({INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS})
+ALL_KINDS = frozenset(
+    {INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, LOG_GROUPS, DATABASES}
+)
 
 
 def tag_dict(tags: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -113,6 +122,29 @@ class LoadBalancer:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LogGroup:
+    name: str
+    arn: str
+    retention_days: int | None  # None: never expire
+    stored_bytes: int
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Database:
+    id: str  # DBInstanceIdentifier
+    arn: str
+    instance_class: str
+    engine: str
+    status: str
+    multi_az: bool
+    storage_gb: int
+    created: datetime | None
+    max_connections_14d: Decimal | None = None  # None: no datapoints (not measured)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Inventory:
     account_id: str
@@ -124,6 +156,8 @@ class Inventory:
     image_snapshot_ids: frozenset[str] = frozenset()  # snapshots backing this account's AMIs
     nat_gateways: list[NatGateway] = field(default_factory=list)
     load_balancers: list[LoadBalancer] = field(default_factory=list)
+    log_groups: list[LogGroup] = field(default_factory=list)
+    databases: list[Database] = field(default_factory=list)
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -217,43 +251,128 @@ def _image_snapshots(ec2: Any, ctx: CallContext) -> frozenset[str]:
 
 
 def _nat_gateways(ec2: Any, cloudwatch: Any, now: datetime, ctx: CallContext) -> Iterator[NatGateway]:
-    for page in api_pages(ctx, ec2, "describe_nat_gateways", MaxResults=PAGE_SIZE["ec2"]):
-        for raw in page.get("NatGateways", []):
-            state = raw.get("State", "")
-            traffic = nat_traffic(cloudwatch, raw["NatGatewayId"], now, ctx) if state == "available" else None
-            yield NatGateway(
-                id=raw["NatGatewayId"],
-                state=state,
-                created=raw.get("CreateTime"),
-                bytes_14d=traffic,
-                tags=tag_dict(raw.get("Tags")),
-            )
-
-
-def nat_traffic(cloudwatch: Any, nat_id: str, now: datetime, ctx: CallContext) -> Decimal:
-    """Bytes to and from destinations over the last 14 days (0 when no datapoints)."""
-    total = Decimal(0)
-    for metric in NAT_METRICS:
-        answer = api_call(
-            ctx,
-            cloudwatch,
-            "get_metric_statistics",
-            Namespace="AWS/NATGateway",
-            MetricName=metric,
-            Dimensions=[{"Name": "NatGatewayId", "Value": nat_id}],
-            StartTime=now - timedelta(days=NAT_WINDOW_DAYS),
-            EndTime=now,
-            Period=86400,
-            Statistics=["Sum"],
+    raws = [
+        raw
+        for page in api_pages(ctx, ec2, "describe_nat_gateways", MaxResults=PAGE_SIZE["ec2"])
+        for raw in page.get("NatGateways", [])
+    ]
+    available = [raw["NatGatewayId"] for raw in raws if raw.get("State") == "available"]
+    traffic = nat_traffic(cloudwatch, available, now, ctx) if available else {}
+    for raw in raws:
+        yield NatGateway(
+            id=raw["NatGatewayId"],
+            state=raw.get("State", ""),
+            created=raw.get("CreateTime"),
+            bytes_14d=traffic.get(raw["NatGatewayId"]),
+            tags=tag_dict(raw.get("Tags")),
         )
-        total += sum((Decimal(str(p.get("Sum") or 0)) for p in answer.get("Datapoints", [])), Decimal(0))
-    return total
+
+
+def metric_sums(
+    cloudwatch: Any,
+    queries: Sequence[tuple[str, str, str, Mapping[str, str], str]],
+    start: datetime,
+    end: datetime,
+    ctx: CallContext,
+) -> dict[str, tuple[Decimal, int]]:
+    """Per key, (the sum, the number) of the daily datapoints over [start, end] of (key,
+    namespace, metric name, dimensions, statistic) queries: batched `GetMetricData` (500 queries
+    a request, paged). A metric without datapoints gives (0, 0)."""
+    owner: dict[str, str] = {}
+    stats: list[dict[str, Any]] = []
+    for n, (key, namespace, metric, dimensions, stat) in enumerate(queries):
+        query_id = f"q{n}"
+        owner[query_id] = key
+        dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+        metric_spec = {"Namespace": namespace, "MetricName": metric, "Dimensions": dims}
+        stats.append(
+            {
+                "Id": query_id,
+                "MetricStat": {"Metric": metric_spec, "Period": 86400, "Stat": stat},
+                "ReturnData": True,
+            }
+        )
+    totals = {key: (Decimal(0), 0) for key in owner.values()}
+    for chunk in _chunks(stats, METRIC_BATCH):
+        for page in api_pages(
+            ctx, cloudwatch, "get_metric_data", MetricDataQueries=list(chunk), StartTime=start, EndTime=end
+        ):
+            for result in page.get("MetricDataResults", []):
+                values = [Decimal(str(v)) for v in result.get("Values", [])]
+                total, count = totals[owner[result["Id"]]]
+                totals[owner[result["Id"]]] = (total + sum(values, Decimal(0)), count + len(values))
+    return totals
+
+
+def nat_traffic(
+    cloudwatch: Any, nat_ids: Sequence[str], now: datetime, ctx: CallContext
+) -> dict[str, Decimal]:
+    """Bytes to and from destinations over the last 14 days per NAT gateway (0 when no datapoints)."""
+    queries = [
+        (nat, "AWS/NATGateway", metric, {"NatGatewayId": nat}, "Sum")
+        for nat in nat_ids
+        for metric in NAT_METRICS
+    ]
+    sums = metric_sums(cloudwatch, queries, now - timedelta(days=NAT_WINDOW_DAYS), now, ctx)
+    return {nat: total for nat, (total, _) in sums.items()}
+
+
+# ---------------------------------------------------------------------------------------------- RDS
+
+
+def _databases(rds: Any, cloudwatch: Any, now: datetime, ctx: CallContext) -> Iterator[Database]:
+    raws = [
+        raw
+        for page in api_pages(
+            ctx, rds, "describe_db_instances", token_in="Marker", token_out="Marker", MaxRecords=100
+        )
+        for raw in page.get("DBInstances", [])
+    ]
+    available = [raw["DBInstanceIdentifier"] for raw in raws if raw.get("DBInstanceStatus") == "available"]
+    queries = [
+        (db, "AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": db}, "Maximum") for db in available
+    ]
+    start = now - timedelta(days=RDS_WINDOW_DAYS)
+    connections = metric_sums(cloudwatch, queries, start, now, ctx) if queries else {}
+    for raw in raws:
+        total, points = connections.get(raw["DBInstanceIdentifier"], (Decimal(0), 0))
+        yield Database(
+            id=raw["DBInstanceIdentifier"],
+            arn=str(raw.get("DBInstanceArn") or raw["DBInstanceIdentifier"]),
+            instance_class=str(raw.get("DBInstanceClass", "")),
+            engine=str(raw.get("Engine", "")),
+            status=str(raw.get("DBInstanceStatus", "")),
+            multi_az=bool(raw.get("MultiAZ")),
+            storage_gb=int(raw.get("AllocatedStorage") or 0),
+            created=raw.get("InstanceCreateTime"),
+            max_connections_14d=total if points else None,
+            tags=tag_dict(raw.get("TagList")),
+        )
+
+
+# ---------------------------------------------------------------------------------------------- Logs
+
+
+def _log_groups(logs: Any, ctx: CallContext) -> Iterator[LogGroup]:
+    pages = api_pages(
+        ctx, logs, "describe_log_groups", token_in="nextToken", token_out="nextToken", limit=PAGE_SIZE["logs"]
+    )
+    for page in pages:
+        for raw in page.get("logGroups", []):
+            created = raw.get("creationTime")
+            yield LogGroup(
+                name=str(raw.get("logGroupName", "")),
+                arn=str(raw.get("logGroupArn") or raw.get("arn") or "").removesuffix(":*"),
+                retention_days=raw.get("retentionInDays"),
+                stored_bytes=int(raw.get("storedBytes") or 0),
+                created=datetime.fromtimestamp(created / 1000, tz=timezone.utc) if created else None,
+            )
 
 
 # ---------------------------------------------------------------------------------------------- ELB
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -350,4 +469,10 @@ def collect(
     if LOAD_BALANCERS in wanted:
         inv.load_balancers = list(_elbv2(client_for("elbv2", region), ctx))
         inv.load_balancers += list(_classic(client_for("elb", region), ctx))
+    if LOG_GROUPS in wanted:
+        inv.log_groups = list(_log_groups(client_for("logs", region), ctx))
+    if DATABASES in wanted:
+        inv.databases = list(
+            _databases(client_for("rds", region), client_for("cloudwatch", region), inv.collected_at, ctx)
+        )
     return inv

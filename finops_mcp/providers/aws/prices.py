@@ -22,6 +22,23 @@ CURRENCY = "USD"
 REFERENCE_REGION = "us-east-1"
 
 D = Decimal
+# RDS for MySQL / PostgreSQL on-demand, Single-AZ, us-east-1, per hour (Multi-AZ: twice), and
+# General Purpose (gp2 / gp3) storage per GB-month; other engines and regions differ (the finding
+# says which price it used).
+RDS_INSTANCE_HOUR_US_EAST_1: dict[str, Decimal] = {
+    "db.t3.micro": D("0.017"),
+    "db.t3.small": D("0.034"),
+    "db.t3.medium": D("0.068"),
+    "db.t3.large": D("0.136"),
+    "db.m5.large": D("0.171"),
+    "db.m5.xlarge": D("0.342"),
+    "db.r5.large": D("0.25"),
+    "db.r5.xlarge": D("0.50"),
+}
+RDS_STORAGE_GB_MONTH = D("0.115")
+# CloudWatch Logs stored (archived) log data, per GB-month: the us-east-1 price, used for every
+# region (most list the same; a few differ by a cent or two).
+LOGS_GB_MONTH = D("0.03")
 
 
 @dataclass(frozen=True)

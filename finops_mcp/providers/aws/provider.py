@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from finops_mcp import periods
-from finops_mcp.engine.context import CallContext
+from finops_mcp.engine.context import CallContext, Cancelled
 from finops_mcp.errors import ScopeFailure, redact
 from finops_mcp.models import ErrorCode
 from finops_mcp.providers.aws import errors
 from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS, AwsCheckContext
+from finops_mcp.providers.aws.native_checks import FALLBACK_CHECKS
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
 from finops_mcp.providers.base import (
     AuditResult,
@@ -125,12 +126,13 @@ class AwsProvider:
         return (*CHECKS, *ACCOUNT_WIDE)
 
     def audit_units(self, scope: Scope, regions: Sequence[str] | None, ctx: CallContext) -> list[AuditUnit]:
+        """One unit per region, plus one account-wide unit (region None) for the Cost Explorer
+        commitment checks and the Cost Anomaly Detection feed, which answer for the account as a
+        whole."""
         wanted = [r for r in (regions or self.settings.aws_regions) if r]
         if not wanted:
             wanted = self._enabled_regions(self._account(scope, ctx), ctx)
-        return [
-            AuditUnit(scope, region, account_wide=i == 0) for i, region in enumerate(dict.fromkeys(wanted))
-        ]
+        return [AuditUnit(scope, region) for region in dict.fromkeys(wanted)] + [AuditUnit(scope)]
 
     @staticmethod
     def _enabled_regions(account: Account, ctx: CallContext) -> list[str]:
@@ -144,38 +146,92 @@ class AwsProvider:
         )
         return sorted(r["RegionName"] for r in answer.get("Regions", []))
 
-    def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
-        from finops_mcp.providers.aws import inventory
-
-        wide = [c for c in checks if c in ACCOUNT_WIDE]
-        mine = [c for c in checks_of(self.name, checks) if c not in ACCOUNT_WIDE]
-        ids = [c.id for c in mine]
-        account = self._account(unit.scope, ctx)
-        extra = self._account_wide(account, wide, ctx) if unit.account_wide and wide else None
-        if not mine:
-            return extra or AuditResult(findings=[], checks_run=[], regions=[])
-        region = unit.region or account.home_region
-        inv = inventory.collect(account.client, account.account_id, region, needs_of(mine), ctx)
-        required = tuple(t for t in self.settings.required_tags if t)
-        if not required and "aws.tagging.missing_required_tags" in ids:
-            ctx.note("FINOPS_REQUIRED_TAGS is empty: aws.tagging.missing_required_tags had nothing to check")
-        check_ctx = AwsCheckContext(
+    def _context(self, account: Account, region: str, inv: Any, **extra: Any) -> AwsCheckContext:
+        return AwsCheckContext(
             inventory=inv,
             now=inv.collected_at,
-            required_tags=required,
+            required_tags=tuple(t for t in self.settings.required_tags if t),
             snapshot_max_age_days=self.settings.aws_snapshot_max_age_days,
+            min_utilization=self.settings.commitment_min_utilization_pct,
+            min_coverage=self.settings.commitment_min_coverage_pct,
+            **extra,
         )
-        result = run_checks(mine, check_ctx, ctx, [region])
-        if extra is not None:
-            result.findings += extra.findings
-            result.checks_run += extra.checks_run
-        return result
 
-    def _account_wide(
+    def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
+        from finops_mcp.providers.aws import inventory, optimization
+
+        mine = checks_of(self.name, checks)
+        account = self._account(unit.scope, ctx)
+        feeds = [c for c in mine if c in ACCOUNT_WIDE]
+        if unit.region is None:
+            result = self._audit_account(
+                account, [c for c in mine if c.needs & optimization.ACCOUNT_WIDE], ctx
+            )
+            fed = self._anomaly_feed(account, feeds, ctx) if feeds else None
+            if fed is not None:
+                result.findings += fed.findings
+                result.checks_run += fed.checks_run
+            return result
+        mine = [c for c in mine if not c.needs & optimization.ACCOUNT_WIDE and c not in feeds]
+        region = unit.region
+        kinds = needs_of(mine)
+        inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
+        if not any(t for t in self.settings.required_tags) and any(
+            c.id == "aws.tagging.missing_required_tags" for c in mine
+        ):
+            ctx.note("FINOPS_REQUIRED_TAGS is empty: aws.tagging.missing_required_tags had nothing to check")
+        rightsizing = None
+        if optimization.HUB in kinds:
+            try:
+                rightsizing = optimization.rightsizing(
+                    account.client, account.account_id, region, account.billing_region, ctx
+                )
+            except Cancelled:
+                raise
+            except Exception as exc:  # one API failing never sinks the unit's other checks
+                skipped = sorted(c.id for c in mine if optimization.HUB in c.needs)
+                reason = (
+                    exc.message
+                    if isinstance(exc, ScopeFailure) and exc.code == "forbidden"
+                    else (
+                        f"aws:{account.account_id} {region}: rightsizing recommendations failed "
+                        f"({optimization.failure_text(exc)})"
+                    )
+                )
+                ctx.note(f"{reason}; skipped {', '.join(skipped)}")
+                mine = [c for c in mine if optimization.HUB not in c.needs]
+            else:
+                for note in rightsizing.notes:
+                    ctx.note(note)
+                if rightsizing.covers is not None:
+                    mine = [c for c in mine if optimization.HUB not in c.needs or c.id in FALLBACK_CHECKS]
+        return run_checks(mine, self._context(account, region, inv, rightsizing=rightsizing), ctx, [region])
+
+    def _audit_account(self, account: Account, mine: list[Check[Any]], ctx: CallContext) -> AuditResult:
+        """The account-wide checks (Cost Explorer commitments): a refused part leaves its checks
+        out with a note naming the permission; the others still answer."""
+        from finops_mcp.providers.aws import inventory, optimization
+
+        if not mine:
+            return AuditResult(findings=[], checks_run=[])
+        wanted = needs_of(mine)
+        ce = account.client("ce", account.billing_region)
+        found = optimization.commitments(ce, account.account_id, wanted, periods.utc_today(), ctx)
+        for part, why in sorted(found.failed.items()):
+            skipped = ", ".join(c.id for c in mine if part in c.needs)
+            ctx.note(
+                f"aws:{account.account_id}: Cost Explorer {part} did not answer ({why}); skipped {skipped}"
+                + (" (allow the ce:Get* action it needs)" if why.startswith("AccessDenied") else "")
+            )
+        inv = inventory.Inventory(account_id=account.account_id, region=account.billing_region)
+        check_ctx = self._context(account, account.billing_region, inv, commitments=found)
+        return run_checks(mine, check_ctx, ctx, refused=found.failed)
+
+    def _anomaly_feed(
         self, account: Account, checks: Sequence[Check[Any]], ctx: CallContext
     ) -> AuditResult | None:
-        """The anomaly feed, once per account. A feed that cannot be read (no permission, an
-        endpoint without the API) is a note, not a failed scope: the inventory checks still count."""
+        """Cost Anomaly Detection, in the account-wide unit. A feed that cannot be read (no
+        permission, an endpoint without the API) is a note, not a failed scope."""
         from finops_mcp.providers.aws import anomalies
 
         try:

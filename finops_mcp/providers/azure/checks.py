@@ -20,7 +20,9 @@ from typing import Any
 
 from finops_mcp.models import CostBasis, Finding
 from finops_mcp.providers.azure import prices
+from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
+from finops_mcp.providers.azure.native_checks import NATIVE_CHECKS
 from finops_mcp.providers.base import Check, Ladder, Param
 
 DEALLOCATED_DAYS = 30  # azure.compute.deallocated_vm: parked longer than this
@@ -59,6 +61,8 @@ class AzureCheckContext:
     billed_window: str | None = None  # e.g. "2026-10-02..2026-10-31"; None: no billed costs
     deallocated_days: int = DEALLOCATED_DAYS
     snapshot_days: int = OLD_SNAPSHOT_DAYS
+    advisor: tuple[AdvisorItem, ...] | None = None  # azure.advisor.*: Advisor's Cost recommendations
+    reservations: tuple[ReservationAdvice, ...] | None = None  # azure.commitment.reservation_purchase
 
     def price(self, resource_id: str, list_price: Decimal | None, what: str = "list price") -> Price:
         """Billed cost over the last 30 days if Cost Management has any, else the list price."""
@@ -97,9 +101,11 @@ def _finding(
     resource: Any,  # an inventory dataclass: id, name, location, tags
     detail: str,
     price: Price,
+    resource_type: str | None = None,
 ) -> Finding:
     return check.finding(
         scope=ctx.scope,
+        resource_type=resource_type,
         region=resource.location or None,
         resource_id=resource.id,
         resource_name=resource.name,
@@ -339,6 +345,42 @@ EMPTY_APP_SERVICE_PLAN: Check[AzureCheckContext] = Check(
 )
 
 
+def evaluate_balancer_without_backends(ctx: AzureCheckContext) -> Iterator[Finding]:
+    for lb in ctx.inventory.balancers:
+        if lb.backends:
+            continue
+        listed = prices.balancer_monthly(lb.kind, lb.sku)
+        if listed == 0:
+            continue  # a Basic load balancer costs nothing
+        what = "load balancer" if lb.kind == "load_balancer" else "application gateway"
+        price = ctx.price(lb.id, listed, f"{lb.sku} {what} list price")
+        detail = f"{what.capitalize()} {lb.name} ({lb.sku or 'unknown SKU'}) has no backend in any pool."
+        rtype = None if lb.kind == "load_balancer" else "Microsoft.Network/applicationGateways"
+        yield _finding(BALANCER_WITHOUT_BACKENDS, ctx, lb, detail, price, rtype)
+
+
+BALANCER_WITHOUT_BACKENDS: Check[AzureCheckContext] = Check(
+    id="azure.network.balancer_without_backends",
+    title="Load balancer or application gateway without backends",
+    description="Load balancers (Standard / Gateway SKU) and application gateways whose backend pools hold "
+    "no IP configuration and no address: billed by the hour while routing to nothing. Basic load "
+    "balancers are free and skipped.",
+    resource_type="Microsoft.Network/loadBalancers",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Delete it if nothing routes through it any more (check DNS records and front-end IPs "
+    "first), or add the backends it is meant to serve.",
+    evaluate=evaluate_balancer_without_backends,
+    ladder=BY_COST,
+    needs=frozenset({"load_balancers", "app_gateways"}),
+    permissions=(
+        "Microsoft.Network/loadBalancers/read",
+        "Microsoft.Network/applicationGateways/read",
+        READ_BILLED,
+    ),
+)
+
+
 CHECKS: tuple[Check[AzureCheckContext], ...] = (
     STOPPED_VM,
     DEALLOCATED_VM,
@@ -347,6 +389,8 @@ CHECKS: tuple[Check[AzureCheckContext], ...] = (
     ORPHANED_NIC,
     OLD_SNAPSHOT,
     EMPTY_APP_SERVICE_PLAN,
+    BALANCER_WITHOUT_BACKENDS,
+    *NATIVE_CHECKS,
 )
 
 # Resource types whose billed cost the checks can use (the ResourceId query is filtered to them).
@@ -356,4 +400,6 @@ PRICED_RESOURCE_TYPES: tuple[str, ...] = (
     "microsoft.compute/snapshots",
     "microsoft.network/publicipaddresses",
     "microsoft.web/serverfarms",
+    "microsoft.network/loadbalancers",
+    "microsoft.network/applicationgateways",
 )

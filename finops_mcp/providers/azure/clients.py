@@ -130,6 +130,7 @@ SDKS: dict[str, tuple[str, str, bool]] = {
     "compute": ("azure.mgmt.compute", "ComputeManagementClient", True),
     "network": ("azure.mgmt.network", "NetworkManagementClient", True),
     "web": ("azure.mgmt.web", "WebSiteManagementClient", True),
+    "advisor": ("azure.mgmt.advisor", "AdvisorManagementClient", True),
 }
 
 

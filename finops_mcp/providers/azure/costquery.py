@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from finops_mcp.money import to_decimal
 from finops_mcp.periods import Span, month_start
 from finops_mcp.providers.base import CostLine, CostQuery, Filters
 
@@ -171,15 +172,6 @@ class Columns:
         if i is None:
             raise ValueError(f"the Cost Management answer has no {' / '.join(names)} column")
         return i
-
-
-def to_decimal(value: Any) -> Decimal:
-    if value is None or value == "":
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
 
 
 def parse_day(value: Any) -> date | None:

@@ -120,6 +120,17 @@ class AppServicePlan(Resource):
 
 
 @dataclass(frozen=True)
+class Balancer(Resource):
+    """A load balancer or an application gateway, and how many backends its pools hold."""
+
+    kind: str  # load_balancer | application_gateway
+    sku: str | None
+    tier: str | None
+    backends: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Inventory:
     subscription_id: str
     vms: tuple[VirtualMachine, ...] = ()
@@ -128,9 +139,19 @@ class Inventory:
     public_ips: tuple[PublicIp, ...] = ()
     nics: tuple[NetworkInterface, ...] = ()
     plans: tuple[AppServicePlan, ...] = ()
+    balancers: tuple[Balancer, ...] = ()
 
     def resources(self) -> Iterator[Resource]:
-        for group in (self.vms, self.disks, self.snapshots, self.public_ips, self.nics, self.plans):
+        groups = (
+            self.vms,
+            self.disks,
+            self.snapshots,
+            self.public_ips,
+            self.nics,
+            self.plans,
+            self.balancers,
+        )
+        for group in groups:
             yield from group
 
     def in_regions(self, regions: frozenset[str]) -> Inventory:
@@ -149,6 +170,7 @@ class Inventory:
             keep(self.public_ips),
             keep(self.nics),
             keep(self.plans),
+            keep(self.balancers),
         )
 
 
@@ -251,6 +273,39 @@ def plan_from(m: Any) -> AppServicePlan:
     )
 
 
+def _backends(pools: Any) -> int:
+    """Backends in load balancer / application gateway pools: NIC IP configurations plus
+    addresses (by IP or FQDN)."""
+    count = 0
+    for pool in pools or ():
+        count += len(getattr(pool, "backend_ip_configurations", None) or ())
+        count += len(getattr(pool, "load_balancer_backend_addresses", None) or ())
+        count += len(getattr(pool, "backend_addresses", None) or ())
+    return count
+
+
+def load_balancer_from(m: Any) -> Balancer:
+    sku = getattr(m, "sku", None)
+    return Balancer(
+        **_base(m),
+        kind="load_balancer",
+        sku=enum_text(getattr(sku, "name", None)),
+        tier=enum_text(getattr(sku, "tier", None)),
+        backends=_backends(getattr(m, "backend_address_pools", None)),
+    )
+
+
+def app_gateway_from(m: Any) -> Balancer:
+    sku = getattr(m, "sku", None)
+    return Balancer(
+        **_base(m),
+        kind="application_gateway",
+        sku=enum_text(getattr(sku, "name", None)),
+        tier=enum_text(getattr(sku, "tier", None)),
+        backends=_backends(getattr(m, "backend_address_pools", None)),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Listing
 # ---------------------------------------------------------------------------------------------
@@ -291,6 +346,8 @@ def list_inventory(
         "public_ips": (network.public_ip_addresses.list_all, public_ip_from, "public IPs"),
         "nics": (network.network_interfaces.list_all, nic_from, "network interfaces"),
         "plans": (web.app_service_plans.list, plan_from, "App Service plans"),
+        "load_balancers": (network.load_balancers.list_all, load_balancer_from, "load balancers"),
+        "app_gateways": (network.application_gateways.list_all, app_gateway_from, "application gateways"),
     }
     where = f"subscription {subscription_id}"
     listed = {
@@ -298,4 +355,5 @@ def list_inventory(
         for kind, (pager, convert, what) in listings.items()
         if kinds is None or kind in kinds
     }
-    return Inventory(subscription_id=subscription_id, **listed)
+    balancers = listed.pop("load_balancers", ()) + listed.pop("app_gateways", ())
+    return Inventory(subscription_id=subscription_id, **listed, balancers=balancers)

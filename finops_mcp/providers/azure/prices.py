@@ -81,6 +81,18 @@ _SNAPSHOT_PER_GIB = {
 # Public IPv4 addresses, per month (0.005 / 0.0036 USD per hour).
 PUBLIC_IP_MONTHLY = {"standard": Decimal("3.65"), "basic": Decimal("2.63")}
 
+# Load balancers / application gateways, the fixed hourly charge per month (Standard LB: first 5
+# rules; Basic LB: free; gateways v2: the fixed part, capacity units on top, zero when idle; v1:
+# the Medium instance). Keys: (kind, sku lower-cased).
+BALANCER_MONTHLY: dict[tuple[str, str], Decimal] = {
+    ("load_balancer", "standard"): Decimal("18.25"),  # 0.025 USD per hour
+    ("load_balancer", "gateway"): Decimal("18.25"),
+    ("application_gateway", "standard_v2"): Decimal("179.58"),  # 0.246 USD per hour
+    ("application_gateway", "waf_v2"): Decimal("323.39"),  # 0.443 USD per hour
+    ("application_gateway", "standard_medium"): Decimal("51.10"),  # 0.07 USD per hour
+    ("application_gateway", "waf_medium"): Decimal("91.98"),  # 0.126 USD per hour
+}
+
 # VM compute per hour (Linux, pay-as-you-go, East US), a small set of common sizes.
 _VM_HOURLY: dict[str, Decimal] = {
     "standard_b1s": Decimal("0.0104"),
@@ -168,6 +180,14 @@ def snapshot_monthly(sku: str | None, size_gb: int | None) -> Decimal | None:
     else:
         rate = _SNAPSHOT_PER_GIB["standard"]
     return (rate * size_gb).quantize(Decimal("0.01"))
+
+
+def balancer_monthly(kind: str, sku: str | None) -> Decimal | None:
+    """The fixed monthly charge of a load balancer / application gateway SKU (None: not tabled;
+    Basic load balancers are free)."""
+    if kind == "load_balancer" and (sku or "").lower() == "basic":
+        return Decimal(0)
+    return BALANCER_MONTHLY.get((kind, (sku or "").lower()))
 
 
 def public_ip_monthly(sku: str | None) -> Decimal:

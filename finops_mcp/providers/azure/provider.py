@@ -31,7 +31,7 @@ from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, add_months, month_span
-from finops_mcp.providers.azure import costquery, errors, prices
+from finops_mcp.providers.azure import advice, costquery, errors, prices
 from finops_mcp.providers.azure.checks import CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
 from finops_mcp.providers.azure.clients import AzureClients
 from finops_mcp.providers.azure.inventory import enum_text, list_inventory, norm_location, paged
@@ -233,12 +233,29 @@ class AzureProvider:
         mine = checks_of(self.name, checks)
         subscription = unit.scope.key
         regions = frozenset(unit.scope.detail.get("regions", ()))
-        inventory = list_inventory(self.clients, subscription, ctx, needs_of(mine)).in_regions(regions)
+        kinds = needs_of(mine)
+        inventory = list_inventory(self.clients, subscription, ctx, kinds).in_regions(regions)
         now = datetime.now(timezone.utc)
         billed: dict[str, tuple[Decimal, str]] = {}
         window: str | None = None
         if any(True for _ in inventory.resources()):
             billed, window = self._billed_by_resource(unit.scope, now.date(), ctx)
+        native: dict[str, Any] = {}
+        refused: set[str] = set()
+        for need, field, fetch in (
+            (advice.ADVISOR, "advisor", advice.advisor_items),
+            (advice.RESERVATIONS, "reservations", advice.reservation_advice),
+        ):
+            if need not in kinds:
+                continue
+            try:
+                items = fetch(self.clients, subscription, ctx)
+            except ScopeFailure as exc:  # one API refused never sinks the subscription's other checks
+                skipped = [c.id for c in mine if need in c.needs]
+                ctx.note(f"{unit.scope.id}: {exc.message[:300]} ({exc.code}); skipped {', '.join(skipped)}")
+                refused.add(need)
+                continue
+            native[field] = tuple(i for i in items if not regions or not i.region or i.region in regions)
         context = AzureCheckContext(
             scope=unit.scope.id,
             inventory=inventory,
@@ -247,8 +264,9 @@ class AzureProvider:
             billed_window=window,
             deallocated_days=self.settings.azure_deallocated_vm_days,
             snapshot_days=self.settings.azure_snapshot_max_age_days,
+            **native,
         )
-        result = run_checks(mine, context, ctx)
+        result = run_checks(mine, context, ctx, refused=refused)
         result.regions = sorted({r.location for r in inventory.resources() if r.location})
         return result
 

@@ -58,6 +58,8 @@ class FocusCheckContext:
     spike_factor: float = 2.0
     spike_min_daily_cost: Decimal = Decimal(25)
     spike_baseline_days: int = 14
+    min_utilization: float = 90.0  # focus.commitment_utilization: percent
+    min_coverage: float = 80.0  # focus.commitment_coverage: percent
 
     @property
     def scope(self) -> str:
@@ -337,6 +339,144 @@ UNUSED_COMMITMENT: Check[FocusCheckContext] = Check(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# focus.commitment_utilization / focus.commitment_coverage
+# ---------------------------------------------------------------------------------------------
+
+FOCUS_SOURCE = "FOCUS CommitmentDiscountId / CommitmentDiscountStatus columns"
+UTILIZATION = Param("commitment_min_utilization_pct", "Report commitments used less than this percent.")
+COVERAGE = Param("commitment_min_coverage_pct", "Report services covered less than this percent.")
+
+
+def evaluate_commitment_utilization(ctx: FocusCheckContext) -> Iterator[Finding]:
+    where = ctx.where().add("commitment_id IS NOT NULL").add("commitment_status IS NOT NULL")
+    sql = f"""
+        SELECT commitment_id, COALESCE(currency, '') AS currency,
+               COALESCE(SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'used'), 0) AS used,
+               COALESCE(SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'unused'), 0) AS unused,
+               arg_max(commitment_name, charge_day) AS name,
+               count(DISTINCT region) AS n_regions, arg_max(region, charge_day) AS region
+        FROM {TABLE} WHERE {where.sql}
+        GROUP BY commitment_id, COALESCE(currency, '')
+        ORDER BY unused DESC, commitment_id
+    """
+    threshold = Decimal(str(ctx.min_utilization))
+    for cid, currency, used, unused, name, n_regions, region in ctx.cursor.execute(
+        sql, where.params
+    ).fetchall():
+        total = used + unused
+        if total <= 0 or unused <= 0:
+            continue
+        pct = used * 100 / total
+        if pct >= threshold:
+            continue
+        detail = (
+            f"Commitment discount {cid} was {pct:.1f}% used over {_basis(ctx)} (threshold {threshold:g}%): "
+            f"{money(unused, currency)} of its {money(total, currency)} commitment cost went unused "
+            f"({FOCUS_SOURCE}; effective cost). That money is counted once, as waste, by "
+            "focus.unused_commitment."
+        )
+        yield COMMITMENT_UTILIZATION.finding(
+            scope=ctx.scope,
+            region=ctx.region_of(region if n_regions == 1 else None),
+            resource_id=cid,
+            resource_name=name,
+            detail=detail,
+            cost=unused * ctx.month_factor,
+            currency=currency,
+            severity="high" if pct < 50 else None,
+        )
+
+
+COMMITMENT_UTILIZATION: Check[FocusCheckContext] = Check(
+    id="focus.commitment_utilization",
+    title="Commitment used below the threshold",
+    description="Each CommitmentDiscountId whose used share of its effective cost (CommitmentDiscountStatus "
+    "'Used' vs 'Unused') over the last 30 days of data is below FINOPS_COMMITMENT_MIN_UTILIZATION_PCT, "
+    "with the unused part per month as its amount (category commitment: the same money is the waste "
+    "focus.unused_commitment counts, so it is not added again).",
+    resource_type="commitment_discount",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Move eligible usage onto the commitment, exchange it where the provider allows, and size "
+    "renewals to the usage actually covered.",
+    evaluate=evaluate_commitment_utilization,
+    category="commitment",
+    ladder=Ladder(((Decimal(100), "high"), (Decimal(20), "medium")), "low"),
+    params=(UTILIZATION,),
+    source=FOCUS_SOURCE,
+)
+
+
+def evaluate_commitment_coverage(ctx: FocusCheckContext) -> Iterator[Finding]:
+    where = ctx.where().add(USAGE_ONLY)
+    sql = f"""
+        SELECT COALESCE(provider_name, '') AS provider, service, COALESCE(currency, '') AS currency,
+               COALESCE(SUM(effective_cost) FILTER (
+                   WHERE commitment_id IS NOT NULL AND lower(COALESCE(commitment_status, 'used')) = 'used'
+               ), 0) AS covered,
+               COALESCE(SUM(effective_cost) FILTER (WHERE commitment_id IS NULL), 0) AS on_demand,
+               count(DISTINCT commitment_id) AS commitments
+        FROM {TABLE} WHERE {where.sql} AND service IS NOT NULL
+        GROUP BY COALESCE(provider_name, ''), service, COALESCE(currency, '')
+        HAVING count(commitment_id) > 0
+        ORDER BY on_demand DESC, provider, service
+    """
+    threshold = Decimal(str(ctx.min_coverage))
+    for provider, service, currency, covered, on_demand, commitments in ctx.cursor.execute(
+        sql, where.params
+    ).fetchall():
+        total = covered + on_demand
+        if total <= 0 or on_demand <= 0:
+            continue
+        pct = covered * 100 / total
+        if pct >= threshold:
+            continue
+        who = f"{provider} {service}".strip()
+        detail = (
+            f"{who}: commitments ({commitments}) covered {pct:.1f}% of {money(total, currency)} usage "
+            f"over {_basis(ctx)} (threshold {threshold:g}%); {money(on_demand, currency)} ran without a "
+            f"commitment discount ({FOCUS_SOURCE}). This is the spend a commitment could cover, not the "
+            "saving."
+        )
+        yield COMMITMENT_COVERAGE.finding(
+            scope=ctx.scope,
+            region=ctx.region_of(None),
+            resource_id=f"{provider or 'provider'}/{service}",
+            resource_name=service,
+            resource_type="service",
+            detail=detail,
+            cost=on_demand * ctx.month_factor,
+            currency=currency,
+        )
+
+
+COMMITMENT_COVERAGE: Check[FocusCheckContext] = Check(
+    id="focus.commitment_coverage",
+    title="Service with commitment coverage below the threshold",
+    description="Per provider and service where a commitment discount applies in the last 30 days of data: "
+    "the share of usage cost covered by commitments (CommitmentDiscountId set) when below "
+    "FINOPS_COMMITMENT_MIN_COVERAGE_PCT; the amount is the on-demand cost per month (category "
+    "commitment: the spend a commitment could cover, not counted as waste).",
+    resource_type="service",
+    severity="low",
+    cost_basis="billed_last_30_days",
+    recommendation="Buy commitments (savings plans, reservations, committed use) for the steady part of the "
+    "on-demand usage, after rightsizing; the provider's own purchase recommendation sizes them.",
+    evaluate=evaluate_commitment_coverage,
+    category="commitment",
+    params=(COVERAGE,),
+    source=FOCUS_SOURCE,
+)
+
+
 from finops_mcp.providers.focus.anomalies import DAILY_ANOMALY  # noqa: E402 (it types itself by this module)
 
-CHECKS: tuple[Check[FocusCheckContext], ...] = (UNTAGGED_COST, COST_SPIKE, UNUSED_COMMITMENT, DAILY_ANOMALY)
+CHECKS: tuple[Check[FocusCheckContext], ...] = (
+    UNTAGGED_COST,
+    COST_SPIKE,
+    UNUSED_COMMITMENT,
+    COMMITMENT_UTILIZATION,
+    COMMITMENT_COVERAGE,
+    DAILY_ANOMALY,
+)

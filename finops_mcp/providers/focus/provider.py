@@ -208,6 +208,8 @@ class FocusProvider:
                 spike_factor=self.settings.spike_factor,
                 spike_min_daily_cost=self.settings.spike_min_daily_cost,
                 spike_baseline_days=self.settings.spike_baseline_days,
+                min_utilization=self.settings.commitment_min_utilization_pct,
+                min_coverage=self.settings.commitment_min_coverage_pct,
             )
             result = run_checks(mine, check_ctx, ctx)
             result.regions = seen = self._regions_seen(cur, window, regions)

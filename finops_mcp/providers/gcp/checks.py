@@ -19,14 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from finops_mcp.models import Finding
+from finops_mcp.models import CheckCategory, Finding
 from finops_mcp.money import money as _money
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.gcp import prices
 from finops_mcp.providers.gcp.resources import (
     ADDRESS_RECOMMENDER,
+    COMMITMENT_RECOMMENDER,
     DISK_RECOMMENDER,
+    IMAGE_RECOMMENDER,
     INSTANCE_RECOMMENDER,
+    MACHINE_TYPE_RECOMMENDER,
+    SQL_IDLE_RECOMMENDER,
+    SQL_OVERPROVISIONED_RECOMMENDER,
     Address,
     Disk,
     Instance,
@@ -69,7 +74,25 @@ RECOMMENDER_PERMISSION = {
     INSTANCE_RECOMMENDER: "recommender.computeInstanceIdleResourceRecommendations.list",
     DISK_RECOMMENDER: "recommender.computeDiskIdleResourceRecommendations.list",
     ADDRESS_RECOMMENDER: "recommender.computeAddressIdleResourceRecommendations.list",
+    IMAGE_RECOMMENDER: "recommender.computeImageIdleResourceRecommendations.list",
+    MACHINE_TYPE_RECOMMENDER: "recommender.computeInstanceMachineTypeRecommendations.list",
+    SQL_IDLE_RECOMMENDER: "recommender.cloudsqlIdleInstanceRecommendations.list",
+    SQL_OVERPROVISIONED_RECOMMENDER: "recommender.cloudsqlOverprovisionedInstanceRecommendations.list",
+    COMMITMENT_RECOMMENDER: "recommender.usageCommitmentRecommendations.list",
 }
+REGIONS = Param(
+    "gcp_recommender_regions",
+    "Regions asked for Cloud SQL / committed-use recommendations (empty: the project's Compute regions).",
+)
+
+
+def viewer_role(recommender: str) -> str:
+    """The predefined role that reads a recommender's recommendations."""
+    if ".cloudsql." in recommender:
+        return "roles/recommender.cloudsqlViewer"
+    if recommender == COMMITMENT_RECOMMENDER:
+        return "roles/recommender.projectCudViewer"
+    return "roles/recommender.computeViewer"
 
 
 def _reads(*needs: str) -> tuple[str, ...]:
@@ -122,14 +145,18 @@ def _price_note(monthly: Decimal | None, what: str) -> str:
 def _recommender_check(
     check_id: str,
     recommender: str,
-    kind: str,
+    kind: str | None,
     resource_type: str,
     title: str,
     what: str,
     recommendation: str,
+    *,
+    about: str | None = None,
+    category: CheckCategory = "waste",
+    params: tuple[Param, ...] = (),
 ) -> Check[GcpAuditContext]:
-    """A check reporting one idle-resource recommender's findings (`kind`: the inventory listing
-    that tells the provider which locations to ask)."""
+    """A check reporting one recommender's findings (`kind`: the inventory listing that tells the
+    provider which locations to ask; None when the locations come from elsewhere)."""
 
     def evaluate(ctx: GcpAuditContext) -> Iterator[Finding]:
         for rec in ctx.recommendations:
@@ -142,30 +169,38 @@ def _recommender_check(
                 + f"): saves ~{money(rec.monthly_saving, rec.currency)} per 30 days "
                 "per Google's cost projection."
             )
-            yield _finding(
-                check,
-                ctx,
-                region=rec.region,
+            yield check.finding(
+                scope=ctx.scope,
+                region=rec.region if rec.region and rec.region != "global" else None,
                 resource_id=rec.resource or rec.name,
-                name=name,
+                resource_name=name,
                 detail=detail,
-                monthly=rec.monthly_saving,
+                cost=rec.monthly_saving,
                 currency=rec.currency,
             )
 
+    regions_text = (
+        " Asked in FINOPS_GCP_RECOMMENDER_REGIONS, else in the regions of the project's Compute resources."
+        if REGIONS in params
+        else ""
+    )
     check: Check[GcpAuditContext] = Check(
         id=check_id,
         title=title,
-        description=f"Active idle-resource recommendations ({recommender}) for {what}s, priced with the "
-        "recommendation's cost projection normalized to 30 days.",
+        description=(about or f"Active idle-resource recommendations ({recommender}) for {what}s")
+        + ", priced with the recommendation's cost projection normalized to 30 days."
+        + regions_text,
         resource_type=resource_type,
         severity="medium",
         cost_basis="recommender",
         recommendation=recommendation,
         evaluate=evaluate,
+        category=category,
         ladder=BY_COST,
-        needs=frozenset({kind, recommender}),
-        permissions=_reads(kind, recommender),
+        needs=frozenset({recommender} | ({kind} if kind else set())),
+        params=params,
+        permissions=_reads(*([kind] if kind else []), recommender),
+        source=f"Google Recommender {recommender}",
     )
     return check
 
@@ -395,6 +430,69 @@ OLD_SNAPSHOT: Check[GcpAuditContext] = Check(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Recommender: gcp.rightsizing.* and gcp.commitment.*
+# ---------------------------------------------------------------------------------------------
+
+MACHINE_TYPE = _recommender_check(
+    "gcp.rightsizing.machine_type",
+    MACHINE_TYPE_RECOMMENDER,
+    "instances",
+    "compute.instance",
+    "VM to resize to a smaller machine type (Recommender)",
+    "VM instance",
+    "Change the machine type to the recommended one (stop, set machine type, start) at a maintenance window.",
+    about=f"Active machine-type recommendations ({MACHINE_TYPE_RECOMMENDER}) for running VMs",
+)
+SQL_IDLE = _recommender_check(
+    "gcp.rightsizing.cloudsql_idle",
+    SQL_IDLE_RECOMMENDER,
+    None,
+    "cloudsql.instance",
+    "Idle Cloud SQL instance (Recommender)",
+    "Cloud SQL instance",
+    "Stop the idle instance (or export its data and delete it) if nothing uses it.",
+    about=f"Active idle-instance recommendations ({SQL_IDLE_RECOMMENDER}) for Cloud SQL",
+    params=(REGIONS,),
+)
+SQL_OVERPROVISIONED = _recommender_check(
+    "gcp.rightsizing.cloudsql_overprovisioned",
+    SQL_OVERPROVISIONED_RECOMMENDER,
+    None,
+    "cloudsql.instance",
+    "Overprovisioned Cloud SQL instance (Recommender)",
+    "Cloud SQL instance",
+    "Resize the instance to the recommended vCPUs / memory during a maintenance window.",
+    about=f"Active overprovisioned-instance recommendations ({SQL_OVERPROVISIONED_RECOMMENDER}) for "
+    "Cloud SQL",
+    params=(REGIONS,),
+)
+IDLE_IMAGE = _recommender_check(
+    "gcp.rightsizing.idle_image",
+    IMAGE_RECOMMENDER,
+    None,
+    "compute.image",
+    "Unused custom image (Recommender)",
+    "custom image",
+    "Delete images no instance template or team uses any more (or deprecate them first).",
+    about=f"Active idle-resource recommendations ({IMAGE_RECOMMENDER}) for custom images not used for "
+    "a long time",
+)
+USAGE_COMMITMENT = _recommender_check(
+    "gcp.commitment.usage",
+    COMMITMENT_RECOMMENDER,
+    None,
+    "compute.commitment",
+    "Committed use discount to buy (Recommender)",
+    "committed use discount",
+    "Buy the recommended resource-based commitment for the steady part of the usage, after rightsizing.",
+    about=f"Active committed-use purchase recommendations ({COMMITMENT_RECOMMENDER}) for Compute Engine "
+    "(category commitment: shown, not counted as waste)",
+    category="commitment",
+    params=(REGIONS,),
+)
+
+
 CHECKS: tuple[Check[GcpAuditContext], ...] = (
     IDLE_VM,
     IDLE_DISK,
@@ -403,4 +501,9 @@ CHECKS: tuple[Check[GcpAuditContext], ...] = (
     UNATTACHED_DISK,
     UNUSED_ADDRESS,
     OLD_SNAPSHOT,
+    MACHINE_TYPE,
+    SQL_IDLE,
+    SQL_OVERPROVISIONED,
+    IDLE_IMAGE,
+    USAGE_COMMITMENT,
 )

@@ -15,9 +15,7 @@ from typing import Any
 from finops_mcp.engine.context import CallContext
 from finops_mcp.providers.gcp.clients import GcpClients, pages
 from finops_mcp.providers.gcp.resources import (
-    ADDRESS_RECOMMENDER,
-    DISK_RECOMMENDER,
-    INSTANCE_RECOMMENDER,
+    TARGET_TYPE,
     Address,
     Disk,
     Instance,
@@ -136,11 +134,6 @@ def list_recommendations(
 ) -> list[Recommendation]:
     client = clients.recommender()
     parent = f"projects/{project}/locations/{location}/recommenders/{recommender}"
-    resource_type = {
-        INSTANCE_RECOMMENDER: "Instance",
-        DISK_RECOMMENDER: "Disk",
-        ADDRESS_RECOMMENDER: "Address",
-    }
     found = []
 
     def fetch(token: str) -> Any:
@@ -160,7 +153,7 @@ def list_recommendations(
                     recommender=recommender,
                     name=rec.name,
                     description=rec.description,
-                    resource=_target(rec, resource_type.get(recommender, "")),
+                    resource=_target(rec, TARGET_TYPE.get(recommender, "")),
                     location=location,
                     monthly_saving=monthly_saving(_money(projection.cost), projection.duration),
                     currency=projection.cost.currency_code or "USD",

@@ -49,9 +49,9 @@ from finops_mcp.providers.base import (
     needs_of,
     run_checks,
 )
-from finops_mcp.providers.gcp.checks import CHECKS, GcpAuditContext
+from finops_mcp.providers.gcp.checks import CHECKS, GcpAuditContext, viewer_role
 from finops_mcp.providers.gcp.export import ExportTable, Restriction, SqlBuilder, fold_months, to_decimal
-from finops_mcp.providers.gcp.resources import locations_for, region_of
+from finops_mcp.providers.gcp.resources import REGIONAL_RECOMMENDERS, locations_for, region_of
 from finops_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -290,7 +290,10 @@ class GcpProvider:
 
         mine = checks_of(self.name, checks)
         project = unit.scope.key
-        needs = needs_of(mine)
+        needs = set(needs_of(mine))
+        configured = [r for r in self.settings.gcp_recommender_regions if r]
+        if needs & REGIONAL_RECOMMENDERS and not configured:
+            needs |= {"instances", "disks", "addresses"}  # their regions are where to ask
         listers: dict[str, Callable[..., list[Any]]] = {
             "instances": inventory.list_instances,
             "disks": inventory.list_disks,
@@ -305,8 +308,17 @@ class GcpProvider:
             listed[kind] = items
         recommendations: list[Any] = []
         refused: set[str] = set()
+        compute_regions = sorted(
+            {x.region for items in listed.values() for x in items if x.region and x.region != "global"}
+        )
         for recommender in sorted({r for r in needs if r.startswith("google.")}):
-            locations = locations_for(recommender, listed["instances"], listed["disks"], listed["addresses"])
+            locations = locations_for(
+                recommender,
+                listed["instances"],
+                listed["disks"],
+                listed["addresses"],
+                configured or compute_regions,
+            )
             for location in locations:
                 if unit.region and region_of(location) not in (unit.region,):
                     continue
@@ -321,7 +333,7 @@ class GcpProvider:
                     refused.add(recommender)
                     ctx.note(
                         f"gcp-project:{project}: Recommender refused {recommender} "
-                        f"({type(exc).__name__}); grant roles/recommender.computeViewer and enable "
+                        f"({type(exc).__name__}); grant {viewer_role(recommender)} and enable "
                         "recommender.googleapis.com"
                     )
                     break

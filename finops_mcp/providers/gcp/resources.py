@@ -22,6 +22,25 @@ from typing import Any
 INSTANCE_RECOMMENDER = "google.compute.instance.IdleResourceRecommender"
 DISK_RECOMMENDER = "google.compute.disk.IdleResourceRecommender"
 ADDRESS_RECOMMENDER = "google.compute.address.IdleResourceRecommender"
+IMAGE_RECOMMENDER = "google.compute.image.IdleResourceRecommender"
+MACHINE_TYPE_RECOMMENDER = "google.compute.instance.MachineTypeRecommender"
+SQL_IDLE_RECOMMENDER = "google.cloudsql.instance.IdleRecommender"
+SQL_OVERPROVISIONED_RECOMMENDER = "google.cloudsql.instance.OverprovisionedRecommender"
+COMMITMENT_RECOMMENDER = "google.compute.commitment.UsageCommitmentRecommender"
+# The resource type each recommender's operations name (to find its target in the operations).
+TARGET_TYPE = {
+    INSTANCE_RECOMMENDER: "Instance",
+    DISK_RECOMMENDER: "Disk",
+    ADDRESS_RECOMMENDER: "Address",
+    IMAGE_RECOMMENDER: "Image",
+    MACHINE_TYPE_RECOMMENDER: "Instance",
+    SQL_IDLE_RECOMMENDER: "Instance",
+    SQL_OVERPROVISIONED_RECOMMENDER: "Instance",
+    COMMITMENT_RECOMMENDER: "Commitment",
+}
+REGIONAL_RECOMMENDERS = frozenset(
+    {SQL_IDLE_RECOMMENDER, SQL_OVERPROVISIONED_RECOMMENDER, COMMITMENT_RECOMMENDER}
+)
 MONTH = timedelta(days=30)
 
 
@@ -148,12 +167,23 @@ def monthly_saving(cost: Decimal, duration: timedelta | None) -> Decimal:
 
 
 def locations_for(
-    recommender: str, instances: Iterable[Instance], disks: Iterable[Disk], addresses: Iterable[Address]
+    recommender: str,
+    instances: Iterable[Instance],
+    disks: Iterable[Disk],
+    addresses: Iterable[Address],
+    regions: Iterable[str] = (),
 ) -> list[str]:
-    """Where to ask `recommender`: the zones / regions holding resources of its type."""
+    """Where to ask `recommender`: the zones / regions holding resources of its type; `global`
+    for images; `regions` (configured, else the project's Compute regions) for the regional
+    recommenders of Cloud SQL and committed use."""
     where: Callable[[], Iterable[str]] = {
         INSTANCE_RECOMMENDER: lambda: (i.zone for i in instances),
+        MACHINE_TYPE_RECOMMENDER: lambda: (i.zone for i in instances if i.status == "RUNNING"),
         DISK_RECOMMENDER: lambda: (d.location for d in disks),
         ADDRESS_RECOMMENDER: lambda: (a.region for a in addresses),
+        IMAGE_RECOMMENDER: lambda: ("global",),
+        SQL_IDLE_RECOMMENDER: lambda: regions,
+        SQL_OVERPROVISIONED_RECOMMENDER: lambda: regions,
+        COMMITMENT_RECOMMENDER: lambda: regions,
     }[recommender]
     return sorted(set(where()))

@@ -126,11 +126,11 @@ def test_the_feed_is_read_once_per_account_not_per_region(
 ) -> None:
     scope = aws_scope(estate.management)
     units = provider.audit_units(scope, ["us-east-1", "eu-west-1"], CallContext())
-    assert [(u.region, u.account_wide) for u in units] == [("us-east-1", True), ("eu-west-1", False)]
+    assert [u.region for u in units] == ["us-east-1", "eu-west-1", None]  # None: the account-wide unit
     results = [provider.audit(u, [COST_ANOMALY], CallContext()) for u in units]
-    assert [r.checks_run for r in results] == [[COST_ANOMALY.id], []]
-    assert {f.resource_id for f in results[0].findings} == {"a-ec2", "a-s3", "a-planned"}
-    assert all(f.scope == scope.id for f in results[0].findings)
+    assert [r.checks_run for r in results] == [[], [], [COST_ANOMALY.id]]
+    assert {f.resource_id for f in results[2].findings} == {"a-ec2", "a-s3", "a-planned"}
+    assert all(f.scope == scope.id for f in results[2].findings)
     assert len(fake.bodies) == 3  # the three pages, once
 
 
@@ -139,11 +139,12 @@ def test_a_refused_feed_is_a_note_and_the_inventory_checks_still_run(
 ) -> None:
     fake.deny = True
     scope = aws_scope(estate.management)
-    unit = provider.audit_units(scope, ["us-east-1"], CallContext())[0]
+    units = provider.audit_units(scope, ["us-east-1"], CallContext())
     eip = [c for c in provider.checks() if c.id == "aws.ec2.unassociated_eip"]
     ctx = CallContext()
-    result = provider.audit(unit, [*eip, COST_ANOMALY], ctx)
-    assert result.checks_run == ["aws.ec2.unassociated_eip"] and len(result.findings) == 1
+    results = [provider.audit(u, [*eip, COST_ANOMALY], ctx) for u in units]
+    assert [r.checks_run for r in results] == [["aws.ec2.unassociated_eip"], []]
+    assert len(results[0].findings) == 1 and results[1].findings == []
     assert any("aws.anomaly.cost_anomaly_detection did not run" in n and "forbidden" in n for n in ctx.notes)
 
 

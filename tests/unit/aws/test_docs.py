@@ -11,8 +11,14 @@ from finops_mcp.providers.aws import guard
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = Path(guard.__file__).parent  # the code under test: a checkout, or an installed wheel
 # api_call(ctx, <client expression>, "operation", ...) / api_pages(...)
-CALL_RE = re.compile(r'api_(?:call|pages)\(\s*ctx,\s*(?:[^,()]|\([^()]*\))+,\s*"([a-z_]+)"')
-IAM_NAME = {"DescribeBudgets": "ViewBudget", "DescribeNotificationsForBudget": "ViewBudget"}
+CALL_RE = re.compile(r'api_(?:call|pages)\(\s*ctx,\s*(?:[^,()]|\([^()]*\))+,\s*"([a-z0-9_]+)"')
+IAM_NAME = {
+    "DescribeBudgets": "ViewBudget",
+    "DescribeNotificationsForBudget": "ViewBudget",
+    "GetEc2InstanceRecommendations": "GetEC2InstanceRecommendations",  # IAM spells the acronyms
+    "GetEbsVolumeRecommendations": "GetEBSVolumeRecommendations",
+    "DescribeDbInstances": "DescribeDBInstances",
+}
 
 
 def code_operations() -> set[str]:
@@ -21,7 +27,7 @@ def code_operations() -> set[str]:
         text = path.read_text()
         ops.update(CALL_RE.findall(text))
         ops.update(re.findall(r"\.(assume_role)\(", text))
-        ops.update(re.findall(r'\bop = "([a-z_]+)"', text))  # an operation chosen before the call
+        ops.update(re.findall(r'\bop = "([a-z0-9_]+)"', text))  # an operation chosen before the call
     return {"".join(part.title() for part in op.split("_")) for op in ops}
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def test_enabled_regions_when_none_are_configured(make_settings: MakeSettings, e
     assert len(regions) > 10 and set(estate.regions) <= set(regions)
     assert [
         u.region for u in provider.audit_units(aws_scope(estate.management), ["eu-west-1"], CallContext())
-    ] == ["eu-west-1"]
+    ] == ["eu-west-1", None]  # None: the account-wide unit (Cost Explorer commitments)
 
 
 # ------------------------------------------------------------------------------------- audit
@@ -250,3 +251,24 @@ def test_describe_is_offline_and_secret_free(provider: AwsProvider, estate: Esta
     provider.scopes(CallContext())
     text = str(provider.describe())
     assert estate.management in text and "testing" not in text
+
+
+def test_nat_traffic_is_one_batched_metric_request_and_log_groups_are_paged(
+    estate: Estate, make_settings: MakeSettings, proxy: FaultyAwsProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(inventory.PAGE_SIZE, "logs", 1)
+    provider = AwsProvider(make_settings(url=proxy.url))
+    unit = provider.audit_units(aws_scope(estate.management), ["us-east-1"], CallContext())[0]
+    wanted = [c for c in CHECKS if c.id in ("aws.ec2.idle_nat_gateway", "aws.logs.no_retention")]
+    result = provider.audit(unit, wanted, CallContext())
+    ops = proxy.operations()
+    assert ops.count("GetMetricData") == 1 and "GetMetricStatistics" not in ops  # 2 NATs x 2 metrics
+    assert ops.count("DescribeLogGroups") == 3  # 3 groups, one a page
+    found = {(f.check, f.resource_id) for f in result.findings}
+    cell = next(c for c in estate.cells if c.account_id == estate.management and c.region == "us-east-1")
+    assert found == {
+        ("aws.ec2.idle_nat_gateway", next(iter(cell.waste["aws.ec2.idle_nat_gateway"]))),
+        ("aws.logs.no_retention", next(iter(cell.waste["aws.logs.no_retention"]))),
+    }
+    logs = next(f for f in result.findings if f.check == "aws.logs.no_retention")
+    assert logs.estimated_monthly_cost == Decimal("7.5") and logs.category == "governance"  # 250 GiB x 0.03

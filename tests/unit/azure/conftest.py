@@ -49,6 +49,7 @@ def make_provider(
     for provider in made:
         provider.close()
     arm.forbidden.clear()
+    arm.advisor_forbidden.clear()
     arm.server.faults.clear()
 
 

@@ -269,6 +269,12 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
         ("azure.network.orphaned_nic", "nic-orphan"),
         ("azure.compute.old_snapshot", "snap-before-upgrade"),
         ("azure.web.empty_app_service_plan", "plan-empty-s1"),
+        ("azure.network.balancer_without_backends", "lb-empty"),
+        ("azure.network.balancer_without_backends", "appgw-empty"),
+        ("azure.advisor.vm_rightsizing", "vm-web-1"),
+        ("azure.advisor.cost", "vgw-idle"),
+        ("azure.commitment.reservation_purchase", "Standard_D2s_v3"),
+        ("azure.commitment.reservation_purchase", "Standard_E4s_v5"),
     }
     window = last_30(arm)
     billed_vm = arm.expected_total(
@@ -277,6 +283,13 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
     stopped = found[("azure.compute.stopped_vm", "vm-batch-stopped")]
     assert (stopped.estimated_monthly_cost, stopped.cost_basis) == (billed_vm, "billed_last_30_days")
     assert found[("azure.compute.unattached_disk", "disk-orphan-ssd")].cost_basis == "list_price"
+    lb = found[("azure.network.balancer_without_backends", "lb-empty")]
+    gw = found[("azure.network.balancer_without_backends", "appgw-empty")]
+    assert (lb.estimated_monthly_cost, lb.cost_basis) == (Decimal("18.25"), "list_price")
+    assert (gw.estimated_monthly_cost, gw.resource_type) == (
+        Decimal("179.58"),
+        "Microsoft.Network/applicationGateways",
+    )
     assert result.regions == ["eastus", "westeurope"]
     assert sorted(result.checks_run) == sorted(c.id for c in provider.checks())
     vm_lists = arm.calls("GET", r"/providers/Microsoft\.Compute/virtualMachines$")
@@ -306,7 +319,7 @@ def test_list_prices_when_billed_costs_are_refused(
     )
     (unit,) = provider.audit_units(DEV, None, ctx)
     result = provider.audit(unit, provider.checks(), ctx)
-    assert {f.cost_basis for f in result.findings} == {"list_price"}
+    assert {f.cost_basis for f in result.findings if f.source is None} == {"list_price"}  # ours
     assert any("billed costs unavailable" in n and "forbidden" in n for n in ctx.notes)
 
 

@@ -237,6 +237,41 @@ def test_unused_commitment_scales_a_short_dataset_to_30_days(tmp_path: Path) -> 
 
 
 # ---------------------------------------------------------------------------------------------
+# focus.commitment_utilization / focus.commitment_coverage
+# ---------------------------------------------------------------------------------------------
+
+
+def test_commitment_utilization_below_the_threshold(tmp_path: Path) -> None:
+    provider, sc = csv_provider(tmp_path, commitment_rows())
+    found = run(provider, sc, "focus.commitment_utilization")
+    assert set(found) == {"sp-1", "ri-4"}  # ri-2 is fully used, ri-3 outside the window
+    sp = found["sp-1"]
+    assert sp.estimated_monthly_cost == Decimal(60) and sp.category == "commitment"
+    assert "80.0% used" in sp.detail and "focus.unused_commitment" in sp.detail
+    assert sp.source and "CommitmentDiscountStatus" in sp.source
+    assert found["ri-4"].severity == "high" and found["ri-4"].region == "eu-west-1"
+    lenient, sc2 = csv_provider(tmp_path / "b", commitment_rows(), commitment_min_utilization_pct=75)
+    assert set(run(lenient, sc2, "focus.commitment_utilization")) == {"ri-4"}
+
+
+def test_commitment_coverage_per_service_with_commitments(tmp_path: Path) -> None:
+    rows = commitment_rows()
+    rows += commitment("ri-db", "Used", "9", ServiceName="Amazon RDS")  # healthy: 90% covered
+    rows += series(lambda d: "1", ServiceName="Amazon RDS")
+    rows += series(lambda d: "50", ServiceName="Amazon S3")  # no commitment applies: not eligible here
+    rows += series(lambda d: "30" if d.day == 5 else None, ServiceName="Amazon EC2", ChargeCategory="Tax")
+    provider, sc = csv_provider(tmp_path, rows)
+    found = run(provider, sc, "focus.commitment_coverage")
+    assert set(found) == {"AWS/Amazon EC2"}
+    ec2 = found["AWS/Amazon EC2"]
+    # used 8 (sp-1) + 6 (ri-2) a day covered, 12 a day on demand: 14 / 26
+    assert "53.8%" in ec2.detail and ec2.estimated_monthly_cost == Decimal(360)
+    assert ec2.category == "commitment" and ec2.resource_type == "service" and ec2.source
+    strict, sc2 = csv_provider(tmp_path / "b", rows, commitment_min_coverage_pct=95)
+    assert set(run(strict, sc2, "focus.commitment_coverage")) == {"AWS/Amazon EC2", "AWS/Amazon RDS"}
+
+
+# ---------------------------------------------------------------------------------------------
 # the audit as the service runs it
 # ---------------------------------------------------------------------------------------------
 

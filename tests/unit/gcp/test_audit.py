@@ -7,10 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from finops_mcp.engine.context import CallContext
+from finops_mcp.engine.retry import RetryPolicy
 from finops_mcp.models import RunAuditRequest
 from finops_mcp.providers.gcp.checks import CHECKS
 from finops_mcp.service import FinOpsService
 from tests.fakes.gcp_estate import GcpEstate
+from tests.fakes.http import Reply
 from tests.unit.gcp.conftest import billing_scope, gcp_settings, project_scope
 
 
@@ -48,7 +50,21 @@ def test_project_audit_finds_and_prices_waste(make_provider: Callable[..., Any],
         ("gcp.compute.unused_address", "ip-reserved"),
         ("gcp.compute.unused_address", "ip-global"),
         ("gcp.compute.old_snapshot", "snap-old"),
+        ("gcp.rightsizing.machine_type", "vm-big"),
+        ("gcp.rightsizing.cloudsql_idle", "sql-idle"),
+        ("gcp.rightsizing.cloudsql_overprovisioned", "sql-big"),
+        ("gcp.rightsizing.idle_image", "old-image"),
+        ("gcp.commitment.usage", "general-purpose-e2-cud"),
+        ("gcp.commitment.usage", "memory-optimized-cud"),
+        ("gcp.commitment.usage", "general-purpose-n2-cud"),
     }
+    sql = by[("gcp.rightsizing.cloudsql_idle", "sql-idle")]
+    assert sql.resource_id == "projects/alpha-prj/instances/sql-idle" and sql.region == "us-central1"
+    assert sql.source == "Google Recommender google.cloudsql.instance.IdleRecommender"
+    assert sql.estimated_monthly_cost == Decimal(80) and sql.cost_basis == "recommender"
+    cud = by[("gcp.commitment.usage", "general-purpose-e2-cud")]
+    assert cud.category == "commitment" and cud.estimated_monthly_cost == Decimal(120)
+    assert by[("gcp.rightsizing.machine_type", "vm-big")].source.endswith("MachineTypeRecommender")
     assert by[("gcp.compute.idle_vm", "vm-running")].estimated_monthly_cost == Decimal("45.5")
     assert by[("gcp.compute.idle_disk", "idle-disk")].estimated_monthly_cost == Decimal(10)  # 20 per 60 days
     assert by[("gcp.compute.stopped_instance_disks", "vm-stopped")].estimated_monthly_cost == Decimal(
@@ -64,6 +80,7 @@ def test_project_audit_finds_and_prices_waste(make_provider: Callable[..., Any],
         "us-central1-b",
         "europe-west1-b",
         "us-central1",
+        "europe-west1",  # Cloud SQL / committed use: every region of the project's Compute resources
         "global",
     }
 
@@ -90,6 +107,42 @@ def test_recommender_refused_keeps_compute_findings(
         and "gcp.compute.unattached_disk" in result.checks_run
     )
     assert any("Recommender refused" in n for n in ctx.notes)
+    asked = {"gcp.rightsizing.cloudsql_idle", "gcp.commitment.usage", "gcp.rightsizing.idle_image"}
+    assert not asked & set(result.checks_run)  # (no running VM there: machine types never asked)
+    assert any("roles/recommender.cloudsqlViewer" in n for n in ctx.notes)
+
+
+def test_throttled_recommender_pages_are_retried(
+    make_provider: Callable[..., Any], estate: GcpEstate
+) -> None:
+    provider = make_provider(max_retries=3)
+    pattern = (
+        r"/v1/projects/alpha-prj/locations/us-central1/recommenders/"
+        r"google\.cloudsql\.instance\.IdleRecommender/recommendations"
+    )
+    estate.api.server.fault(
+        "GET",
+        pattern,
+        Reply.error(429, "RESOURCE_EXHAUSTED", "Quota exceeded", {"Retry-After": "0"}),
+        times=1,
+    )
+    ctx = CallContext(retry_policy=RetryPolicy(max_retries=3, base_delay=0.001, max_delay=0.01))
+    checks = [c for c in CHECKS if c.id == "gcp.rightsizing.cloudsql_idle"]
+    result = provider.audit(units_of(provider, "alpha-prj"), checks, ctx)
+    assert [f.resource_name for f in result.findings] == ["sql-idle"]
+    assert len(estate.api.server.calls("GET", pattern)) >= 2
+
+
+def test_configured_regions_are_where_regional_recommenders_are_asked(
+    make_provider: Callable[..., Any], estate: GcpEstate
+) -> None:
+    provider = make_provider(gcp_recommender_regions=["asia-east1"])
+    estate.api.server.reset()
+    checks = [c for c in CHECKS if c.id == "gcp.commitment.usage"]
+    result = provider.audit(units_of(provider, "alpha-prj"), checks, CallContext())
+    assert result.findings == [] and result.checks_run == ["gcp.commitment.usage"]
+    calls = estate.api.server.calls("GET", r"/projects/alpha-prj/")
+    assert [c.path.split("/")[5] for c in calls] == ["asia-east1"]  # no Compute listing needed
 
 
 async def test_a_project_that_answers_403_gives_a_partial_result(estate: GcpEstate, adc: None) -> None:
@@ -114,5 +167,9 @@ def test_compute_lists_are_paged(make_provider: Callable[..., Any], estate: GcpE
     estate.api.server.reset()
     provider.audit(units_of(provider, "alpha-prj"), CHECKS, CallContext())
     disk_pages = estate.api.server.calls("GET", r"/projects/alpha-prj/aggregated/disks")
-    assert len(disk_pages) == 3  # 6 disks, 2 per page
-    assert [r.arg("pageToken") for r in disk_pages] == [None, "2", "4"]
+    assert len(disk_pages) == 4  # 7 disks, 2 per page
+    assert [r.arg("pageToken") for r in disk_pages] == [None, "2", "4", "6"]
+    cud = estate.api.server.calls(
+        "GET", r"/alpha-prj/locations/us-central1/recommenders/google\.compute\.commitment"
+    )
+    assert [r.arg("pageToken") for r in cud] == [None, "2"]  # 3 recommendations, 2 per page
