@@ -383,6 +383,9 @@ def cost(
     ] = True,
     forecast: Annotated[bool, typer.Option("--forecast", help="Add the current month's forecast.")] = False,
     top: Annotated[int, typer.Option("--top", help="Rows kept before folding into '(other)'.")] = 20,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Name the drivers of the change since the previous period.")
+    ] = False,
     provider: ProvidersOpt = None,
     scope: ScopesOpt = None,
     fmt: FormatOpt = Format.markdown,
@@ -409,6 +412,7 @@ def cost(
             "compare_previous": compare,
             "include_forecast": forecast,
             "top_n": top,
+            "explain_change": explain,
         },
     )
     _finish(_run(lambda svc, progress: svc.get_cost(req, progress=progress), _settings()), fmt, cost_markdown)

@@ -203,6 +203,11 @@ class GetCostRequest(_Request):
     compare_previous: bool = Field(True, description="Also return the preceding period of equal length.")
     include_forecast: bool = Field(False, description="Add a forecast of the current month's total.")
     top_n: int = Field(20, ge=1, le=1000, description="Rows kept; the rest are folded into one 'other' row.")
+    explain_change: bool = Field(
+        False,
+        description="With compare_previous: add `drivers`, the changes that explain the difference "
+        "between the two periods (one level deeper than group_by where the data allows), ranked.",
+    )
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -243,6 +248,11 @@ class GetCostRequest(_Request):
                 )
             if (self.end_date - self.start_date).days > 731:
                 raise ValueError("the range is longer than 2 years; query at most 731 days at a time")
+        if self.explain_change and not self.compare_previous:
+            raise ValueError(
+                "explain_change compares with the previous period: set compare_previous=true "
+                "(the default) or drop explain_change"
+            )
         return self
 
 
@@ -355,6 +365,41 @@ class CostRow(_Out):
     currency: str
 
 
+Quantity = Annotated[
+    Decimal,
+    PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema({"type": "number", "description": "Usage quantity in `usage_unit`."}),
+]
+DriverKind = Literal["new", "gone", "up", "down"]
+
+
+class CostDriver(_Out):
+    """One change between the previous period and this one, at the level where it happens."""
+
+    provider: str
+    scope: str
+    dimension: str = Field(description="The dimension `key` belongs to (a group_by one, or one deeper).")
+    key: str
+    within: dict[str, str] = Field(
+        default_factory=dict, description="The keys of the row this driver sits in, e.g. {'service': ...}."
+    )
+    previous_cost: Money
+    cost: Money
+    change: Money
+    change_pct: Percent | None = Field(None, description="None when the previous cost was zero (new).")
+    kind: DriverKind = Field(description="new: absent before; gone: absent now; up / down otherwise.")
+    currency: str
+    usage_unit: str | None = Field(None, description="Unit of the quantities, when one unit is known.")
+    previous_quantity: Quantity | None = None
+    quantity: Quantity | None = None
+    volume_effect: Money | None = Field(
+        None, description="Part of `change` from the quantity used, at the previous rate."
+    )
+    rate_effect: Money | None = Field(
+        None, description="Part of `change` from the rate (price per unit), at this period's quantity."
+    )
+
+
 class CostForecast(_Out):
     period: DateRange
     amount: Money
@@ -384,6 +429,14 @@ class CostReport(_Out):
     )
     forecast: CostForecast | None = None
     rows: list[CostRow]
+    drivers: list[CostDriver] | None = Field(
+        None, description="With explain_change: the largest changes, ranked by absolute change."
+    )
+    drivers_explained_pct: Percent | None = Field(
+        None,
+        description="Share (0-100) of the gross change (sum of absolute changes of every series at "
+        "the drivers' level) that the listed drivers account for.",
+    )
     errors: list[ScopeError] = Field(default_factory=list)
     meta: Meta = Field(default_factory=Meta)
 

@@ -67,7 +67,8 @@ Cloud spend for a period, grouped and compared. Call it for "how much did we spe
 changed since last month", "top services/accounts/regions/teams", daily or monthly trends, or a \
 month-end forecast. Returns total, previous_total and change_pct, rows (top_n, rest folded into \
 '(other)'), optional forecast, per-scope errors and meta (cached, billed upstream requests). \
-Example: {"period": "last_month", "group_by": ["service", "account"]}."""
+For "why did it change", set explain_change: drivers (new/gone/up/down, one level deeper where the \
+data allows, volume vs rate). Example: {"period": "last_month", "group_by": ["service", "account"]}."""
 
 AUDIT_DESCRIPTION = """\
 Finds waste and hygiene problems (idle or orphaned resources, unused commitments, cost spikes, \
@@ -370,8 +371,8 @@ def build_server(
         extra = f" Pay particular attention to: {focus}." if focus else ""
         return (
             "Prepare a monthly cloud cost review for FinOps stakeholders." + extra + "\n"
-            "1. Call get_cost with period=last_month, group_by=['service'] and compare_previous=true; "
-            "name the top drivers and the largest changes (amount and %).\n"
+            "1. Call get_cost with period=last_month, group_by=['service'] and explain_change=true; "
+            "name the top drivers (kind, amount and %, volume or rate) and the largest changes.\n"
             "2. Call get_cost with period=last_month, group_by=['account'] to show who spent it.\n"
             "3. Call get_budget_status and list exceeded or forecast-exceeded budgets.\n"
             "4. Call run_finops_audit with min_monthly_cost=50: `summary.by_check` covers every finding, "

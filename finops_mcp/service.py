@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from finops_mcp import coverage, paging, periods, scopes
+from finops_mcp import coverage, explain, paging, periods, scopes
 from finops_mcp import providers as _registry
 from finops_mcp.engine.cache import ResultCache
 from finops_mcp.engine.context import CallContext, Cancelled, CancelToken
@@ -142,7 +142,12 @@ class FinOpsService:
         period, span = self.span_of(req, today)
         prev_span = periods.previous(span, period) if req.compare_previous else None
         query = base.CostQuery(
-            span, req.granularity, tuple(req.group_by), req.cost_type, base.Filters.from_model(req.filters)
+            span,
+            req.granularity,
+            tuple(req.group_by),
+            req.cost_type,
+            base.Filters.from_model(req.filters),
+            quantity=req.explain_change,
         )
         targets = await self._scopes(run, req.providers, req.scopes, cancel)
         run.metric = f"{req.cost_type} cost"
@@ -188,7 +193,16 @@ class FinOpsService:
             through = min(last, max(known)) if known else last
             days = coverage.forecast_days(periods.month_start(today), through)
             run.note(coverage.thin_forecast_note("the forecast", days))
+        explain_change = req.explain_change and prev_span is not None and data.has_previous
+        deeper = []
+        if explain_change and prev_span is not None:
+            both = explain.scopes_to_explain(answers, query, prev_span, data)
+            deeper = await explain.deeper_levels(self.jobs, run, both, query, prev_span, cancel, progress)
         report = cost_report(req, data, errors=run.errors, meta=run.meta(demo=self.demo or None))
+        if explain_change:
+            explain.attach(report, query, data, deeper)
+        elif req.explain_change:
+            report.meta.notes.append("explain_change: no scope has a known previous cost, so no drivers")
         if not paging.fits(report, max_chars):
             raise InputError(
                 "top_n",

@@ -80,6 +80,9 @@ class CostQuery:
     `tag:<key>`. Rows must carry exactly those keys (missing values as an empty string, which
     the report shows as '(none)'). For `granularity` daily/monthly every row carries the bucket
     start (the day, or the first day of the month); for total, `period_start` is None.
+
+    `quantity` asks for each row's usage quantity too (`CostLine.quantity` / `unit`), where the
+    source knows it in one unit for the whole row; providers that cannot leave it None.
     """
 
     span: Span
@@ -87,6 +90,7 @@ class CostQuery:
     group_by: tuple[str, ...]
     cost_type: str  # billed | effective
     filters: Filters = Filters()
+    quantity: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class CostLine:
     cost: Decimal
     currency: str
     period_start: date | None = None
+    quantity: Decimal | None = None  # usage quantity in `unit`, when asked for and known
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -380,6 +386,19 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class PeriodsCost(Protocol):
+    """Optional: a provider that answers one total-granularity CostQuery over several disjoint
+    spans in a single query (FOCUS: one scan). The service uses it for `explain_change`'s deeper
+    level (this period and the previous one); other providers get one cost() call per span."""
+
+    def cost_periods(
+        self, scope: Scope, query: CostQuery, spans: Sequence[Span], ctx: CallContext
+    ) -> list[list[CostLine]]:
+        """`query` over each of `spans` (its own `span` ignored): one list of lines per span."""
+        ...
 
 
 @runtime_checkable

@@ -20,11 +20,13 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
 
 
 def all_checks() -> list[Check[Any]]:
-    """Every check of every implemented provider (`finops_mcp.providers.<name>.checks.CHECKS`),
-    sorted by id."""
+    """Every check of every implemented provider (`finops_mcp.providers.<name>.checks.CHECKS`, and
+    its `ACCOUNT_WIDE` checks, run once per scope, where it has some), sorted by id."""
     checks: list[Check[Any]] = []
     for name in IMPLEMENTED:
-        checks.extend(importlib.import_module(f"finops_mcp.providers.{name}.checks").CHECKS)
+        module = importlib.import_module(f"finops_mcp.providers.{name}.checks")
+        checks.extend(module.CHECKS)
+        checks.extend(getattr(module, "ACCOUNT_WIDE", ()))
     return sorted(checks, key=lambda c: c.id)
 
 

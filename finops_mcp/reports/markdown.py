@@ -69,9 +69,38 @@ def cost_markdown(report: CostReport, title: str = "Cloud cost") -> str:
             row += [money(r.previous_cost, r.currency), pct(r.change_pct)]
         rows.append(row)
     out.append("\n" + table(headers, rows, align) if rows else "\nNo cost in this period.")
+    out.append(_drivers(report))
     out.append(_errors(report.errors))
     out.append(_notes(report.meta.notes))
     return "\n".join(p for p in out if p)
+
+
+def _drivers(report: CostReport) -> str:
+    if report.drivers is None:
+        return ""
+    if not report.drivers:
+        return "\n**What changed:** nothing moved between the two periods."
+    rows = []
+    for d in report.drivers:
+        where = ", ".join(f"{k} {v}" for k, v in d.within.items())
+        split = (
+            f"volume {money(d.volume_effect, d.currency)}, rate {money(d.rate_effect, d.currency)}"
+            if d.volume_effect is not None and d.rate_effect is not None
+            else ""
+        )
+        rows.append(
+            [f"{d.dimension} {d.key}" + (f" ({where})" if where else ""), d.kind,
+             money(d.previous_cost, d.currency), money(d.cost, d.currency), money(d.change, d.currency),
+             pct(d.change_pct), split]
+        )  # fmt: skip
+    share = (
+        ""
+        if report.drivers_explained_pct is None
+        else f" ({report.drivers_explained_pct:.0f}% of the movement)"
+    )
+    return f"\n**What changed**{share}:\n\n" + table(
+        ["driver", "kind", "previous", "cost", "change", "%", "volume / rate"], rows, "llrrrrl"
+    )
 
 
 def audit_markdown(report: AuditReport, limit: int = 25, title: str = "Waste audit") -> str:

@@ -101,6 +101,7 @@ async def test_audit_and_budgets(demo_settings: Settings, mode: str) -> None:
         "focus.untagged_cost",
         "focus.cost_spike",
         "focus.unused_commitment",
+        "focus.anomaly.daily_cost",
         "focus.commitment_utilization",  # the embedded sample answers the commitment question offline
         "focus.commitment_coverage",
     }

@@ -18,6 +18,7 @@ from finops_mcp.models import CostBasis, Finding, Severity
 from finops_mcp.money import HOURS_PER_MONTH
 from finops_mcp.money import money as _money
 from finops_mcp.providers.aws import inventory as inv
+from finops_mcp.providers.aws.anomalies import COST_ANOMALY
 from finops_mcp.providers.aws.inventory import Instance, Inventory, Snapshot, Volume
 from finops_mcp.providers.aws.native_checks import NATIVE_CHECKS
 from finops_mcp.providers.aws.optimization import Commitments, RightsizingAnswer
@@ -682,3 +683,5 @@ CHECKS: tuple[Check[AwsCheckContext], ...] = (
     IDLE_DATABASE,
     *NATIVE_CHECKS,
 )
+# Checks over the whole account, run once per account (in its first audit unit), not per region.
+ACCOUNT_WIDE: tuple[Check[Any], ...] = (COST_ANOMALY,)

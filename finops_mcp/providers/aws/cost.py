@@ -16,6 +16,10 @@ Mapping (finops-mcp -> Cost Explorer):
 - granularity: daily -> DAILY, monthly -> MONTHLY, total -> MONTHLY summed into one line per key
   (CE has no total; a MONTHLY answer covers partial months as asked).
 
+- quantity (for the drivers' volume / rate split): the UsageQuantity metric in the same request (no
+  extra billed call). CE sums quantities of different units and answers Unit "N/A" then: such a
+  quantity is dropped, as is one whose unit differs between pages or periods of the same line.
+
 Every page (NextPageToken) is followed and counted: CE bills $0.01 per request.
 """
 
@@ -45,6 +49,8 @@ DIMENSIONS = {
 }
 METRICS = {"billed": "UnblendedCost", "effective": "AmortizedCost"}
 FORECAST_METRICS = {"billed": "UNBLENDED_COST", "effective": "AMORTIZED_COST"}
+QUANTITY_METRIC = "UsageQuantity"
+NO_UNIT = ("", "N/A")
 
 
 def group_by(dims: Iterable[str]) -> list[dict[str, str]]:
@@ -74,7 +80,7 @@ def build_request(query: CostQuery, account_id: str) -> dict[str, Any]:
     request: dict[str, Any] = {
         "TimePeriod": {"Start": query.span.start.isoformat(), "End": query.span.end_exclusive.isoformat()},
         "Granularity": "DAILY" if query.granularity == "daily" else "MONTHLY",
-        "Metrics": [METRICS[query.cost_type]],
+        "Metrics": [METRICS[query.cost_type], *([QUANTITY_METRIC] if query.quantity else [])],
         "Filter": expression(query.filters, account_id),
     }
     if query.group_by:
@@ -102,9 +108,25 @@ def bucket(start: str, granularity: str) -> date | None:
 
 
 def parse_pages(pages: Iterable[Mapping[str, Any]], query: CostQuery) -> list[CostLine]:
-    """Cost lines from CE answers, summed per (keys, bucket, currency)."""
+    """Cost lines from CE answers, summed per (keys, bucket, currency), with the usage quantity
+    when asked for and known in one unit."""
     metric = METRICS[query.cost_type]
-    sums: dict[tuple[tuple[tuple[str, str], ...], date | None, str], Decimal] = defaultdict(Decimal)
+    Key = tuple[tuple[tuple[str, str], ...], date | None, str]
+    sums: dict[Key, Decimal] = defaultdict(Decimal)
+    quantities: dict[Key, list[tuple[Decimal, str]]] = defaultdict(list)
+
+    def add(keys: tuple[tuple[str, str], ...], start: date | None, metrics: Mapping[str, Any]) -> None:
+        amount = metrics.get(metric)
+        if not amount:
+            return
+        key = (keys, start, amount.get("Unit") or "USD")
+        sums[key] += Decimal(str(amount["Amount"]))
+        usage = metrics.get(QUANTITY_METRIC) if query.quantity else None
+        if usage and "Amount" in usage:
+            quantities[key].append((Decimal(str(usage["Amount"])), str(usage.get("Unit") or "")))
+        elif query.quantity:
+            quantities[key].append((Decimal(0), ""))
+
     for page in pages:
         for result in page.get("ResultsByTime", []):
             start = bucket(result["TimePeriod"]["Start"], query.granularity)
@@ -113,17 +135,25 @@ def parse_pages(pages: Iterable[Mapping[str, Any]], query: CostQuery) -> list[Co
                     raw = list(group.get("Keys", []))
                     raw += [""] * (len(query.group_by) - len(raw))
                     keys = tuple((d, key_value(d, v)) for d, v in zip(query.group_by, raw, strict=False))
-                    amount = group.get("Metrics", {}).get(metric)
-                    if amount:
-                        sums[(keys, start, amount.get("Unit") or "USD")] += Decimal(str(amount["Amount"]))
+                    add(keys, start, group.get("Metrics", {}))
             else:
-                amount = result.get("Total", {}).get(metric)
-                if amount:
-                    sums[((), start, amount.get("Unit") or "USD")] += Decimal(str(amount["Amount"]))
-    return [
-        CostLine(keys=keys, cost=cost, currency=currency, period_start=start)
-        for (keys, start, currency), cost in sums.items()
-    ]
+                add((), start, result.get("Total", {}))
+    lines: list[CostLine] = []
+    for (keys, start, currency), cost in sums.items():
+        parts = quantities.get((keys, start, currency), [])
+        units = {unit for _, unit in parts}
+        known = len(units) == 1 and not units & set(NO_UNIT)
+        lines.append(
+            CostLine(
+                keys=keys,
+                cost=cost,
+                currency=currency,
+                period_start=start,
+                quantity=sum((q for q, _ in parts), Decimal(0)) if known else None,
+                unit=units.pop() if known else None,
+            )
+        )
+    return lines
 
 
 def check_resource_window(query: CostQuery, today: date) -> None:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from finops_mcp import periods
 from finops_mcp.engine.context import CallContext, Cancelled
-from finops_mcp.errors import ScopeFailure
+from finops_mcp.errors import ScopeFailure, redact
 from finops_mcp.models import ErrorCode
 from finops_mcp.providers.aws import errors
-from finops_mcp.providers.aws.checks import CHECKS, AwsCheckContext
+from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS, AwsCheckContext
 from finops_mcp.providers.aws.native_checks import FALLBACK_CHECKS
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
 from finops_mcp.providers.base import (
@@ -123,11 +123,12 @@ class AwsProvider:
         return budgets.budget_lines(client, account.account_id, today, ctx)
 
     def checks(self) -> Sequence[Check[Any]]:
-        return CHECKS
+        return (*CHECKS, *ACCOUNT_WIDE)
 
     def audit_units(self, scope: Scope, regions: Sequence[str] | None, ctx: CallContext) -> list[AuditUnit]:
         """One unit per region, plus one account-wide unit (region None) for the Cost Explorer
-        commitment checks, which answer for the account as a whole."""
+        commitment checks and the Cost Anomaly Detection feed, which answer for the account as a
+        whole."""
         wanted = [r for r in (regions or self.settings.aws_regions) if r]
         if not wanted:
             wanted = self._enabled_regions(self._account(scope, ctx), ctx)
@@ -161,9 +162,17 @@ class AwsProvider:
 
         mine = checks_of(self.name, checks)
         account = self._account(unit.scope, ctx)
+        feeds = [c for c in mine if c in ACCOUNT_WIDE]
         if unit.region is None:
-            return self._audit_account(account, [c for c in mine if c.needs & optimization.ACCOUNT_WIDE], ctx)
-        mine = [c for c in mine if not c.needs & optimization.ACCOUNT_WIDE]
+            result = self._audit_account(
+                account, [c for c in mine if c.needs & optimization.ACCOUNT_WIDE], ctx
+            )
+            fed = self._anomaly_feed(account, feeds, ctx) if feeds else None
+            if fed is not None:
+                result.findings += fed.findings
+                result.checks_run += fed.checks_run
+            return result
+        mine = [c for c in mine if not c.needs & optimization.ACCOUNT_WIDE and c not in feeds]
         region = unit.region
         kinds = needs_of(mine)
         inv = inventory.collect(account.client, account.account_id, region, kinds, ctx)
@@ -218,6 +227,28 @@ class AwsProvider:
         check_ctx = self._context(account, account.billing_region, inv, commitments=found)
         return run_checks(mine, check_ctx, ctx, refused=found.failed)
 
+    def _anomaly_feed(
+        self, account: Account, checks: Sequence[Check[Any]], ctx: CallContext
+    ) -> AuditResult | None:
+        """Cost Anomaly Detection, in the account-wide unit. A feed that cannot be read (no
+        permission, an endpoint without the API) is a note, not a failed scope."""
+        from finops_mcp.providers.aws import anomalies
+
+        try:
+            feed = anomalies.fetch(
+                account.client("ce", account.billing_region), account.account_id, periods.utc_today(), ctx
+            )
+        except Exception as exc:
+            mapped = errors.classify_error(exc)
+            if mapped is None or mapped[0] in ("cancelled", "auth"):
+                raise
+            ctx.note(
+                f"aws:{account.account_id}: {', '.join(c.id for c in checks)} did not run: Cost Anomaly "
+                f"Detection answered {mapped[0]} ({redact(f'{type(exc).__name__}: {exc}', 200)})"
+            )
+            return None
+        return run_checks(checks, feed, ctx)
+
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
         return errors.classify_error(exc)
 
@@ -242,7 +273,7 @@ class AwsProvider:
             "required_tags": list(s.required_tags),
             "snapshot_max_age_days": s.aws_snapshot_max_age_days,
             "price_table": PRICE_TABLE_SOURCE,
-            "checks": [c.id for c in CHECKS],
+            "checks": [c.id for c in (*CHECKS, *ACCOUNT_WIDE)],
         }
 
     def close(self) -> None:

@@ -470,10 +470,13 @@ COMMITMENT_COVERAGE: Check[FocusCheckContext] = Check(
 )
 
 
+from finops_mcp.providers.focus.anomalies import DAILY_ANOMALY  # noqa: E402 (it types itself by this module)
+
 CHECKS: tuple[Check[FocusCheckContext], ...] = (
     UNTAGGED_COST,
     COST_SPIKE,
     UNUSED_COMMITMENT,
     COMMITMENT_UTILIZATION,
     COMMITMENT_COVERAGE,
+    DAILY_ANOMALY,
 )

@@ -30,6 +30,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("commitment_name", "VARCHAR"),
     ("commitment_status", "VARCHAR"),
     ("tags", "VARCHAR"),
+    ("quantity", MONEY),
+    ("unit", "VARCHAR"),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 # normalized column -> FOCUS columns to take it from, first present wins (COALESCE over those present)
@@ -98,6 +100,19 @@ def _money_expr(col: tuple[str, str], path: str) -> str:
     return f"CAST({ident} AS {MONEY})"
 
 
+QUANTITY_SOURCES = (("PricingQuantity", "PricingUnit"), ("ConsumedQuantity", "ConsumedUnit"))
+
+
+def _quantity_exprs(cols: _Cols, path: str) -> tuple[str, str]:
+    """(quantity, unit) expressions: the first quantity column present, with its own unit."""
+    for qty_col, unit_col in QUANTITY_SOURCES:
+        qty = cols.get(qty_col)
+        if qty is not None:
+            unit = cols.get(unit_col)
+            return _money_expr(qty, path), (_text_expr(unit) if unit is not None else "CAST(NULL AS VARCHAR)")
+    return f"CAST(NULL AS {MONEY})", "CAST(NULL AS VARCHAR)"
+
+
 def _utc_day(tstz: str) -> str:
     # epoch arithmetic: ~5x faster than CAST(<TIMESTAMPTZ> AS DATE) on DuckDB 2.0 (ICU per row)
     return f"CAST(DATE '1970-01-01' + CAST(floor(epoch_us({tstz}) / {_US_PER_DAY}) AS INTEGER) AS DATE)"
@@ -159,6 +174,7 @@ def select_list(columns: Columns, path: str, *, validate_tags: bool = False) -> 
     else:
         exprs["effective_cost"] = _money_expr(effective, path)
     exprs["tags"] = _tags_expr(cols.get("Tags"), validate_tags)
+    exprs["quantity"], exprs["unit"] = _quantity_exprs(cols, path)
     for id_col in ID_COLUMNS:
         found = cols.get(id_col)
         if found is not None and _INTEGER_TYPES.match(found[1]):

@@ -37,7 +37,7 @@ from finops_mcp.providers.focus import loader, storage
 from finops_mcp.providers.focus.datasets import FileStat
 from finops_mcp.providers.focus.loader import sql_string
 
-VERSION = 1  # bump when the normalized layout changes
+VERSION = 2  # bump when the normalized layout changes (2: quantity, unit)
 MAX_AGE_DAYS = 30
 _LOCK = threading.Lock()
 

@@ -21,6 +21,8 @@ Normalization (FOCUS 1.0 - 1.3), as view expressions:
   extracts it, with the `tag_value(tags, key)` macro (a JSON pointer lookup: any key is safe).
 - `partition_month` is the billing month of a Hive-style folder (`datasets.billing_month`) or NULL:
   a constant per branch of the view, so a period filter on it skips whole files.
+- `quantity` / `unit` are PricingQuantity / PricingUnit, else ConsumedQuantity / ConsumedUnit (a
+  pair is taken together, never one's quantity with the other's unit); NULL when the file has neither.
 - CSV is read with every column as text so account ids keep their leading zeros.
 
 A file is cost data when it has BilledCost and ChargePeriodStart columns; other files (e.g. the

@@ -125,6 +125,14 @@ class FocusProvider:
         with self._cursor(ds) as cur:
             return queries.cost_lines(cur, query)
 
+    def cost_periods(
+        self, scope: Scope, query: CostQuery, spans: Sequence[Span], ctx: CallContext
+    ) -> list[list[CostLine]]:
+        """`query` over each span in one scan (`PeriodsCost`)."""
+        ds = self._dataset(scope, ctx)
+        with self._cursor(ds) as cur:
+            return queries.period_lines(cur, query, spans)
+
     def data_span(self, scope: Scope, ctx: CallContext) -> Span | None:
         """The dataset's first and last charge day (`SpanAware`)."""
         ds = self._dataset(scope, ctx)

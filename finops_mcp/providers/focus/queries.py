@@ -15,6 +15,9 @@ region -> RegionId (else RegionName), resource -> ResourceId, charge_category ->
 and regions must be in their lists; each tag key must have one of its values (the value '' means
 "the tag is missing or empty"; an empty list of values means "the tag is present").
 
+Quantity (`CostQuery.quantity`): each row also carries the summed `quantity` and its `unit` when
+every line of the row has both and one unit; else NULL (mixed units are never added up).
+
 Forecast (`finops_mcp.forecast.run_rate`, used by `forecast` and by the budgets): actual cost
 from the period start through the as-of day (inclusive), divided by the elapsed days, times the
 days in the period.
@@ -26,7 +29,7 @@ exported do not dilute the rate. No row in that range: no forecast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -116,44 +119,99 @@ class Where:
         return " AND ".join(self.clauses) if self.clauses else "TRUE"
 
 
+def one_unit(quantity: str, unit: str) -> str:
+    """Aggregates: the summed quantity and its unit, NULL unless every line has one and the same."""
+    known = f"count(*) = count({quantity}) AND count(*) = count({unit}) AND min({unit}) = max({unit})"
+    return (
+        f"CASE WHEN {known} THEN SUM({quantity}) END AS quantity, "
+        f"CASE WHEN {known} THEN min({unit}) END AS unit"
+    )
+
+
 def cost_sql(query: CostQuery) -> tuple[str, Params]:
-    """One SQL statement answering a CostQuery: key columns k0.., bucket (or NULL), currency, cost."""
+    """One SQL statement answering a CostQuery: key columns k0.., bucket (or NULL), currency, cost
+    (and quantity, unit when `query.quantity`)."""
     if query.granularity not in GRANULARITIES:
         raise ScopeFailure(
             "invalid_query", f"granularity {query.granularity!r} is not one of total, daily, monthly"
         )
-    money = cost_column(query.cost_type)
+    where = Where.days(query.span.start, query.span.end).filters(query.filters)
+    bucket = "NULL::DATE" if query.granularity == "total" else "charge_day"
+    inner, params = _grouped(query, bucket, [], where)
+    keys = [f"k{i}" for i in range(len(query.group_by))]
+    qty = f", {one_unit('quantity', 'unit')}" if query.quantity else ""
+    if query.granularity != "monthly":
+        return f"{inner} ORDER BY bucket NULLS FIRST, cost DESC", params
+    # Group by day first (cheap DATE keys), then fold the few day rows into months.
+    cols = ", ".join([*keys, "CAST(date_trunc('month', bucket) AS DATE) AS bucket", "currency"])
+    return (
+        f"SELECT {cols}, SUM(cost) AS cost{qty} FROM ({inner}) GROUP BY ALL ORDER BY bucket, cost DESC",
+        params,
+    )
+
+
+def periods_sql(query: CostQuery, spans: Sequence[Span]) -> tuple[str, Params]:
+    """One SQL statement answering a total-granularity CostQuery over each of `spans` (disjoint) in
+    one scan: the same columns as `cost_sql`, the bucket being the start of the span a row is in."""
+    if query.granularity != "total":
+        raise ScopeFailure("invalid_query", "several periods in one query need granularity 'total'")
+    cases: list[str] = []
+    case_params: Params = []
+    for span in spans:
+        cases.append("WHEN charge_day BETWEEN ? AND ? THEN CAST(? AS DATE)")
+        case_params.extend([span.start, span.end, span.start])
+    days = [Where.days(span.start, span.end) for span in spans]
+    where = Where(["(" + " OR ".join(f"({d.sql})" for d in days) + ")"], [p for d in days for p in d.params])
+    sql, params = _grouped(query, f"CASE {' '.join(cases)} END", case_params, where.filters(query.filters))
+    return f"{sql} ORDER BY bucket, cost DESC", params
+
+
+def _grouped(query: CostQuery, bucket: str, bucket_params: Params, where: Where) -> tuple[str, Params]:
+    """SELECT key columns k0.., `bucket` AS bucket, currency, cost (and quantity, unit) ... GROUP BY."""
     select: list[str] = []
     params: Params = []
     for i, dim in enumerate(query.group_by):
         expr, expr_params = dimension_expr(dim)
         select.append(f"{expr} AS k{i}")
         params.extend(expr_params)
-    keys = [f"k{i}" for i in range(len(query.group_by))]
-    where = Where.days(query.span.start, query.span.end).filters(query.filters)
-    bucket = "NULL::DATE" if query.granularity == "total" else "charge_day"
-    inner = (
+    qty = f", {one_unit('quantity', 'unit')}" if query.quantity else ""
+    sql = (
         f"SELECT {', '.join([*select, f'{bucket} AS bucket'])}, COALESCE(currency, '') AS currency, "
-        f"SUM({money}) AS cost FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
+        f"SUM({cost_column(query.cost_type)}) AS cost{qty} FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
     )
-    params.extend(where.params)
-    if query.granularity != "monthly":
-        return f"{inner} ORDER BY bucket NULLS FIRST, cost DESC", params
-    # Group by day first (cheap DATE keys), then fold the few day rows into months.
-    cols = ", ".join([*keys, "CAST(date_trunc('month', bucket) AS DATE) AS bucket", "currency"])
-    return f"SELECT {cols}, SUM(cost) AS cost FROM ({inner}) GROUP BY ALL ORDER BY bucket, cost DESC", params
+    return sql, [*params, *bucket_params, *where.params]
 
 
 def cost_lines(cur: duckdb.DuckDBPyConnection, query: CostQuery) -> list[CostLine]:
-    sql, params = cost_sql(query)
+    return _lines(cur, query, *cost_sql(query))
+
+
+def period_lines(
+    cur: duckdb.DuckDBPyConnection, query: CostQuery, spans: Sequence[Span]
+) -> list[list[CostLine]]:
+    """`query` over each of `spans`, in one scan (`periods_sql`): one list of total lines per span."""
+    out: dict[date, list[CostLine]] = {span.start: [] for span in spans}
+    for line in _lines(cur, query, *periods_sql(query, spans)):
+        if line.period_start in out:
+            out[line.period_start].append(replace(line, period_start=None))
+    return [out[span.start] for span in spans]
+
+
+def _lines(cur: duckdb.DuckDBPyConnection, query: CostQuery, sql: str, params: Params) -> list[CostLine]:
     n = len(query.group_by)
     lines: list[CostLine] = []
     for row in cur.execute(sql, params).fetchall():
         keys = tuple(zip(query.group_by, (str(v) for v in row[:n]), strict=True))
         bucket, currency, cost = row[n], row[n + 1], row[n + 2]
+        quantity, unit = (row[n + 3], row[n + 4]) if query.quantity else (None, None)
         lines.append(
             CostLine(
-                keys=keys, cost=cost if cost is not None else ZERO, currency=currency, period_start=bucket
+                keys=keys,
+                cost=cost if cost is not None else ZERO,
+                currency=currency,
+                period_start=bucket,
+                quantity=quantity if unit is not None else None,
+                unit=unit if quantity is not None else None,
             )
         )
     return lines

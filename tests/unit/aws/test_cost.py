@@ -195,3 +195,30 @@ def test_no_forecast_for_a_month_already_over() -> None:
     client, _ = stubbed_ce()
     query = CostQuery(OCT, "total", (), "billed")
     assert cost.forecast(client, query, "1", date(2026, 11, 20), CallContext()) is None
+
+
+def test_quantity_rides_in_the_same_request_and_mixed_units_are_dropped(
+    provider: AwsProvider, estate: Estate
+) -> None:
+    query = CostQuery(
+        Span(date(2025, 3, 1), date(2025, 3, 31)), "total", ("service",), "billed", quantity=True
+    )
+    assert cost.build_request(query, "1")["Metrics"] == ["UnblendedCost", "UsageQuantity"]
+    page = ce_page({("Amazon S3",): "23", ("Amazon EC2",): "50"}, "2025-03-01", "2025-04-01")
+    for group in page["ResultsByTime"][0]["Groups"]:
+        s3 = group["Keys"] == ["Amazon S3"]
+        # CE adds quantities of different units and says "N/A" (EC2: hours + GB here)
+        group["Metrics"]["UsageQuantity"] = {
+            "Amount": "1000" if s3 else "812.5",
+            "Unit": "GB-Mo" if s3 else "N/A",
+        }
+    inject_ce(estate.url, estate.management, [page])
+    ctx = CallContext()
+    lines = {ln.keys[0][1]: ln for ln in provider.cost(aws_scope(estate.management), query, ctx)}
+    assert (lines["Amazon S3"].cost, lines["Amazon S3"].quantity, lines["Amazon S3"].unit) == (
+        Decimal(23),
+        Decimal(1000),
+        "GB-Mo",
+    )
+    assert lines["Amazon EC2"].quantity is None and lines["Amazon EC2"].unit is None
+    assert ctx.billed.snapshot() == {"aws.ce": 1}

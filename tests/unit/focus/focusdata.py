@@ -45,11 +45,14 @@ COLUMNS = (
     "CommitmentDiscountName",
     "CommitmentDiscountStatus",
     "Tags",
+    "PricingQuantity",
+    "PricingUnit",
 )
 TEXT = tuple(
     c
     for c in COLUMNS
-    if c not in ("ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "Tags")
+    if c
+    not in ("ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "Tags", "PricingQuantity")
 )
 
 
@@ -77,6 +80,8 @@ def row(day: date | datetime, cost: str | Decimal, **fields: Any) -> dict[str, A
         "CommitmentDiscountName": None,
         "CommitmentDiscountStatus": None,
         "Tags": {},
+        "PricingQuantity": None,
+        "PricingUnit": None,
     }
     effective = fields.pop("effective", None)
     if effective is not None:
@@ -155,6 +160,10 @@ def write_parquet(
                 arrays[name] = pa.array([v.replace(tzinfo=None) for v in utc], pa.timestamp("us"))
             else:
                 arrays[name] = pa.array([v.isoformat() for v in values], pa.string())
+        elif col == "PricingQuantity":
+            arrays[name] = pa.array(
+                [None if v is None else Decimal(v) for v in values], pa.decimal128(38, 10)
+            )
         elif col in ("BilledCost", "EffectiveCost"):
             if money == "decimal":
                 arrays[name] = pa.array([Decimal(v) for v in values], pa.decimal128(38, 10))

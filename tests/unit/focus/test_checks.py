@@ -57,6 +57,7 @@ def test_check_catalog() -> None:
         "focus.untagged_cost": "governance",
         "focus.cost_spike": "anomaly",
         "focus.unused_commitment": "waste",
+        "focus.anomaly.daily_cost": "anomaly",
     }.items()
     assert all(isinstance(c, Check) and c.provider == "focus" for c in CHECKS)
     assert all(c.cost_basis == "billed_last_30_days" for c in CHECKS)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,8 @@ from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.forecast import run_rate
 from finops_mcp.periods import Span
-from finops_mcp.providers.base import CostQuery, Filters
+from finops_mcp.providers.base import CostLine, CostQuery, Filters
+from finops_mcp.providers.focus import queries
 from tests.unit.focus.conftest import Acme
 from tests.unit.focus.focusdata import FIRST, LAST, WEIRD_TAG, WEIRD_VALUE, total, truth_cost
 
@@ -186,3 +189,21 @@ def test_run_rate() -> None:
     assert run_rate(Decimal(100), may, date(2024, 5, 31), date(2024, 5, 10)) == Decimal(310)  # today earlier
     assert run_rate(Decimal(62), may, date(2024, 5, 31), date(2024, 6, 5)) == Decimal(62)
     assert run_rate(Decimal(1), may, date(2024, 4, 30), date(2024, 5, 5)) is None
+
+
+def test_several_periods_in_one_scan_equal_one_query_each(acme: Acme) -> None:
+    current, previous = Span(date(2024, 4, 11), date(2024, 5, 10)), Span(date(2024, 3, 12), date(2024, 4, 10))
+    query = CostQuery(current, "total", ("service", "resource"), "effective", quantity=True)
+    ctx = CallContext()
+    both = acme.provider.cost_periods(acme.scope, query, [current, previous], ctx)
+    one_each = [acme.provider.cost(acme.scope, replace(query, span=s), ctx) for s in (current, previous)]
+
+    def by_key(lines: list[CostLine]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        return {(ln.keys, ln.currency): (ln.cost, ln.quantity, ln.unit, ln.period_start) for ln in lines}
+
+    assert [by_key(x) for x in both] == [by_key(x) for x in one_each]
+    assert both[0] and both[1]
+    sql, _ = queries.periods_sql(query, [current, previous])
+    assert sql.count(f"FROM {queries.TABLE}") == 1
+    with pytest.raises(ScopeFailure, match="granularity 'total'"):
+        queries.periods_sql(replace(query, granularity="daily"), [current])

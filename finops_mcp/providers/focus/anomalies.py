@@ -1,0 +1,175 @@
+"""`focus.anomaly.daily_cost`: daily cost anomalies per (provider, service, account), each with its
+driver.
+
+The series are effective usage cost per day (taxes, credits, purchases and adjustments are not
+usage; recurring and one-time charges are kept: the detector models month starts, where they land).
+Each day of the audit window is judged by `finops_mcp.anomaly.detect` against the same weekday
+in the previous weeks, or, for the 1st, the previous months' 1sts. The data read reaches back as
+far as those baselines need (`LOOKBACK_DAYS`).
+
+Driver: on the worst day, the series' resources are compared with their median day over the days
+its baseline came from, and `reports.drivers.explain` names where the excess happened (one
+resource, or the service as a whole when it moved evenly), with the volume / rate split when
+quantities are known.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import TYPE_CHECKING
+
+from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect
+from finops_mcp.models import Finding
+from finops_mcp.money import money
+from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.focus.loader import TABLE
+from finops_mcp.providers.focus.queries import one_unit
+from finops_mcp.reports import drivers
+
+if TYPE_CHECKING:
+    from finops_mcp.providers.focus.checks import FocusCheckContext
+
+LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)
+MONTH_DAYS = Decimal(30)
+HIGH_DAILY_EXCESS = Decimal(1000)
+USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
+ZERO = Decimal(0)
+SeriesKey = tuple[str, str, str, str]  # provider, service, account, currency
+
+
+def evaluate_daily_anomaly(ctx: FocusCheckContext) -> Iterator[Finding]:
+    start = max(ctx.data_start, ctx.window.start - timedelta(days=LOOKBACK_DAYS))
+    where = ctx.where(start).add(USAGE_ONLY)
+    sql = f"""
+        SELECT COALESCE(provider_name, '') AS provider, COALESCE(service, '') AS service,
+               COALESCE(account, '') AS account, COALESCE(currency, '') AS currency, charge_day,
+               SUM(effective_cost) AS cost
+        FROM {TABLE} WHERE {where.sql}
+        GROUP BY ALL
+    """
+    series: dict[SeriesKey, dict[date, Decimal]] = defaultdict(dict)
+    for provider, service, account, currency, day, cost in ctx.cursor.execute(sql, where.params).fetchall():
+        series[(provider, service, account, currency)][day] = cost if cost is not None else ZERO
+    for key, daily in sorted(series.items()):
+        days = detect(daily, ctx.window, min_excess=ctx.spike_min_daily_cost, data_end=ctx.window.end)
+        if days:
+            yield _finding(ctx, key, days)
+
+
+def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> drivers.CostDriver | None:
+    """Where the worst day's excess happened: resources on that day vs their average over the
+    baseline days (the explain_change rules)."""
+    provider, service, account, currency = key
+    where = ctx.where(min(worst.basis)).add("charge_day <= ?", worst.day).add(USAGE_ONLY)
+    where.add("COALESCE(provider_name, '') = ?", provider).add("COALESCE(service, '') = ?", service)
+    where.add("COALESCE(account, '') = ?", account).add("COALESCE(currency, '') = ?", currency)
+    sql = f"""
+        SELECT COALESCE(resource_id, '') AS resource, charge_day, SUM(effective_cost) AS cost,
+               {one_unit("quantity", "unit")}
+        FROM {TABLE} WHERE {where.sql}
+        GROUP BY ALL
+    """
+    basis = set(worst.basis)
+    on_day: list[tuple[str, str, str, tuple[str, ...], drivers.Usage]] = []
+    before: dict[str, list[drivers.Usage]] = defaultdict(list)
+    scope = ctx.scope
+    for resource, day, cost, quantity, unit in ctx.cursor.execute(sql, where.params).fetchall():
+        usage = drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None)
+        name = resource or "(no resource id)"
+        if day == worst.day:
+            on_day.append((provider, scope, currency, (service, name), usage))
+        elif day in basis:
+            before[name].append(usage)
+    average = [
+        (provider, scope, currency, (service, name), _median_usage(parts, len(basis)))
+        for name, parts in before.items()
+    ]
+    children = drivers.level_of(("service", "resource"), on_day, average)
+    parent_now = drivers.total(children.current.values())
+    parent_before = drivers.total(children.previous.values())
+    parents = drivers.Level(
+        ("service",),
+        {(provider, scope, currency, (service,)): parent_now} if parent_now else {},
+        {(provider, scope, currency, (service,)): parent_before} if parent_before else {},
+    )
+    found = drivers.explain(parents, [children], currency=currency, limit=1).drivers
+    return found[0] if found else None
+
+
+def _median_usage(parts: Sequence[drivers.Usage], days: int) -> drivers.Usage:
+    """A resource's typical day over `days` baseline days (absent days cost 0): the median cost,
+    and the median quantity when every day has one in one unit."""
+    costs = [p.cost for p in parts] + [ZERO] * (days - len(parts))
+    units = {p.unit for p in parts}
+    known = (
+        len(parts) == days
+        and None not in units
+        and len(units) == 1
+        and all(p.quantity is not None for p in parts)
+    )
+    quantity = Decimal(median([p.quantity for p in parts if p.quantity is not None])) if known else None
+    return drivers.Usage(Decimal(median(costs)), quantity, units.pop() if known else None)
+
+
+def _finding(ctx: FocusCheckContext, key: SeriesKey, days: Sequence[AnomalyDay]) -> Finding:
+    provider, service, account, currency = key
+    worst = max(days, key=lambda d: (d.excess, d.day))
+    label = (service or "(no service)") + (f" ({provider})" if provider else "")
+    label += f" in account {account}" if account else ""
+    kind = (
+        "the 1st of the previous months"
+        if worst.month_start
+        else f"the same weekday of up to {WEEKS} weeks before"
+    )
+    detail = (
+        f"{label}: {len(days)} anomalous day(s) in {ctx.window.start}..{ctx.window.end} (first "
+        f"{days[0].day}); worst {worst.day}: "
+        f"{money(worst.cost, currency)} vs a baseline of {money(worst.baseline, currency)} "
+        f"(median of {kind}, {len(worst.basis)} days), +{money(worst.excess, currency)}."
+    )
+    driver = driver_of(ctx, key, worst)
+    if driver is not None:
+        detail += f" Driver: {drivers.describe(driver)} against its median on those days."
+    last = days[-1]
+    if last.day == ctx.window.end:
+        estimate = last.excess * MONTH_DAYS
+        detail += f" Still elevated on {last.day}, the last day of data: estimate = that day's excess x 30."
+    else:
+        estimate = sum((d.excess for d in days), ZERO)
+        detail += " Estimate = the total excess over the anomalous days."
+    return DAILY_ANOMALY.finding(
+        scope=ctx.scope,
+        region=ctx.region_of(None),
+        resource_id=" / ".join(p for p in (service or "(no service)", account) if p),
+        resource_name=label,
+        detail=detail,
+        cost=estimate,
+        currency=currency,
+        severity=LADDER.grade(worst.excess),
+    )
+
+
+LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
+
+DAILY_ANOMALY: Check[FocusCheckContext] = Check(
+    id="focus.anomaly.daily_cost",
+    title="Daily cost anomaly (weekly and month-start aware)",
+    description="A (provider, service, account) whose daily usage cost in the audit window is far above "
+    "its robust baseline: the median of the same weekday in the previous 8 weeks (the 1st: the previous "
+    "3 months' 1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Names the driver.",
+    resource_type="service",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Look at the named driver on the anomalous day (a new or resized resource, traffic, a "
+    "deployment, a price change); if it is expected, nothing to do, else fix it and add a budget alert.",
+    evaluate=evaluate_daily_anomaly,
+    category="anomaly",
+    ladder=LADDER,
+    params=(
+        Param("spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."),
+    ),
+)
