@@ -177,79 +177,104 @@ def _optimizer_items(optimizer: Any, op: str, key: str, account_id: str, ctx: Ca
         yield from page.get(key, [])
 
 
+@dataclass(frozen=True)
+class _OptimizerListing:
+    """One Compute Optimizer listing and how its items read as a `Rightsizing`."""
+
+    op: str
+    api: str
+    items_key: str
+    options_key: str
+    arn_key: str
+    resource_type: str
+    lookback_key: str
+    is_candidate: Callable[[str], bool]  # on the item's `finding`
+    resource_id: Callable[[str], str]  # from its ARN
+    current: Callable[[Mapping[str, Any]], str]  # from the item
+    recommended: Callable[[Mapping[str, Any]], str]  # from its best option
+
+
+def _not_optimized(finding: str) -> bool:
+    return finding == "NotOptimized"
+
+
+def _last_path_part(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _volume(conf: Mapping[str, Any]) -> str:
+    return f"{conf.get('volumeType', '')} {conf.get('volumeSize', '')} GiB".strip()
+
+
+OPTIMIZER_LISTINGS = (
+    _OptimizerListing(
+        op="get_ec2_instance_recommendations",
+        api="GetEC2InstanceRecommendations",
+        items_key="instanceRecommendations",
+        options_key="recommendationOptions",
+        arn_key="instanceArn",
+        resource_type="Ec2Instance",
+        lookback_key="lookBackPeriodInDays",
+        is_candidate=lambda finding: finding.upper() in ("OVERPROVISIONED", "OVER_PROVISIONED"),
+        resource_id=_last_path_part,
+        current=lambda rec: str(rec.get("currentInstanceType", "")),
+        recommended=lambda option: str(option.get("instanceType", "")),
+    ),
+    _OptimizerListing(
+        op="get_ebs_volume_recommendations",
+        api="GetEBSVolumeRecommendations",
+        items_key="volumeRecommendations",
+        options_key="volumeRecommendationOptions",
+        arn_key="volumeArn",
+        resource_type="EbsVolume",
+        lookback_key="lookBackPeriodInDays",
+        is_candidate=_not_optimized,
+        resource_id=_last_path_part,
+        current=lambda rec: _volume(rec.get("currentConfiguration") or {}),
+        recommended=lambda option: _volume(option.get("configuration") or {}),
+    ),
+    _OptimizerListing(
+        op="get_lambda_function_recommendations",
+        api="GetLambdaFunctionRecommendations",
+        items_key="lambdaFunctionRecommendations",
+        options_key="memorySizeRecommendationOptions",
+        arn_key="functionArn",
+        resource_type="LambdaFunction",
+        lookback_key="lookbackPeriodInDays",
+        is_candidate=_not_optimized,
+        resource_id=lambda arn: arn.split(":function:", 1)[-1].split(":", 1)[0] or arn,
+        current=lambda rec: f"{rec.get('currentMemorySize', '?')} MB",
+        recommended=lambda option: f"{option.get('memorySize', '?')} MB",
+    ),
+)
+
+
 def optimizer_recommendations(optimizer: Any, account_id: str, ctx: CallContext) -> list[Rightsizing]:
     """EC2, EBS and Lambda recommendations of Compute Optimizer (its best-ranked option of each)."""
     found: list[Rightsizing] = []
-    op = "get_ec2_instance_recommendations"
-    source = f"{CO_SOURCE} GetEC2InstanceRecommendations"
-    for rec in _optimizer_items(optimizer, op, "instanceRecommendations", account_id, ctx):
-        option = _best_option(rec.get("recommendationOptions") or [])
-        finding = str(rec.get("finding", ""))
-        if option is None or finding.upper() not in ("OVERPROVISIONED", "OVER_PROVISIONED"):
-            continue
-        saving, currency = _saving(option)
-        current, target = rec.get("currentInstanceType", ""), option.get("instanceType", "")
-        found.append(
-            Rightsizing(
-                recommendation_id=str(rec.get("instanceArn", "")),
-                resource_id=str(rec.get("instanceArn", "")).rsplit("/", 1)[-1],
-                resource_type="Ec2Instance",
-                action="Rightsize",
-                monthly_saving=saving,
-                currency=currency,
-                source=source,
-                current=str(current),
-                recommended=str(target),
-                lookback_days=int(rec.get("lookBackPeriodInDays") or 0) or None,
-                tags=_tags(rec.get("tags")),
+    for listing in OPTIMIZER_LISTINGS:
+        source = f"{CO_SOURCE} {listing.api}"
+        for rec in _optimizer_items(optimizer, listing.op, listing.items_key, account_id, ctx):
+            option = _best_option(rec.get(listing.options_key) or [])
+            if option is None or not listing.is_candidate(str(rec.get("finding", ""))):
+                continue
+            saving, currency = _saving(option)
+            arn = str(rec.get(listing.arn_key, ""))
+            found.append(
+                Rightsizing(
+                    recommendation_id=arn,
+                    resource_id=listing.resource_id(arn),
+                    resource_type=listing.resource_type,
+                    action="Rightsize",
+                    monthly_saving=saving,
+                    currency=currency,
+                    source=source,
+                    current=listing.current(rec),
+                    recommended=listing.recommended(option),
+                    lookback_days=int(rec.get(listing.lookback_key) or 0) or None,
+                    tags=_tags(rec.get("tags")),
+                )
             )
-        )
-    op = "get_ebs_volume_recommendations"
-    source = f"{CO_SOURCE} GetEBSVolumeRecommendations"
-    for rec in _optimizer_items(optimizer, op, "volumeRecommendations", account_id, ctx):
-        option = _best_option(rec.get("volumeRecommendationOptions") or [])
-        if option is None or str(rec.get("finding", "")) != "NotOptimized":
-            continue
-        saving, currency = _saving(option)
-        conf, target = rec.get("currentConfiguration") or {}, option.get("configuration") or {}
-        found.append(
-            Rightsizing(
-                recommendation_id=str(rec.get("volumeArn", "")),
-                resource_id=str(rec.get("volumeArn", "")).rsplit("/", 1)[-1],
-                resource_type="EbsVolume",
-                action="Rightsize",
-                monthly_saving=saving,
-                currency=currency,
-                source=source,
-                current=f"{conf.get('volumeType', '')} {conf.get('volumeSize', '')} GiB".strip(),
-                recommended=f"{target.get('volumeType', '')} {target.get('volumeSize', '')} GiB".strip(),
-                lookback_days=int(rec.get("lookBackPeriodInDays") or 0) or None,
-                tags=_tags(rec.get("tags")),
-            )
-        )
-    op = "get_lambda_function_recommendations"
-    source = f"{CO_SOURCE} GetLambdaFunctionRecommendations"
-    for rec in _optimizer_items(optimizer, op, "lambdaFunctionRecommendations", account_id, ctx):
-        option = _best_option(rec.get("memorySizeRecommendationOptions") or [])
-        if option is None or str(rec.get("finding", "")) != "NotOptimized":
-            continue
-        saving, currency = _saving(option)
-        arn = str(rec.get("functionArn", ""))
-        found.append(
-            Rightsizing(
-                recommendation_id=arn,
-                resource_id=arn.split(":function:", 1)[-1].split(":", 1)[0] or arn,
-                resource_type="LambdaFunction",
-                action="Rightsize",
-                monthly_saving=saving,
-                currency=currency,
-                source=source,
-                current=f"{rec.get('currentMemorySize', '?')} MB",
-                recommended=f"{option.get('memorySize', '?')} MB",
-                lookback_days=int(rec.get("lookbackPeriodInDays") or 0) or None,
-                tags=_tags(rec.get("tags")),
-            )
-        )
     return [r for r in found if r.monthly_saving > 0]
 
 

@@ -27,7 +27,8 @@ def code_operations() -> set[str]:
         text = path.read_text()
         ops.update(CALL_RE.findall(text))
         ops.update(re.findall(r"\.(assume_role)\(", text))
-        ops.update(re.findall(r'\bop = "([a-z0-9_]+)"', text))  # an operation chosen before the call
+        # an operation chosen before the call, or named in a table of calls (`op="..."`)
+        ops.update(re.findall(r'\bop\s?=\s?"([a-z0-9_]+)"', text))
     return {"".join(part.title() for part in op.split("_")) for op in ops}
 
 
