@@ -31,9 +31,9 @@ from mcp_types import (
     TaskStatusNotificationParams,
 )
 
-from finops_mcp.tasks.runtime import TaskError, TaskHooks, TaskRuntime, owner_of
+from finops_mcp.tasks.runtime import TaskError, TaskHooks, owner_of
 from finops_mcp.tasks.store import TaskRecord
-from finops_mcp.tasks.wire import iso
+from finops_mcp.tasks.wire import TaskEra, iso
 
 VERSION = "2025-11-25"
 VERSIONS = frozenset({VERSION})
@@ -70,10 +70,7 @@ def task_view(record: TaskRecord) -> dict[str, Any]:
     return view
 
 
-class LegacyTasks:
-    def __init__(self, runtime: TaskRuntime) -> None:
-        self.runtime = runtime
-
+class LegacyTasks(TaskEra):
     async def intercept(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:

@@ -20,9 +20,9 @@ from mcp_types import CallToolRequestParams, RequestParams
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
-from finops_mcp.tasks.runtime import TaskError, TaskFinished, TaskRuntime, owner_of
+from finops_mcp.tasks.runtime import TaskError, TaskFinished, owner_of
 from finops_mcp.tasks.store import TaskRecord
-from finops_mcp.tasks.wire import iso
+from finops_mcp.tasks.wire import TaskEra, iso
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
 VERSIONS = frozenset(MODERN_PROTOCOL_VERSIONS)
@@ -66,10 +66,7 @@ def detailed_view(record: TaskRecord) -> dict[str, Any]:
     return view
 
 
-class ModernTasks:
-    def __init__(self, runtime: TaskRuntime) -> None:
-        self.runtime = runtime
-
+class ModernTasks(TaskEra):
     async def intercept(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:

@@ -1,10 +1,17 @@
-"""Small wire helpers both eras share."""
+"""What both eras share: the interface each era's wire translation implements, small helpers."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from mcp_types import RequestParams
+
+if TYPE_CHECKING:
+    from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+    from mcp_types import CallToolRequestParams
+
+    from finops_mcp.tasks.runtime import TaskRuntime
 
 
 class TaskIdParams(RequestParams):
@@ -20,3 +27,22 @@ def iso(epoch: float) -> str:
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )
+
+
+class TaskEra:
+    """One protocol era's tasks wire over the shared runtime: what the extension dispatches to."""
+
+    def __init__(self, runtime: TaskRuntime) -> None:
+        self.runtime = runtime
+
+    async def intercept(
+        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        """A tools/call: answered with a task when the client asked for one, else passed on."""
+        raise NotImplementedError
+
+    async def get(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def cancel(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> dict[str, Any]:
+        raise NotImplementedError
