@@ -26,9 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+from finops_mcp.providers import SCOPE_KINDS, ProviderId
+
 SCHEMA_VERSION = "1.0"
 
-ProviderId = Literal["aws", "azure", "gcp", "focus"]
 PeriodName = Literal[
     "month_to_date", "last_month", "last_7_days", "last_30_days", "last_90_days", "year_to_date"
 ]
@@ -57,7 +58,7 @@ BudgetState = Literal["exceeded", "forecast_exceeded", "warning", "ok"]
 
 # A tag key as the clouds allow it (AWS: letters, digits, spaces and _ . : / = + - @; Azure/GCP subsets).
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
-SCOPE_RE = re.compile(r"^(aws|azure|azure-mg|gcp|gcp-project|focus):[\w.\-:/@ ]{1,200}$")
+SCOPE_RE = re.compile(rf"^({'|'.join(SCOPE_KINDS)}):[\w.\-:/@ ]{{1,200}}$")
 CHECK_SELECTOR_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
 CENT = Decimal("0.01")
 AUDIT_PAGE_SIZE = 25
