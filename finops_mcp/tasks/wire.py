@@ -12,12 +12,28 @@ if TYPE_CHECKING:
     from mcp_types import CallToolRequestParams
 
     from finops_mcp.tasks.runtime import TaskRuntime
+    from finops_mcp.tasks.store import TaskRecord
 
 
 class TaskIdParams(RequestParams):
     """Params of tasks/get, tasks/result, tasks/cancel: `{"taskId": ...}`."""
 
     task_id: str
+
+
+def task_view(record: TaskRecord, *, status: str, ttl: str, poll_interval: str) -> dict[str, Any]:
+    """A task as both eras show it; they differ in the status rule and two key names."""
+    view: dict[str, Any] = {
+        "taskId": record.task_id,
+        "status": status,
+        "createdAt": iso(record.created_at),
+        "lastUpdatedAt": iso(record.updated_at),
+        ttl: record.ttl_ms,
+        poll_interval: record.poll_interval_ms,
+    }
+    if record.status_message:
+        view["statusMessage"] = record.status_message
+    return view
 
 
 def iso(epoch: float) -> str:
