@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finops_mcp.models import Finding
+from finops_mcp.models import CheckCategory, CostBasis, Finding
 from finops_mcp.money import money
 from finops_mcp.providers.aws import optimization as opt
 from finops_mcp.providers.aws.optimization import Purchase, Rightsizing, Utilization
@@ -228,8 +228,8 @@ def _commitment_check(
     need: str,
     permission: str,
     *,
-    category: str = "waste",
-    basis: str = "billed_last_30_days",
+    category: CheckCategory = "waste",
+    basis: CostBasis = "billed_last_30_days",
     params: tuple[Param, ...] = (),
 ) -> Check[AwsCheckContext]:
     return Check(
@@ -238,10 +238,10 @@ def _commitment_check(
         description=description,
         resource_type="savings_plan" if "savings_plans" in name else "reservation",
         severity="medium",
-        cost_basis=basis,  # type: ignore[arg-type]
+        cost_basis=basis,
         recommendation=recommendation,
         evaluate=evaluate,
-        category=category,  # type: ignore[arg-type]
+        category=category,
         ladder=BY_SAVING,
         needs=frozenset({need}),
         params=params,
