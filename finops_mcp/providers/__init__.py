@@ -18,10 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from finops_mcp.providers.aws import settings as aws
-from finops_mcp.providers.azure import settings as azure
-from finops_mcp.providers.focus import settings as focus
-from finops_mcp.providers.gcp import settings as gcp
+from finops_mcp.providers.aws.settings import AwsSettings
+from finops_mcp.providers.aws.settings import detect as detect_aws
+from finops_mcp.providers.azure.settings import AzureSettings
+from finops_mcp.providers.azure.settings import detect as detect_azure
+from finops_mcp.providers.focus.settings import FocusSettings
+from finops_mcp.providers.focus.settings import detect as detect_focus
+from finops_mcp.providers.gcp.settings import GcpSettings
+from finops_mcp.providers.gcp.settings import detect as detect_gcp
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -48,33 +52,33 @@ REGISTRY: tuple[Entry, ...] = (
         "focus",
         "finops_mcp.providers.focus.provider:FocusProvider",
         ("focus",),
-        focus.detect,
+        detect_focus,
         "set FINOPS_FOCUS_PATHS to globs of your FOCUS CSV/Parquet exports",
-        focus.FocusSettings,
+        FocusSettings,
     ),
     Entry(
         "aws",
         "finops_mcp.providers.aws.provider:AwsProvider",
         ("aws",),
-        aws.detect,
+        detect_aws,
         "set AWS credentials (AWS_PROFILE, FINOPS_AWS_PROFILES or FINOPS_AWS_ACCOUNT_IDS)",
-        aws.AwsSettings,
+        AwsSettings,
     ),
     Entry(
         "azure",
         "finops_mcp.providers.azure.provider:AzureProvider",
         ("azure", "azure-mg"),
-        azure.detect,
+        detect_azure,
         "set FINOPS_AZURE_SUBSCRIPTION_IDS or FINOPS_AZURE_MANAGEMENT_GROUP and Azure credentials",
-        azure.AzureSettings,
+        AzureSettings,
     ),
     Entry(
         "gcp",
         "finops_mcp.providers.gcp.provider:GcpProvider",
         ("gcp", "gcp-project"),
-        gcp.detect,
+        detect_gcp,
         "set FINOPS_GCP_BILLING_EXPORT_TABLE and FINOPS_GCP_PROJECTS or FINOPS_GCP_BILLING_ACCOUNT",
-        gcp.GcpSettings,
+        GcpSettings,
     ),
 )
 ENTRIES: dict[str, Entry] = {e.id: e for e in REGISTRY}
