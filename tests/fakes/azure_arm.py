@@ -22,6 +22,8 @@ driven by the real azure-identity and azure-mgmt clients:
   savingsAmount / annualSavingsAmount / savingsCurrency, resourceMetadata.resourceId) and the
   Consumption REST API 2024-08-01 (netSavings, costWithNoReservedInstances, recommendedQuantity,
   lookBackPeriod, term, scope).
+- Virtual network gateways and connections, Resource Graph over Advisor, and savings plan (benefit)
+  recommendations: tests/fakes/azure_native.py, installed here.
 - Every list is paged by `nextLink` (2 items a page); `api-version` is accepted and ignored.
 - `forbidden` holds subscription ids answering 403 AuthorizationFailed to everything;
   `advisor_forbidden` those answering 403 to Advisor only.
@@ -40,6 +42,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from tests.fakes import azure_native
 from tests.fakes.http import FakeHTTPServer, Reply, Request
 
 TENANT = "7e3c1a52-0000-4000-8000-00000000a2e1"
@@ -106,10 +109,15 @@ class FakeArm:
         self.advisor: dict[str, list[dict[str, Any]]] = {}
         self.reservation_recs: dict[str, list[dict[str, Any]]] = {}
         self.advisor_forbidden: set[str] = set()
+        self.benefit_recs: dict[str, list[dict[str, Any]]] = {}
+        self.benefit_forbidden: set[str] = set()
+        self.graph_forbidden = False
         self.ledger: list[Record] = []
         self._build_estate()
+        azure_native.seed(self)
         self._build_ledger(days)
         self._routes()
+        azure_native.routes(self)
 
     # ------------------------------------------------------------------ lifecycle
 

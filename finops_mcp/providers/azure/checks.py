@@ -20,7 +20,7 @@ from typing import Any
 
 from finops_mcp.models import CostBasis, Finding
 from finops_mcp.providers.azure import prices
-from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice
+from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice, SavingsPlanAdvice
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
 from finops_mcp.providers.azure.native_checks import NATIVE_CHECKS
 from finops_mcp.providers.base import Check, Ladder, Param
@@ -63,6 +63,7 @@ class AzureCheckContext:
     snapshot_days: int = OLD_SNAPSHOT_DAYS
     advisor: tuple[AdvisorItem, ...] | None = None  # azure.advisor.*: Advisor's Cost recommendations
     reservations: tuple[ReservationAdvice, ...] | None = None  # azure.commitment.reservation_purchase
+    savings_plans: tuple[SavingsPlanAdvice, ...] | None = None  # azure.commitment.savings_plan_purchase
 
     def price(self, resource_id: str, list_price: Decimal | None, what: str = "list price") -> Price:
         """Billed cost over the last 30 days if Cost Management has any, else the list price."""
@@ -381,6 +382,45 @@ BALANCER_WITHOUT_BACKENDS: Check[AzureCheckContext] = Check(
 )
 
 
+def evaluate_idle_vnet_gateway(ctx: AzureCheckContext) -> Iterator[Finding]:
+    for gw in ctx.inventory.gateways:
+        if gw.connections or gw.point_to_site:
+            continue
+        kind = "ExpressRoute" if gw.gateway_type.lower() == "expressroute" else "VPN"
+        listed = prices.gateway_monthly(gw.sku)
+        price = ctx.price(gw.id, listed, f"{gw.sku} {kind} gateway list price")
+        detail = (
+            f"{kind} gateway {gw.name} ({gw.sku or 'unknown SKU'}) has no connection"
+            + ("" if kind == "ExpressRoute" else " and no point-to-site client pool")
+            + ": billed by the hour while carrying no traffic."
+        )
+        yield _finding(IDLE_VNET_GATEWAY, ctx, gw, detail, price)
+
+
+IDLE_VNET_GATEWAY: Check[AzureCheckContext] = Check(
+    id="azure.network.idle_vnet_gateway",
+    title="Virtual network gateway without connections",
+    description="VPN and ExpressRoute virtual network gateways that no connection (site-to-site, "
+    "VNet-to-VNet, ExpressRoute circuit) names and, for VPN gateways, with no point-to-site client "
+    "address pool: billed by the hour for the gateway SKU while carrying nothing. Connections are read "
+    "in the gateway's subscription (a VNet-to-VNet connection kept in another subscription is not seen).",
+    resource_type="Microsoft.Network/virtualNetworkGateways",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Delete the gateway if no site, VNet or circuit will connect to it again (its public IP "
+    "too); otherwise connect what it was built for.",
+    evaluate=evaluate_idle_vnet_gateway,
+    ladder=BY_COST,
+    needs=frozenset({"gateways"}),
+    permissions=(
+        "Microsoft.Resources/subscriptions/resources/read",
+        "Microsoft.Network/virtualNetworkGateways/read",
+        "Microsoft.Network/connections/read",
+        READ_BILLED,
+    ),
+)
+
+
 CHECKS: tuple[Check[AzureCheckContext], ...] = (
     STOPPED_VM,
     DEALLOCATED_VM,
@@ -390,6 +430,7 @@ CHECKS: tuple[Check[AzureCheckContext], ...] = (
     OLD_SNAPSHOT,
     EMPTY_APP_SERVICE_PLAN,
     BALANCER_WITHOUT_BACKENDS,
+    IDLE_VNET_GATEWAY,
     *NATIVE_CHECKS,
 )
 
@@ -402,4 +443,5 @@ PRICED_RESOURCE_TYPES: tuple[str, ...] = (
     "microsoft.web/serverfarms",
     "microsoft.network/loadbalancers",
     "microsoft.network/applicationgateways",
+    "microsoft.network/virtualnetworkgateways",
 )

@@ -21,17 +21,20 @@ throttled per tenant, which the engine's retry policy handles with the server's 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from cachetools import TTLCache
+
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, add_months, month_span
-from finops_mcp.providers.azure import advice, costquery, errors, prices
+from finops_mcp.providers.azure import advice, arm, costquery, errors, prices
 from finops_mcp.providers.azure.checks import CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
 from finops_mcp.providers.azure.clients import AzureClients
 from finops_mcp.providers.azure.inventory import enum_text, list_inventory, norm_location, paged
@@ -75,6 +78,10 @@ class AzureProvider:
         self.management_group = (settings.azure_management_group or "").strip() or None
         self.allowlist = tuple(dict.fromkeys(s.strip() for s in settings.azure_subscription_ids if s.strip()))
         self.clients = AzureClients(settings)
+        self._advisor_lock = threading.Lock()
+        self._advisor_cache: TTLCache[str, advice.AdvisorByGroup] = TTLCache(
+            maxsize=4, ttl=max(60, settings.cache_ttl_seconds)
+        )
 
     # -- scopes ----------------------------------------------------------------------------
 
@@ -106,41 +113,17 @@ class AzureProvider:
     def _management_group_subscriptions(self, ctx: CallContext) -> list[Scope]:
         """Subscriptions anywhere under the management group (its `descendants`, paged)."""
         client = self.clients.client("subscriptions")
-        url: str | None = (
+        url = (
             f"/providers/Microsoft.Management/managementGroups/{self.management_group}/descendants"
             f"?api-version={MG_DESCENDANTS_API}"
         )
         what = f"listing the subscriptions of management group {self.management_group}"
         scopes: list[Scope] = []
-        while url:
-            ctx.raise_if_cancelled()
-            data = self._send(ctx, client, "GET", url, None, what)
-            for item in data.get("value") or ():
-                if str(item.get("type", "")).lower().endswith("/subscriptions"):
-                    display = (item.get("properties") or {}).get("displayName")
-                    scopes.append(Scope(self.name, "azure", str(item["name"]), name=display))
-            url = self._next_link(data.get("nextLink"))
+        for item in arm.get_pages(ctx, self.clients, client, url, what):
+            if str(item.get("type", "")).lower().endswith("/subscriptions"):
+                display = (item.get("properties") or {}).get("displayName")
+                scopes.append(Scope(self.name, "azure", str(item["name"]), name=display))
         return scopes
-
-    # -- raw requests (nextLink pages, management group descendants) -------------------------
-
-    def _next_link(self, link: str | None) -> str | None:
-        if link and not self.clients.same_host(link):
-            raise ScopeFailure(
-                "upstream", f"refused to follow a nextLink to another host than {self.clients.endpoints.arm}"
-            )
-        return link or None
-
-    @staticmethod
-    def _send(ctx: CallContext, client: Any, method: str, url: str, body: Any, what: str) -> Any:
-        from azure.core.rest import HttpRequest
-
-        def do() -> Any:
-            response = client.send_request(HttpRequest(method, url, json=body))
-            response.raise_for_status()
-            return response.json()
-
-        return errors.call(ctx, do, what)
 
     def _pages(self, ctx: CallContext, scope: Scope, body: dict[str, Any], op: str) -> Iterator[Any]:
         """Every page of a Cost Management query/forecast: the SDK call, then the same body POSTed
@@ -155,7 +138,7 @@ class AzureProvider:
 
         def follow(link: str) -> Any:
             ctx.raise_if_cancelled()
-            return self._send(ctx, client, "POST", self._next_link(link) or link, body, what)
+            return arm.send(ctx, client, "POST", arm.next_link(self.clients, link) or link, body, what)
 
         return costquery.iterate_pages(first, follow)
 
@@ -243,8 +226,9 @@ class AzureProvider:
         native: dict[str, Any] = {}
         refused: set[str] = set()
         for need, field, fetch in (
-            (advice.ADVISOR, "advisor", advice.advisor_items),
+            (advice.ADVISOR, "advisor", advice.advisor_fetcher(self._advisor_group())),
             (advice.RESERVATIONS, "reservations", advice.reservation_advice),
+            (advice.SAVINGS_PLANS, "savings_plans", advice.savings_plan_advice),
         ):
             if need not in kinds:
                 continue
@@ -269,6 +253,19 @@ class AzureProvider:
         result = run_checks(mine, context, ctx, refused=refused)
         result.regions = sorted({r.location for r in inventory.resources() if r.location})
         return result
+
+    def _advisor_group(self) -> advice.AdvisorByGroup | None:
+        """With a management group: the one Resource Graph query for Advisor that the subscriptions
+        of this audit share (kept for the cache TTL, at least a minute, then asked again)."""
+        if not self.management_group:
+            return None
+        with self._advisor_lock:
+            group = self._advisor_cache.get(self.management_group)
+            if group is None:
+                group = self._advisor_cache[self.management_group] = advice.AdvisorByGroup(
+                    self.management_group
+                )
+            return group
 
     def _billed_by_resource(
         self, scope: Scope, today: date, ctx: CallContext

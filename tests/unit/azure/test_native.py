@@ -45,6 +45,7 @@ def test_advisor_and_reservation_findings_priced_sourced_and_paged(
         ("azure.advisor.cost", "vgw-idle"),
         ("azure.commitment.reservation_purchase", "Standard_D2s_v3"),
         ("azure.commitment.reservation_purchase", "Standard_E4s_v5"),
+        ("azure.commitment.savings_plan_purchase", "Compute_Savings_Plan"),
     }
     resize = found[("azure.advisor.vm_rightsizing", "vm-web-1")]
     assert resize.resource_id == arm.vm_running and resize.region == "westeurope"
@@ -95,3 +96,119 @@ def test_advisor_refused_skips_only_its_checks(arm: FakeArm, make_provider: Make
     assert any(
         "Microsoft.Advisor/recommendations/read" in n and "skipped azure.advisor" in n for n in ctx.notes
     )
+
+
+SAVINGS_PLANS = r"/subscriptions/[^/]+/providers/Microsoft\.CostManagement/benefitRecommendations"
+GRAPH = r"/providers/Microsoft\.ResourceGraph/resources"
+
+
+def test_savings_plan_purchase_priced_per_month_filtered_and_paged(
+    arm: FakeArm, make_provider: Make, ctx: CallContext
+) -> None:
+    provider = make_provider()
+    arm.server.reset()
+    checks = [c for c in provider.checks() if c.id == "azure.commitment.savings_plan_purchase"]
+    result = audit(provider, PROD, ctx, checks)
+    (plan,) = result.findings  # the zero / negative savings and the 3-year twin are not reported
+    assert plan.resource_id == arm.sp_recommended and plan.category == "commitment"
+    # 216.00 saved over the lookback's 720 hours -> per 730-hour month
+    assert plan.estimated_monthly_cost == Decimal("219.00") and plan.cost_basis == "recommender"
+    assert plan.source == advice.SAVINGS_PLAN_SOURCE and "1.50 USD per hour" in plan.detail
+    calls = arm.calls("GET", SAVINGS_PLANS)
+    assert len(calls) == 2  # three P1Y recommendations, two a page
+    assert "properties/scope eq 'Single'" in (calls[0].arg("$filter") or "")
+    assert not audit(provider, DEV, ctx, checks).findings
+
+
+def test_savings_plans_refused_or_throttled(arm: FakeArm, make_provider: Make, ctx: CallContext) -> None:
+    provider = make_provider()
+    arm.server.fault(
+        "GET", SAVINGS_PLANS, Reply.error(429, "TooManyRequests", "Rate limit", {"Retry-After": "2"})
+    )
+    assert [f.check for f in audit(provider, PROD, ctx, native(provider)).findings].count(
+        "azure.commitment.savings_plan_purchase"
+    ) == 1
+    assert 2 in ctx.sleeps  # type: ignore[attr-defined]
+    arm.benefit_forbidden.add(SUB_PROD)
+    refused = audit(provider, PROD, ctx)
+    assert "azure.commitment.savings_plan_purchase" not in refused.checks_run
+    assert "azure.commitment.reservation_purchase" in refused.checks_run
+    assert any(
+        "benefitRecommendations/read" in n and "skipped azure.commitment.savings" in n for n in ctx.notes
+    )
+
+
+def _advisor_findings(result) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return {(f.check, f.resource_id) for f in result.findings if f.check.startswith("azure.advisor.")}
+
+
+def test_management_group_reads_advisor_with_one_resource_graph_query(
+    arm: FakeArm, make_provider: Make, ctx: CallContext
+) -> None:
+    per_subscription = make_provider()
+    expected = {
+        s: _advisor_findings(audit(per_subscription, s, ctx, native(per_subscription))) for s in (PROD, DEV)
+    }
+    provider = make_provider(management_group=True)
+    arm.server.reset()
+    for scope in (PROD, DEV, PROD):
+        assert _advisor_findings(audit(provider, scope, ctx, native(provider))) == expected[scope]
+    assert not arm.calls("GET", ADVISOR)  # no per-subscription Advisor call
+    graph = arm.calls("POST", GRAPH)
+    assert len(graph) == 3  # ONE query for the group: its 6 Cost rows, 2 a page, shared by both subscriptions
+    bodies = [r.json() for r in graph]
+    assert all(b["managementGroups"] == ["contoso-root"] for b in bodies)
+    assert "properties.category == 'Cost'" in bodies[0]["query"]
+    assert [b["options"].get("$skipToken") for b in bodies] == [None, "skip-2", "skip-4"]
+
+
+def test_resource_graph_throttled_then_refused(arm: FakeArm, make_provider: Make, ctx: CallContext) -> None:
+    provider = make_provider(management_group=True)
+    arm.server.fault(
+        "POST", GRAPH, Reply.error(429, "RateLimiting", "Too many requests", {"Retry-After": "3"})
+    )
+    assert _advisor_findings(audit(provider, PROD, ctx, native(provider)))
+    assert 3 in ctx.sleeps  # type: ignore[attr-defined]
+    refused = make_provider(management_group=True)
+    arm.graph_forbidden = True
+    arm.server.reset()
+    found = _advisor_findings(audit(refused, DEV, ctx, native(refused)))
+    assert found == {("azure.advisor.vm_rightsizing", arm.vm_dev_stopped)}  # from DEV's own Advisor call
+    assert len(arm.calls("GET", ADVISOR)) == 1 and len(arm.calls("POST", GRAPH)) == 1
+    assert any("Resource Graph query for Advisor" in n and "forbidden" in n for n in ctx.notes)
+
+
+def test_an_idle_gateway_is_one_finding_with_the_larger_saving(
+    arm: FakeArm, make_provider: Make, ctx: CallContext
+) -> None:
+    provider = make_provider()
+    arm.server.reset()
+    result = audit(provider, PROD, ctx)
+    on_gateway = [f for f in result.findings if f.resource_id.lower() == arm.vgw_idle.lower()]
+    assert [f.check for f in on_gateway] == [
+        "azure.network.idle_vnet_gateway"
+    ]  # 357.70 list > Advisor's 138.70
+    assert on_gateway[0].estimated_monthly_cost == Decimal("357.70")
+    assert "Also reported by azure.advisor.cost (138.70 USD/month)" in on_gateway[0].detail
+    names = {f.resource_name for f in result.findings if f.check == "azure.network.idle_vnet_gateway"}
+    assert names == {"vgw-idle", "ergw-idle"}  # the connected and the point-to-site gateways are in use
+    # one generic resource list, then one paged list per resource group and type
+    generic = arm.calls("GET", rf"/subscriptions/{SUB_PROD}/resources$")
+    assert len([r for r in generic if not r.arg("$skiptoken")]) == 1  # 5 items, 2 a page
+    assert (
+        len(arm.calls("GET", r"/resourceGroups/rg-net/providers/Microsoft\.Network/virtualNetworkGateways"))
+        == 2
+    )
+    assert len(arm.calls("GET", r"/resourceGroups/rg-conn/providers/Microsoft\.Network/connections")) == 1
+
+
+def test_gateway_lists_retry_when_throttled(arm: FakeArm, make_provider: Make, ctx: CallContext) -> None:
+    provider = make_provider()
+    arm.server.fault(
+        "GET",
+        r"/.+/providers/Microsoft\.Network/virtualNetworkGateways",
+        Reply.error(429, "TooManyRequests", "slow down", {"Retry-After": "4"}),
+    )
+    checks = [c for c in provider.checks() if c.id == "azure.network.idle_vnet_gateway"]
+    assert {f.resource_name for f in audit(provider, PROD, ctx, checks).findings} == {"vgw-idle", "ergw-idle"}
+    assert 4 in ctx.sleeps  # type: ignore[attr-defined]

@@ -271,10 +271,12 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
         ("azure.web.empty_app_service_plan", "plan-empty-s1"),
         ("azure.network.balancer_without_backends", "lb-empty"),
         ("azure.network.balancer_without_backends", "appgw-empty"),
+        ("azure.network.idle_vnet_gateway", "vgw-idle"),  # kept over Advisor's smaller azure.advisor.cost
+        ("azure.network.idle_vnet_gateway", "ergw-idle"),
         ("azure.advisor.vm_rightsizing", "vm-web-1"),
-        ("azure.advisor.cost", "vgw-idle"),
         ("azure.commitment.reservation_purchase", "Standard_D2s_v3"),
         ("azure.commitment.reservation_purchase", "Standard_E4s_v5"),
+        ("azure.commitment.savings_plan_purchase", "Compute_Savings_Plan"),
     }
     window = last_30(arm)
     billed_vm = arm.expected_total(
