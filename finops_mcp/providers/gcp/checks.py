@@ -34,12 +34,14 @@ from finops_mcp.providers.gcp.resources import (
     SQL_OVERPROVISIONED_RECOMMENDER,
     Address,
     Disk,
+    Image,
     Instance,
     Recommendation,
     Snapshot,
 )
 
 SNAPSHOT_MAX_AGE_DAYS = 90
+IMAGE_UNUSED_DAYS = 180
 STOPPED_STATES = ("TERMINATED", "SUSPENDED")
 
 
@@ -51,8 +53,10 @@ class GcpAuditContext:
     disks: tuple[Disk, ...] = ()
     addresses: tuple[Address, ...] = ()
     snapshots: tuple[Snapshot, ...] = ()
+    images: tuple[Image, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     snapshot_max_age_days: int = SNAPSHOT_MAX_AGE_DAYS
+    image_unused_days: int = IMAGE_UNUSED_DAYS
 
     @property
     def scope(self) -> str:
@@ -69,6 +73,7 @@ COMPUTE_NEEDS = {  # inventory kind -> the permission its aggregated / global li
     "disks": "compute.disks.list",
     "addresses": "compute.addresses.list",
     "snapshots": "compute.snapshots.list",
+    "images": "compute.images.list",
 }
 RECOMMENDER_PERMISSION = {
     INSTANCE_RECOMMENDER: "recommender.computeInstanceIdleResourceRecommendations.list",
@@ -431,6 +436,57 @@ OLD_SNAPSHOT: Check[GcpAuditContext] = Check(
 
 
 # ---------------------------------------------------------------------------------------------
+# gcp.compute.unused_image
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_unused_image(ctx: GcpAuditContext) -> Iterator[Finding]:
+    used = {d.source_image for d in ctx.disks if d.source_image}
+    for image in ctx.images:
+        age = None if image.created is None else (ctx.now - image.created).days
+        if image.status != "READY" or age is None or age < ctx.image_unused_days or image.path in used:
+            continue
+        monthly = prices.image_month(image.archive_bytes)
+        family = f" (family {image.family})" if image.family else ""
+        state = f", {image.deprecated.lower()}" if image.deprecated and image.deprecated != "ACTIVE" else ""
+        detail = (
+            f"Custom image {image.name}{family} is {age} days old{state} and no disk of the project was "
+            f"created from it; it stores {Decimal(image.archive_bytes) / prices.GB:.1f} GiB."
+            + _price_note(monthly, "")
+        )
+        yield _finding(
+            UNUSED_IMAGE,
+            ctx,
+            region=None,
+            resource_id=image.path,
+            name=image.name,
+            detail=detail,
+            monthly=monthly,
+            labels=image.labels,
+        )
+
+
+UNUSED_IMAGE: Check[GcpAuditContext] = Check(
+    id="gcp.compute.unused_image",
+    title="Stale custom image no disk uses",
+    description="READY custom images older than FINOPS_GCP_IMAGE_UNUSED_DAYS (180) days that are the "
+    "source image of no persistent disk in the project (from the image and disk lists); priced at the "
+    "list price of their archive size per GB-month. Instance templates and other projects are not "
+    "looked at: an image only they use still looks unused.",
+    resource_type="compute.image",
+    severity="low",
+    cost_basis="list_price",
+    recommendation="Check that no instance template, managed instance group or other project uses the "
+    "image, then deprecate it and delete it (or keep only the newest image of each family).",
+    evaluate=evaluate_unused_image,
+    ladder=BY_COST,
+    needs=frozenset({"images", "disks"}),
+    params=(Param("gcp_image_unused_days", "Report images older than this many days that no disk uses."),),
+    permissions=_reads("images", "disks"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # Recommender: gcp.rightsizing.* and gcp.commitment.*
 # ---------------------------------------------------------------------------------------------
 
@@ -501,6 +557,7 @@ CHECKS: tuple[Check[GcpAuditContext], ...] = (
     UNATTACHED_DISK,
     UNUSED_ADDRESS,
     OLD_SNAPSHOT,
+    UNUSED_IMAGE,
     MACHINE_TYPE,
     SQL_IDLE,
     SQL_OVERPROVISIONED,
