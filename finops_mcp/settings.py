@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     # --- Azure -----------------------------------------------------------------------------
     azure_subscription_ids: CsvList = Field(default_factory=list, description="Subscription allowlist.")
     azure_management_group: str | None = Field(None, description="Management group id.")
+    azure_billing_account_id: str | None = Field(
+        None,
+        description="Billing account id (EA enrollment / MCA account): adds the azure-billing scope whose "
+        "audit reports reservation utilization.",
+    )
     azure_cloud: Literal["public", "usgov", "china"] = Field("public", description="Azure cloud.")
     azure_arm_endpoint: str | None = Field(None, description="Explicit ARM base URL (tests).")
     azure_snapshot_max_age_days: int = Field(

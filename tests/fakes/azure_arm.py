@@ -64,6 +64,7 @@ _DIMENSIONS = {
     "chargetype": "charge_type",
     "resourcetype": "resource_type",
     "resourcegroupname": "resource_group",
+    "reservationid": "reservation_id",
 }
 
 
@@ -91,6 +92,7 @@ class Record:
     tags: dict[str, str] = field(default_factory=dict)
     resource_group: str = "rg-app"
     currency: str = "USD"
+    reservation_id: str = ""  # the reservation (GUID) whose amortized cost this is
 
     def cost(self, kind: str) -> Decimal:
         return self.amortized if kind.lower() == "amortizedcost" else self.actual
@@ -112,6 +114,7 @@ class FakeArm:
         self.benefit_recs: dict[str, list[dict[str, Any]]] = {}
         self.benefit_forbidden: set[str] = set()
         self.graph_forbidden = False
+        self.billing_forbidden = False
         self.ledger: list[Record] = []
         self._build_estate()
         azure_native.seed(self)
@@ -137,7 +140,9 @@ class FakeArm:
     def stop(self) -> None:
         self.server.stop()
 
-    def env(self, *, management_group: bool = False, subscriptions: Iterable[str] = ()) -> dict[str, str]:
+    def env(
+        self, *, management_group: bool = False, subscriptions: Iterable[str] = (), billing: bool = False
+    ) -> dict[str, str]:
         """Environment for a run against this fake: sign-in, CA bundle, ARM endpoint, scopes."""
         env = {
             "AZURE_TENANT_ID": TENANT,
@@ -149,6 +154,7 @@ class FakeArm:
             "FINOPS_AZURE_ARM_ENDPOINT": self.url,
             "FINOPS_AZURE_MANAGEMENT_GROUP": MG if management_group else "",
             "FINOPS_AZURE_SUBSCRIPTION_IDS": ",".join(subscriptions),
+            "FINOPS_AZURE_BILLING_ACCOUNT_ID": azure_native.BILLING_ACCOUNT if billing else "",
         }
         return env
 
@@ -571,6 +577,7 @@ class FakeArm:
                     "Purchase",
                     actual,
                     Decimal("10.00"),
+                    reservation_id=azure_native.RESERVATION_HALF_USED,
                 )
             )
             day += timedelta(days=1)
@@ -872,6 +879,8 @@ class FakeArm:
         parts = scope.split("/")
         if parts[1].lower() == "subscriptions":
             subs = {parts[2]}
+        elif scope.lower() == azure_native.billing_scope().lower():
+            subs = set(SUBSCRIPTIONS)
         elif scope.lower() == f"/providers/microsoft.management/managementgroups/{MG}".lower():
             subs = set(SUBSCRIPTIONS)
         else:

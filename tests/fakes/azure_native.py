@@ -30,8 +30,16 @@ What it mimics, and from where:
   cost-management/benefit-recommendations/list and its BenefitRecommendationsByBillingAccount
   example).
 
+- Reservations Summaries - List (Consumption REST API 2024-08-01) at a billing account scope:
+  `GET /providers/Microsoft.Billing/billingAccounts/{a}/providers/Microsoft.Consumption/
+  reservationSummaries?grain=daily&$filter=properties/usageDate ge '..' AND properties/usageDate le
+  '..'`, items {id, name, type, kind, properties: reservationOrderId, reservationId, skuName, kind,
+  reservedHours, usedHours, usageDate, min/avg/maxUtilizationPercentage}, paged by `nextLink`; the
+  reservations' amortized cost is in the ledger (Cost Management dimension ReservationId).
+
 `graph_forbidden` (bool) answers 403 to every Resource Graph query; `benefit_forbidden` holds
-subscriptions answering 403 to benefit recommendations only.
+subscriptions answering 403 to benefit recommendations only; `billing_forbidden` (bool) answers
+403 at the billing account scope.
 """
 
 from __future__ import annotations
@@ -47,6 +55,12 @@ if TYPE_CHECKING:
     from tests.fakes.azure_arm import FakeArm
 
 GRAPH_PAGE = 2
+SUMMARY_PAGE = 40
+BILLING_ACCOUNT = "12345678"
+RESERVATION_HALF_USED = "aaaaaaaa-0000-4000-8000-000000000001"  # 50% used, priced by its amortized cost
+RESERVATION_WELL_USED = "aaaaaaaa-0000-4000-8000-000000000002"  # 98% used: healthy
+RESERVATION_UNPRICED = "aaaaaaaa-0000-4000-8000-000000000003"  # 83% used, no cost in Cost Management
+ORDER = "bbbbbbbb-0000-4000-8000-00000000000b"
 VNG = "Microsoft.Network/virtualNetworkGateways"
 CONNECTION = "Microsoft.Network/connections"
 
@@ -187,8 +201,18 @@ def seed(fake: FakeArm) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def billing_scope() -> str:
+    return f"/providers/Microsoft.Billing/billingAccounts/{BILLING_ACCOUNT}"
+
+
 def routes(fake: FakeArm) -> None:
     s, arm = fake.server, fake._arm
+    s.route(
+        "GET",
+        r"/providers/Microsoft\.Billing/billingAccounts/(?P<account>[^/]+)/providers/Microsoft\.Consumption/"
+        r"reservationSummaries",
+        arm(lambda req: _summaries(fake, req)),
+    )
     s.route("GET", r"/subscriptions/(?P<sub>[^/]+)/resources", arm(lambda req: _generic(fake, req)))
     s.route(
         "GET",
@@ -266,3 +290,49 @@ def _benefits(fake: FakeArm, req: Request) -> Reply:
     for key, value in re.findall(r"properties/(\w+) eq '([^']+)'", req.arg("$filter") or ""):
         items = [i for i in items if str(i["properties"].get(key, "")).lower() == value.lower()]
     return fake._page(req, items)
+
+
+def _summaries(fake: FakeArm, req: Request) -> Reply:
+    from datetime import date
+
+    account = req.match["account"]
+    if fake.billing_forbidden or account != BILLING_ACCOUNT:
+        return _forbidden("Microsoft.Consumption/reservationSummaries/read", billing_scope())
+    if req.arg("grain") != "daily":
+        return Reply.error(400, "BadRequest", "grain must be daily or monthly; this fake serves daily")
+    bounds = dict(re.findall(r"properties/usageDate (ge|le) '([0-9-]{10})'", req.arg("$filter") or ""))
+    if set(bounds) != {"ge", "le"}:
+        return Reply.error(400, "BadRequest", "daily grain needs a usageDate ge/le $filter")
+    start, end = date.fromisoformat(bounds["ge"]), date.fromisoformat(bounds["le"])
+    items = []
+    day = fake.today - timedelta(days=40)
+    while day < fake.today:
+        if start <= day <= end:
+            for rid, sku, used in (
+                (RESERVATION_HALF_USED, "Standard_D2s_v3", "12"),
+                (RESERVATION_WELL_USED, "Standard_E4s_v5", "23.5"),
+                (RESERVATION_UNPRICED, "Standard_B2ms", "20"),
+            ):
+                pct = float(Decimal(used) * 100 / 24)
+                items.append(
+                    {
+                        "id": f"{billing_scope()}/providers/Microsoft.Consumption/reservationSummaries/{rid}-{day}",
+                        "name": f"{rid}-{day}",
+                        "type": "Microsoft.Consumption/reservationSummaries",
+                        "kind": "legacy",
+                        "properties": {
+                            "reservationOrderId": ORDER,
+                            "reservationId": rid,
+                            "skuName": sku,
+                            "kind": "Reservation",
+                            "reservedHours": 24,
+                            "usedHours": float(used),
+                            "usageDate": f"{day.isoformat()}T00:00:00Z",
+                            "minUtilizationPercentage": pct,
+                            "avgUtilizationPercentage": pct,
+                            "maxUtilizationPercentage": pct,
+                        },
+                    }
+                )
+        day += timedelta(days=1)
+    return fake._page(req, items, SUMMARY_PAGE)

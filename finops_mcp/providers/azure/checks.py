@@ -23,6 +23,7 @@ from finops_mcp.providers.azure import prices
 from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice, SavingsPlanAdvice
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
 from finops_mcp.providers.azure.native_checks import NATIVE_CHECKS
+from finops_mcp.providers.azure.reservations import ReservationUse
 from finops_mcp.providers.base import Check, Ladder, Param
 
 DEALLOCATED_DAYS = 30  # azure.compute.deallocated_vm: parked longer than this
@@ -64,6 +65,8 @@ class AzureCheckContext:
     advisor: tuple[AdvisorItem, ...] | None = None  # azure.advisor.*: Advisor's Cost recommendations
     reservations: tuple[ReservationAdvice, ...] | None = None  # azure.commitment.reservation_purchase
     savings_plans: tuple[SavingsPlanAdvice, ...] | None = None  # azure.commitment.savings_plan_purchase
+    reservation_uses: tuple[ReservationUse, ...] | None = None  # azure.commitment.reservation_utilization
+    min_utilization: float = 90.0  # percent
 
     def price(self, resource_id: str, list_price: Decimal | None, what: str = "list price") -> Price:
         """Billed cost over the last 30 days if Cost Management has any, else the list price."""

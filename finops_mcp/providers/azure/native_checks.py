@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from finops_mcp.models import Finding
 from finops_mcp.money import money
-from finops_mcp.providers.azure import advice
-from finops_mcp.providers.base import Check, Ladder
+from finops_mcp.providers.azure import advice, reservations
+from finops_mcp.providers.base import Check, Ladder, Param
 
 if TYPE_CHECKING:
     from finops_mcp.providers.azure.checks import AzureCheckContext
@@ -180,9 +180,64 @@ SAVINGS_PLAN_PURCHASE: Check[AzureCheckContext] = Check(
     source=advice.SAVINGS_PLAN_SOURCE,
 )
 
+
+def evaluate_reservation_utilization(ctx: AzureCheckContext) -> Iterator[Finding]:
+    threshold = Decimal(str(ctx.min_utilization))
+    for use in ctx.reservation_uses or ():
+        pct = use.utilization_pct
+        if pct >= threshold or use.unused_hours <= 0:
+            continue
+        unused, cur = use.unused_cost, use.currency
+        priced = (
+            f": ~{money(unused, cur)} of its {money(use.cost or Decimal(0), cur)} amortized cost paid for "
+            f"nothing (hourly rate {money(use.hourly_rate or Decimal(0), cur)} from Cost Management's "
+            "AmortizedCost by ReservationId)"
+            if unused is not None
+            else " (no amortized cost for it in Cost Management: not priced)"
+        )
+        window = ctx.billed_window or "the last 30 days"
+        detail = (
+            f"Reservation {use.sku or use.reservation_id} was {pct:.1f}% used over {window} (threshold "
+            f"{ctx.min_utilization:g}%): {use.unused_hours:,.0f} of {use.reserved_hours:,.0f} reserved hours "
+            f"unused{priced} ({reservations.SOURCE})."
+        )
+        yield RESERVATION_UTILIZATION.finding(
+            scope=ctx.scope,
+            resource_id=use.resource_id,
+            resource_name=use.sku or None,
+            detail=detail,
+            cost=unused if unused is not None else Decimal(0),
+            cost_basis=None if unused is not None else "unknown",
+            currency=use.currency,
+            severity="high" if pct < 50 else None,
+        )
+
+
+RESERVATION_UTILIZATION: Check[AzureCheckContext] = Check(
+    id="azure.commitment.reservation_utilization",
+    title="Reservation used below the threshold",
+    description="Reservations of the billing account FINOPS_AZURE_BILLING_ACCOUNT_ID (its azure-billing "
+    "scope) used less than FINOPS_COMMITMENT_MIN_UTILIZATION_PCT over the last 30 complete days "
+    "(Consumption reservationSummaries, daily grain: used / reserved hours); priced at the unused hours x "
+    "the reservation's hourly rate (its AmortizedCost in Cost Management over the same days / its reserved "
+    "hours).",
+    resource_type="reservation",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Move matching usage onto the reservation (instance size flexibility, scope Shared), or "
+    "exchange it for the size / region actually used; size the next purchase on the usage covered.",
+    evaluate=evaluate_reservation_utilization,
+    ladder=BY_SAVING,
+    needs=frozenset({reservations.NEEDS}),
+    params=(Param("commitment_min_utilization_pct", "Report reservations used less than this percent."),),
+    permissions=("Microsoft.Consumption/reservationSummaries/read", "Microsoft.CostManagement/query/action"),
+    source=reservations.SOURCE,
+)
+
 NATIVE_CHECKS: tuple[Check[AzureCheckContext], ...] = (
     VM_RIGHTSIZING,
     ADVISOR_COST,
     RESERVATION_PURCHASE,
     SAVINGS_PLAN_PURCHASE,
+    RESERVATION_UTILIZATION,
 )

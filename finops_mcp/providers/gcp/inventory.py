@@ -8,7 +8,7 @@ recommendation exists only for an existing resource), and ACTIVE recommendations
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -138,7 +138,7 @@ def list_images(ctx: CallContext, clients: GcpClients, project: str, timeout: fl
     ]
 
 
-LISTERS = {  # inventory kind -> its lister
+LISTERS: dict[str, Callable[..., list[Any]]] = {  # inventory kind -> its lister
     "instances": list_instances,
     "disks": list_disks,
     "addresses": list_addresses,

@@ -52,6 +52,7 @@ def make_provider(
     arm.advisor_forbidden.clear()
     arm.benefit_forbidden.clear()
     arm.graph_forbidden = False
+    arm.billing_forbidden = False
     arm.server.faults.clear()
 
 

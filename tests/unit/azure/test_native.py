@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
 from finops_mcp.engine.context import CallContext
+from finops_mcp.errors import ScopeFailure
 from finops_mcp.providers.azure import advice
 from finops_mcp.providers.azure.provider import AzureProvider
 from finops_mcp.providers.base import Scope
+from tests.fakes import azure_native
 from tests.fakes.azure_arm import SUB_DEV, SUB_PROD, FakeArm
 from tests.fakes.http import Reply
 
@@ -212,3 +216,67 @@ def test_gateway_lists_retry_when_throttled(arm: FakeArm, make_provider: Make, c
     checks = [c for c in provider.checks() if c.id == "azure.network.idle_vnet_gateway"]
     assert {f.resource_name for f in audit(provider, PROD, ctx, checks).findings} == {"vgw-idle", "ergw-idle"}
     assert 4 in ctx.sleeps  # type: ignore[attr-defined]
+
+
+BILLING = Scope("azure", "azure-billing", azure_native.BILLING_ACCOUNT)
+SUMMARIES = r"/providers/Microsoft\.Billing/billingAccounts/[^/]+/providers/Microsoft\.Consumption/reservationSummaries"
+
+
+def test_reservation_utilization_of_the_billing_account(
+    arm: FakeArm, make_provider: Make, ctx: CallContext
+) -> None:
+    provider = make_provider(billing=True)
+    assert BILLING.id in {s.id for s in provider.scopes(ctx)}
+    arm.server.reset()
+    (unit,) = provider.audit_units(BILLING, None, ctx)
+    result = provider.audit(unit, provider.checks(), ctx)
+    assert result.checks_run == ["azure.commitment.reservation_utilization"]  # nothing else at this scope
+    found = {f.resource_name: f for f in result.findings}
+    assert set(found) == {"Standard_D2s_v3", "Standard_B2ms"}  # the 98%-used reservation is healthy
+    half = found["Standard_D2s_v3"]
+    # 30 days x 24 h reserved, half used; 300.00 amortized over 720 h -> 360 unused h x 0.4167
+    assert half.estimated_monthly_cost == Decimal("150.00") and half.cost_basis == "billed_last_30_days"
+    assert half.severity == "high" and "50.0% used" in half.detail and "360 of 720" in half.detail
+    assert half.resource_id.endswith(f"/reservations/{azure_native.RESERVATION_HALF_USED}")
+    assert half.scope == BILLING.id and half.category == "waste"
+    unpriced = found["Standard_B2ms"]
+    assert (unpriced.cost_basis, unpriced.estimated_monthly_cost) == ("unknown", Decimal(0))
+    pages = arm.calls("GET", SUMMARIES)
+    assert len(pages) == 3 and all(p.arg("grain") == "daily" for p in pages)  # 90 daily rows, 40 a page
+    (query,) = [
+        r for r in arm.calls("POST", r"/providers/Microsoft\.Billing/.+/query") if not r.arg("$skiptoken")
+    ]
+    assert (
+        query.json()["type"] == "AmortizedCost"
+        and query.json()["dataset"]["grouping"][0]["name"] == "ReservationId"
+    )
+    # the subscriptions do not run it; the billing scope answers no cost
+    (sub_unit,) = provider.audit_units(PROD, None, ctx)
+    assert (
+        "azure.commitment.reservation_utilization"
+        not in provider.audit(sub_unit, native(provider), ctx).checks_run
+    )
+
+
+def test_reservation_utilization_throttled_or_refused(
+    arm: FakeArm, make_provider: Make, ctx: CallContext
+) -> None:
+    provider = make_provider(billing=True)
+    (unit,) = provider.audit_units(BILLING, None, ctx)
+    arm.server.fault(
+        "GET", SUMMARIES, Reply.error(429, "TooManyRequests", "Rate limit", {"Retry-After": "5"})
+    )
+    assert len(provider.audit(unit, provider.checks(), ctx).findings) == 2
+    assert 5 in ctx.sleeps  # type: ignore[attr-defined]
+    arm.server.fault(
+        "POST",
+        r"/providers/Microsoft\.Billing/.+/query",
+        Reply.error(403, "RBACAccessDenied", "no cost access"),
+    )
+    unpriced = provider.audit(unit, provider.checks(), ctx).findings
+    assert {f.cost_basis for f in unpriced} == {"unknown"} and len(unpriced) == 2
+    assert any("reservation costs unavailable" in n for n in ctx.notes)
+    arm.billing_forbidden = True
+    with pytest.raises(ScopeFailure) as info:  # the billing scope fails alone, as its own error
+        provider.audit(unit, provider.checks(), ctx)
+    assert info.value.code == "forbidden"

@@ -293,7 +293,10 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
         "Microsoft.Network/applicationGateways",
     )
     assert result.regions == ["eastus", "westeurope"]
-    assert sorted(result.checks_run) == sorted(c.id for c in provider.checks())
+    # every check but the billing account's reservation utilization (its own azure-billing unit)
+    assert sorted(result.checks_run) == sorted(
+        c.id for c in provider.checks() if c.id != "azure.commitment.reservation_utilization"
+    )
     vm_lists = arm.calls("GET", r"/providers/Microsoft\.Compute/virtualMachines$")
     assert vm_lists and all(r.arg("statusOnly") == "true" for r in vm_lists)
     assert len(vm_lists) == 3  # 5 VMs, 2 a page: one paged call
