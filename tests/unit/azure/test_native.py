@@ -7,6 +7,7 @@ twins)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -280,3 +281,18 @@ def test_reservation_utilization_throttled_or_refused(
     with pytest.raises(ScopeFailure) as info:  # the billing scope fails alone, as its own error
         provider.audit(unit, provider.checks(), ctx)
     assert info.value.code == "forbidden"
+
+
+def test_the_billing_scope_answers_no_cost_or_budgets(
+    arm: FakeArm, make_provider: Make, ctx: CallContext
+) -> None:
+    from finops_mcp.periods import Span
+    from finops_mcp.providers.base import CostQuery
+
+    provider = make_provider(billing=True)
+    span = Span(arm.today - timedelta(days=30), arm.today - timedelta(days=1))
+    arm.server.reset()
+    assert provider.cost(BILLING, CostQuery(span, "total", ("service",), "billed"), ctx) == []
+    assert provider.budgets(BILLING, arm.today, ctx) == []
+    assert not arm.calls()  # nothing asked: cost stays with the subscriptions
+    assert any("azure-billing:" in n and "reservation checks" in n for n in ctx.notes)
