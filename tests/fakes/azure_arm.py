@@ -879,9 +879,10 @@ class FakeArm:
         parts = scope.split("/")
         if parts[1].lower() == "subscriptions":
             subs = {parts[2]}
-        elif scope.lower() == azure_native.billing_scope().lower():
-            subs = set(SUBSCRIPTIONS)
-        elif scope.lower() == f"/providers/microsoft.management/managementgroups/{MG}".lower():
+        elif scope.lower() in (
+            azure_native.billing_scope().lower(),
+            f"/providers/microsoft.management/managementgroups/{MG}".lower(),
+        ):
             subs = set(SUBSCRIPTIONS)
         else:
             subs = set()

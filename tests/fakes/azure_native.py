@@ -63,6 +63,7 @@ RESERVATION_UNPRICED = "aaaaaaaa-0000-4000-8000-000000000003"  # 83% used, no co
 ORDER = "bbbbbbbb-0000-4000-8000-00000000000b"
 VNG = "Microsoft.Network/virtualNetworkGateways"
 CONNECTION = "Microsoft.Network/connections"
+SUMMARY_TYPE = "Microsoft.Consumption/reservationSummaries"
 
 
 def _forbidden(action: str, scope: str) -> Reply:
@@ -316,9 +317,9 @@ def _summaries(fake: FakeArm, req: Request) -> Reply:
                 pct = float(Decimal(used) * 100 / 24)
                 items.append(
                     {
-                        "id": f"{billing_scope()}/providers/Microsoft.Consumption/reservationSummaries/{rid}-{day}",
+                        "id": f"{billing_scope()}/providers/{SUMMARY_TYPE}/{rid}-{day}",
                         "name": f"{rid}-{day}",
-                        "type": "Microsoft.Consumption/reservationSummaries",
+                        "type": SUMMARY_TYPE,
                         "kind": "legacy",
                         "properties": {
                             "reservationOrderId": ORDER,
