@@ -220,7 +220,8 @@ def test_gateway_lists_retry_when_throttled(arm: FakeArm, make_provider: Make, c
 
 
 BILLING = Scope("azure", "azure-billing", azure_native.BILLING_ACCOUNT)
-SUMMARIES = r"/providers/Microsoft\.Billing/billingAccounts/[^/]+/providers/Microsoft\.Consumption/reservationSummaries"
+BILLING_PATH = r"/providers/Microsoft\.Billing/billingAccounts/[^/]+"
+SUMMARIES = BILLING_PATH + r"/providers/Microsoft\.Consumption/reservationSummaries"
 
 
 def test_reservation_utilization_of_the_billing_account(
