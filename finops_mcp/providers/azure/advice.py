@@ -26,8 +26,9 @@ Azure Resource Graph REST API 2024-04-01 (Resources - Resources); Azure Consumpt
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -209,14 +210,20 @@ class ReservationAdvice:
         return self.location
 
 
-def reservation_advice(clients: Any, subscription_id: str, ctx: CallContext) -> list[ReservationAdvice]:
-    client = clients.client("consumption", subscription_id)
+def _purchase_recs(
+    ctx: CallContext, operations: Any, subscription_id: str, what: str
+) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """Each purchase recommendation of the subscription (`PURCHASE_FILTER`, paged) and its properties."""
     path = scope_path("azure", subscription_id).lstrip("/")
-    what = f"listing reservation recommendations of subscription {subscription_id}"
+    pager = functools.partial(operations.list, path, filter=PURCHASE_FILTER)
+    for rec in paged(ctx, pager, f"listing {what} of subscription {subscription_id}"):
+        yield rec, rec.get("properties") or {}
+
+
+def reservation_advice(clients: Any, subscription_id: str, ctx: CallContext) -> list[ReservationAdvice]:
+    operations = clients.client("consumption", subscription_id).reservation_recommendations
     found: list[ReservationAdvice] = []
-    pager = lambda: client.reservation_recommendations.list(path, filter=PURCHASE_FILTER)  # noqa: E731
-    for rec in paged(ctx, pager, what):
-        props: Mapping[str, Any] = rec.get("properties") or {}
+    for rec, props in _purchase_recs(ctx, operations, subscription_id, "reservation recommendations"):
         saving = dec(props.get("netSavings"))
         if saving <= 0:
             continue
@@ -255,13 +262,9 @@ class SavingsPlanAdvice:
 
 
 def savings_plan_advice(clients: Any, subscription_id: str, ctx: CallContext) -> list[SavingsPlanAdvice]:
-    client = clients.client("cost")
-    path = scope_path("azure", subscription_id).lstrip("/")
-    what = f"listing savings plan recommendations of subscription {subscription_id}"
+    operations = clients.client("cost").benefit_recommendations
     found: list[SavingsPlanAdvice] = []
-    pager = lambda: client.benefit_recommendations.list(path, filter=PURCHASE_FILTER)  # noqa: E731
-    for rec in paged(ctx, pager, what):
-        props: Mapping[str, Any] = rec.get("properties") or {}
+    for rec, props in _purchase_recs(ctx, operations, subscription_id, "savings plan recommendations"):
         details: Mapping[str, Any] = props.get("recommendationDetails") or {}
         saving = dec(details.get("savingsAmount"))
         if saving <= 0:

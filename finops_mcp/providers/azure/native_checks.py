@@ -8,11 +8,11 @@ stopped is one finding, with the larger saving.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finops_mcp.models import Finding
+from finops_mcp.models import CheckCategory, CostBasis, Finding
 from finops_mcp.money import money
 from finops_mcp.providers.azure import advice, reservations
 from finops_mcp.providers.base import Check, Ladder, Param
@@ -26,6 +26,40 @@ ADVISOR_PERMISSION = "Microsoft.Advisor/recommendations/read"
 ADVISOR_PERMISSIONS = (ADVISOR_PERMISSION, "Microsoft.ResourceGraph/resources/read")
 RESERVATION_PERMISSION = "Microsoft.Consumption/reservationRecommendations/read"
 SAVINGS_PLAN_PERMISSION = "Microsoft.CostManagement/benefitRecommendations/read"
+
+
+def _native_check(
+    check_id: str,
+    title: str,
+    description: str,
+    resource_type: str,
+    recommendation: str,
+    evaluate: Callable[[AzureCheckContext], Iterable[Finding]],
+    need: str,
+    permissions: tuple[str, ...],
+    source: str,
+    *,
+    category: CheckCategory = "commitment",
+    basis: CostBasis = "recommender",
+    params: tuple[Param, ...] = (),
+) -> Check[AzureCheckContext]:
+    """A check over one of Azure's own answers (`need`), graded by the saving, naming its source."""
+    return Check(
+        id=check_id,
+        title=title,
+        description=description,
+        resource_type=resource_type,
+        severity="medium",
+        cost_basis=basis,
+        recommendation=recommendation,
+        evaluate=evaluate,
+        category=category,
+        ladder=BY_SAVING,
+        needs=frozenset({need}),
+        params=params,
+        permissions=permissions,
+        source=source,
+    )
 
 
 def _advisor_check(
@@ -57,21 +91,19 @@ def _advisor_check(
                 currency=item.currency,
             )
 
-    check: Check[AzureCheckContext] = Check(
-        id=check_id,
-        title=title,
-        description=f"Advisor Cost recommendations for {about}: one paged call per subscription, or one "
-        "Resource Graph query per management group when FINOPS_AZURE_MANAGEMENT_GROUP is set; priced with "
-        "Advisor's monthly savingsAmount.",
-        resource_type=resource_type,
-        severity="medium",
-        cost_basis="recommender",
-        recommendation=recommendation,
-        evaluate=evaluate,
-        ladder=BY_SAVING,
-        needs=frozenset({advice.ADVISOR}),
-        permissions=ADVISOR_PERMISSIONS,
-        source=advice.ADVISOR_SOURCE,
+    check = _native_check(
+        check_id,
+        title,
+        f"Advisor Cost recommendations for {about}: one paged call per subscription, or one Resource "
+        "Graph query per management group when FINOPS_AZURE_MANAGEMENT_GROUP is set; priced with Advisor's "
+        "monthly savingsAmount.",
+        resource_type,
+        recommendation,
+        evaluate,
+        advice.ADVISOR,
+        ADVISOR_PERMISSIONS,
+        advice.ADVISOR_SOURCE,
+        category="waste",
     )
     return check
 
@@ -116,23 +148,19 @@ def evaluate_reservation_purchase(ctx: AzureCheckContext) -> Iterator[Finding]:
         )
 
 
-RESERVATION_PURCHASE: Check[AzureCheckContext] = Check(
-    id="azure.commitment.reservation_purchase",
-    title="Reservation to buy (Azure recommendation)",
-    description="Consumption reservation recommendations for the subscription (scope Single, 30-day "
+RESERVATION_PURCHASE = _native_check(
+    "azure.commitment.reservation_purchase",
+    "Reservation to buy (Azure recommendation)",
+    "Consumption reservation recommendations for the subscription (scope Single, 30-day "
     "lookback, 1-year term), priced with their net savings scaled to 30 days (category commitment: "
     "shown, not counted as waste).",
-    resource_type="reservation",
-    severity="medium",
-    cost_basis="recommender",
-    recommendation="Buy the recommended reservation (or an Azure savings plan) for the steady part of the "
+    "reservation",
+    "Buy the recommended reservation (or an Azure savings plan) for the steady part of the "
     "usage, after rightsizing.",
-    evaluate=evaluate_reservation_purchase,
-    category="commitment",
-    ladder=BY_SAVING,
-    needs=frozenset({advice.RESERVATIONS}),
-    permissions=(RESERVATION_PERMISSION,),
-    source=advice.RESERVATION_SOURCE,
+    evaluate_reservation_purchase,
+    advice.RESERVATIONS,
+    (RESERVATION_PERMISSION,),
+    advice.RESERVATION_SOURCE,
 )
 
 
@@ -160,24 +188,20 @@ def evaluate_savings_plan_purchase(ctx: AzureCheckContext) -> Iterator[Finding]:
         )
 
 
-SAVINGS_PLAN_PURCHASE: Check[AzureCheckContext] = Check(
-    id="azure.commitment.savings_plan_purchase",
-    title="Savings plan to buy (Azure recommendation)",
-    description="Cost Management benefit (savings plan) recommendations for the subscription (scope "
+SAVINGS_PLAN_PURCHASE = _native_check(
+    "azure.commitment.savings_plan_purchase",
+    "Savings plan to buy (Azure recommendation)",
+    "Cost Management benefit (savings plan) recommendations for the subscription (scope "
     "Single, 30-day lookback, 1-year term): the hourly commitment to buy, priced with Azure's "
     "savingsAmount over the lookback's hours scaled to a 730-hour month (category commitment: shown, "
     "not counted as waste). A savings plan and a reservation for the same usage overlap: buy one.",
-    resource_type="savings_plan",
-    severity="medium",
-    cost_basis="recommender",
-    recommendation="Buy the recommended hourly commitment as an Azure savings plan for compute (or cover "
+    "savings_plan",
+    "Buy the recommended hourly commitment as an Azure savings plan for compute (or cover "
     "the steady usage with the recommended reservations instead), after rightsizing.",
-    evaluate=evaluate_savings_plan_purchase,
-    category="commitment",
-    ladder=BY_SAVING,
-    needs=frozenset({advice.SAVINGS_PLANS}),
-    permissions=(SAVINGS_PLAN_PERMISSION,),
-    source=advice.SAVINGS_PLAN_SOURCE,
+    evaluate_savings_plan_purchase,
+    advice.SAVINGS_PLANS,
+    (SAVINGS_PLAN_PERMISSION,),
+    advice.SAVINGS_PLAN_SOURCE,
 )
 
 
@@ -213,25 +237,24 @@ def evaluate_reservation_utilization(ctx: AzureCheckContext) -> Iterator[Finding
         )
 
 
-RESERVATION_UTILIZATION: Check[AzureCheckContext] = Check(
-    id="azure.commitment.reservation_utilization",
-    title="Reservation used below the threshold",
-    description="Reservations of the billing account FINOPS_AZURE_BILLING_ACCOUNT_ID (its azure-billing "
+RESERVATION_UTILIZATION = _native_check(
+    "azure.commitment.reservation_utilization",
+    "Reservation used below the threshold",
+    "Reservations of the billing account FINOPS_AZURE_BILLING_ACCOUNT_ID (its azure-billing "
     "scope) used less than FINOPS_COMMITMENT_MIN_UTILIZATION_PCT over the last 30 complete days "
     "(Consumption reservationSummaries, daily grain: used / reserved hours); priced at the unused hours x "
     "the reservation's hourly rate (its AmortizedCost in Cost Management over the same days / its reserved "
     "hours).",
-    resource_type="reservation",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Move matching usage onto the reservation (instance size flexibility, scope Shared), or "
+    "reservation",
+    "Move matching usage onto the reservation (instance size flexibility, scope Shared), or "
     "exchange it for the size / region actually used; size the next purchase on the usage covered.",
-    evaluate=evaluate_reservation_utilization,
-    ladder=BY_SAVING,
-    needs=frozenset({reservations.NEEDS}),
+    evaluate_reservation_utilization,
+    reservations.NEEDS,
+    ("Microsoft.Consumption/reservationSummaries/read", "Microsoft.CostManagement/query/action"),
+    reservations.SOURCE,
+    category="waste",
+    basis="billed_last_30_days",
     params=(Param("commitment_min_utilization_pct", "Report reservations used less than this percent."),),
-    permissions=("Microsoft.Consumption/reservationSummaries/read", "Microsoft.CostManagement/query/action"),
-    source=reservations.SOURCE,
 )
 
 NATIVE_CHECKS: tuple[Check[AzureCheckContext], ...] = (
