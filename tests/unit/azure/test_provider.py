@@ -357,7 +357,15 @@ def test_read_only_guard_refuses_writes_before_sending(arm: FakeArm, make_provid
         "https://management.azure.com/providers/Microsoft.Management/managementGroups/m/providers/Microsoft.CostManagement/query?api-version=1",
     )
     check_read_only("GET", "https://management.azure.com/subscriptions")
+    check_read_only(
+        "POST", "https://management.azure.com/providers/Microsoft.ResourceGraph/resources?api-version=1"
+    )
     for method, path in [
+        (
+            "POST",
+            "/subscriptions/s/providers/Microsoft.ResourceGraph/resources",
+        ),  # only the tenant-level query
+        ("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ResourceGraph/queries/q"),
         ("POST", "/subscriptions/s/providers/Microsoft.CostManagement/exports/e/run"),
         ("POST", "/subscriptions/s/providers/Microsoft.Compute/register"),
         ("PUT", "/subscriptions/s/providers/Microsoft.Consumption/budgets/b"),
