@@ -67,7 +67,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(
         "azure",
         "finops_mcp.providers.azure.provider:AzureProvider",
-        ("azure", "azure-mg"),
+        ("azure", "azure-mg", "azure-billing"),
         detect_azure,
         "set FINOPS_AZURE_SUBSCRIPTION_IDS or FINOPS_AZURE_MANAGEMENT_GROUP and Azure credentials",
         AzureSettings,

@@ -16,6 +16,11 @@ from finops_mcp.settings_fields import CsvList
 class AzureSettings(BaseModel):
     azure_subscription_ids: CsvList = Field(default_factory=list, description="Subscription allowlist.")
     azure_management_group: str | None = Field(None, description="Management group id.")
+    azure_billing_account_id: str | None = Field(
+        None,
+        description="Billing account id (EA enrollment / MCA account): adds the azure-billing scope whose "
+        "audit reports reservation utilization.",
+    )
     azure_cloud: Literal["public", "usgov", "china"] = Field("public", description="Azure cloud.")
     azure_arm_endpoint: str | None = Field(None, description="Explicit ARM base URL (tests).")
     azure_snapshot_max_age_days: int = Field(
@@ -27,5 +32,9 @@ class AzureSettings(BaseModel):
 
 
 def detect(settings: AzureSettings) -> bool:
-    """Configured: subscriptions or a management group named."""
-    return bool(settings.azure_subscription_ids or settings.azure_management_group)
+    """Configured: subscriptions, a management group or a billing account named."""
+    return bool(
+        settings.azure_subscription_ids
+        or settings.azure_management_group
+        or settings.azure_billing_account_id
+    )

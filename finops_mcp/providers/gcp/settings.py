@@ -21,6 +21,9 @@ class GcpSettings(BaseModel):
     gcp_snapshot_max_age_days: int = Field(
         90, ge=1, description="gcp.compute.old_snapshot: snapshots older than this many days."
     )
+    gcp_image_unused_days: int = Field(
+        180, ge=1, description="gcp.compute.unused_image: images older than this many days that no disk uses."
+    )
     gcp_recommender_regions: CsvList = Field(
         default_factory=list,
         description="Regions asked for Cloud SQL and committed-use recommendations (default: the "
