@@ -224,3 +224,64 @@ def test_bad_urls_are_configuration_errors() -> None:
     assert err.value.code == "not_configured"
     with pytest.raises(ScopeFailure, match="s3://"):
         AthenaBackend(WarehouseTable("athena", TABLE, {"output": "/tmp/x"}, "athena://..."), make_settings())
+
+
+# --- the fake refuses what Trino / Athena would ------------------------------------------------------
+REFUSED = {
+    "group by all": f'SELECT "ServiceName", count(*) FROM {FQN} GROUP BY ALL',
+    "map subscript": f'SELECT "Tags"[\'team\'] FROM {FQN}',
+    "double-colon cast": f'SELECT "BilledCost"::double FROM {FQN}',
+    "ilike": f'SELECT count(*) FROM {FQN} WHERE "ServiceName" ILIKE \'amazon%\'',
+    "duckdb function": f'SELECT json_extract_string("ServiceName", \'$.a\') FROM {FQN}',
+    "strftime": f'SELECT strftime("ChargePeriodStart", \'%Y\') FROM {FQN}',
+    "ifnull": f'SELECT ifnull("ResourceId", \'\') FROM {FQN}',
+    "varchar against a timestamp": f'SELECT count(*) FROM {FQN} WHERE "ChargePeriodStart" >= \'2024-03-01\'',
+    "backticks": "SELECT count(*) FROM `cur`.`focus`",
+    "two statements": f"SELECT 1 FROM {FQN}; SELECT 2 FROM {FQN}",
+    "unknown table": 'SELECT count(*) FROM "AwsDataCatalog"."cur"."other"',
+}
+ACCEPTED = {  # the healthy look-alikes of each
+    "explicit group by": f'SELECT "ServiceName", count(*) FROM {FQN} GROUP BY 1',
+    "element_at": f'SELECT element_at("Tags", \'team\') FROM {FQN}',
+    "cast": f'SELECT CAST("BilledCost" AS double) FROM {FQN}',
+    "lower like": f'SELECT count(*) FROM {FQN} WHERE lower("ServiceName") LIKE \'amazon%\'',
+    "json_extract_scalar": f'SELECT json_extract_scalar(json_format(CAST("Tags" AS JSON)), \'$.team\') FROM {FQN}',
+    "date_format": f'SELECT date_format("ChargePeriodStart", \'%Y\') FROM {FQN}',
+    "coalesce": f'SELECT coalesce("ResourceId", \'\') FROM {FQN}',
+    "timestamp literal": f'SELECT count(*) FROM {FQN} WHERE "ChargePeriodStart" >= TIMESTAMP \'2024-03-01 00:00:00\'',
+    "default database": 'SELECT count(*) FROM "focus"',
+}
+
+
+def _athena_raw(fake: AthenaFake, sql: str, params: list[str] | None = None) -> dict[str, Any]:
+    import boto3
+
+    client = boto3.client("athena", region_name="us-east-1")
+    extra = {"ExecutionParameters": params} if params else {}
+    qid = client.start_query_execution(
+        QueryString=sql, QueryExecutionContext={"Catalog": "AwsDataCatalog", "Database": "cur"},
+        WorkGroup="primary", ResultConfiguration={"OutputLocation": OUTPUT}, **extra,
+    )["QueryExecutionId"]  # fmt: skip
+    status: dict[str, Any] = client.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+    return status
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_the_fake_fails_trino_invalid_sql(fake: AthenaFake, name: str) -> None:
+    status = _athena_raw(fake, REFUSED[name])
+    assert status["State"] == "FAILED" and status["AthenaError"]["ErrorCategory"] == 2, status
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_the_fake_runs_the_valid_look_alikes(fake: AthenaFake, name: str) -> None:
+    assert _athena_raw(fake, ACCEPTED[name])["State"] == "SUCCEEDED"
+
+
+def test_the_fake_substitutes_execution_parameters_as_athena_does(fake: AthenaFake) -> None:
+    sql = f'SELECT count(*) FROM {FQN} WHERE "ServiceName" = ?'
+    assert "Incorrect number of parameters" in _athena_raw(fake, sql)["StateChangeReason"]
+    assert _athena_raw(fake, sql, ["'Amazon S3'"])["State"] == "SUCCEEDED"
+    # the text is substituted as is: an unquoted value is SQL (why the backend quotes every value)
+    assert _athena_raw(fake, sql, ["Amazon S3"])["State"] == "FAILED"
+    only_where = f'SELECT element_at("Tags", ?) FROM {FQN}'
+    assert "WHERE clause" in _athena_raw(fake, only_where, ["'team'"])["StateChangeReason"]
