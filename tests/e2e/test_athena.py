@@ -39,7 +39,9 @@ def athena(demo_data: DemoDataset) -> Iterator[tuple[dict[str, str], AthenaFake]
         s3.create_bucket(Bucket="cur-exports")
         s3.create_bucket(Bucket="athena-results")
         for path in files:
-            s3.upload_file(str(path), "cur-exports", f"focus/data/BILLING_PERIOD={path.parent.name}/part-0.parquet")
+            s3.upload_file(
+                str(path), "cur-exports", f"focus/data/BILLING_PERIOD={path.parent.name}/part-0.parquet"
+            )
         fake.tables[("AwsDataCatalog", "cur", "focus")] = "s3://cur-exports/focus/data/"
         fake.workgroups["finops"] = WorkGroup("finops", cutoff=10**9)
         yield env, fake
@@ -67,7 +69,10 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_the_three_tools_answer_from_athena_as_from_the_files(
-    demo_env: dict[str, str], demo_data: DemoDataset, athena: tuple[dict[str, str], AthenaFake], tmp_path: Path
+    demo_env: dict[str, str],
+    demo_data: DemoDataset,
+    athena: tuple[dict[str, str], AthenaFake],
+    tmp_path: Path,
 ) -> None:
     env, fake = athena
     folder = demo_data.paths_setting.split("=", 1)[1].split("*")[0].rstrip("/")

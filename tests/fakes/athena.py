@@ -83,7 +83,7 @@ TRINO_FUNCTIONS = frozenset(
     abs ceil ceiling floor mod power sqrt sign truncate row_number rank dense_rank lag lead
     first_value last_value ntile percent_rank array_join filter transform reduce sequence slice
     array_distinct array_max array_min array_position zip_with
-    """.split()
+    """.split()  # noqa: SIM905 - a word list reads better than a literal
 )
 
 
@@ -119,7 +119,12 @@ class QueryError(Exception):
 
     def __init__(self, message: str, error_type: int = 1006, category: int = 2) -> None:
         super().__init__(message)
-        self.error = {"ErrorCategory": category, "ErrorType": error_type, "Retryable": False, "ErrorMessage": message}
+        self.error = {
+            "ErrorCategory": category,
+            "ErrorType": error_type,
+            "Retryable": False,
+            "ErrorMessage": message,
+        }
 
 
 class AthenaFake:
@@ -268,7 +273,10 @@ class AthenaFake:
                         "TotalExecutionTimeInMillis": 7,
                     },
                     "WorkGroup": found.workgroup,
-                    "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
+                    "EngineVersion": {
+                        "SelectedEngineVersion": "AUTO",
+                        "EffectiveEngineVersion": "Athena engine version 3",
+                    },
                     "ExecutionParameters": found.params,
                 }
             },
@@ -280,7 +288,9 @@ class AthenaFake:
         if isinstance(found, Reply):
             return found
         if found.state != "SUCCEEDED":
-            return _error(400, "InvalidRequestException", f"Query has not yet finished. Current state: {found.state}")
+            return _error(
+                400, "InvalidRequestException", f"Query has not yet finished. Current state: {found.state}"
+            )
         size = int(body.get("MaxResults") or MAX_RESULTS)
         if not 1 <= size <= MAX_RESULTS:
             return _error(400, "InvalidRequestException", "MaxResults must be between 1 and 1000")
@@ -341,8 +351,12 @@ class AthenaFake:
                 execution.outcome = (
                     "CANCELLED",
                     "Query cancelled! : Bytes scanned limit was exceeded",
-                    {"ErrorCategory": 2, "ErrorType": 1003, "Retryable": False,
-                     "ErrorMessage": "Bytes scanned limit was exceeded"},
+                    {
+                        "ErrorCategory": 2,
+                        "ErrorType": 1003,
+                        "Retryable": False,
+                        "ErrorMessage": "Bytes scanned limit was exceeded",
+                    },
                 )
                 return
             self._check_types(con, tree)
@@ -438,12 +452,19 @@ class AthenaFake:
         writer.writerow([c["Name"] for c in execution.columns])
         writer.writerows(["" if v is None else v for v in row] for row in execution.rows)
         try:
-            self.s3().put_object(Bucket=bucket, Key=f"{prefix}{execution.qid}.csv", Body=text.getvalue().encode())
+            self.s3().put_object(
+                Bucket=bucket, Key=f"{prefix}{execution.qid}.csv", Body=text.getvalue().encode()
+            )
         except Exception as exc:  # Athena fails a query whose output location cannot be written
             execution.outcome = (
                 "FAILED",
                 f"Access denied when writing output to url: {execution.output} ({type(exc).__name__})",
-                {"ErrorCategory": 2, "ErrorType": 1006, "Retryable": False, "ErrorMessage": "output not writable"},
+                {
+                    "ErrorCategory": 2,
+                    "ErrorType": 1006,
+                    "Retryable": False,
+                    "ErrorMessage": "output not writable",
+                },
             )
 
 
@@ -488,7 +509,7 @@ def where_only(sql: str, marks: list[Any]) -> None:
             )
 
 
-def check_trino(sql: str) -> exp.Expression:
+def check_trino(sql: str) -> exp.Query:
     """The parsed query, or QueryError for what Trino / Athena would refuse (module docstring)."""
     try:
         tokens = Trino().tokenize(sql)
@@ -516,7 +537,9 @@ def check_trino(sql: str) -> exp.Expression:
         ):
             raise QueryError(f"FUNCTION_NOT_FOUND: {where}: Function '{token.text.lower()}' not registered")
     if "`" in sql:
-        raise QueryError("line 1:1: backquoted identifiers are not supported; use double quotes to quote identifiers")
+        raise QueryError(
+            "line 1:1: backquoted identifiers are not supported; use double quotes to quote identifiers"
+        )
     try:
         statements = sqlglot.parse(sql, read="trino")
     except Exception:
@@ -529,7 +552,8 @@ def check_trino(sql: str) -> exp.Expression:
             raise QueryError("GROUP BY ALL means the grouping-set quantifier in Trino, not every column")
         if isinstance(node, exp.Bracket) and not node.args.get("safe"):
             raise QueryError(
-                "subscript [...] throws on a missing key or index in Trino (Key not present in map): use element_at"
+                "subscript [...] throws on a missing key or index in Trino (Key not present in map): "
+                "use element_at"
             )
         if isinstance(node, exp.Distinct) and node.args.get("on") is not None:
             raise QueryError("line 1:1: mismatched input 'ON' (DISTINCT ON is not Trino)")
@@ -557,9 +581,17 @@ def _column_info(name: str, kind: Any) -> dict[str, Any]:
         info.update(Type="decimal", Precision=int(m.group(1)), Scale=int(m.group(2)))
         return info
     athena = {
-        "BIGINT": "bigint", "HUGEINT": "decimal", "INTEGER": "integer", "SMALLINT": "smallint",
-        "TINYINT": "tinyint", "DOUBLE": "double", "FLOAT": "real", "BOOLEAN": "boolean", "DATE": "date",
-        "TIMESTAMP": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+        "BIGINT": "bigint",
+        "HUGEINT": "decimal",
+        "INTEGER": "integer",
+        "SMALLINT": "smallint",
+        "TINYINT": "tinyint",
+        "DOUBLE": "double",
+        "FLOAT": "real",
+        "BOOLEAN": "boolean",
+        "DATE": "date",
+        "TIMESTAMP": "timestamp",
+        "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
     }.get(text)
     if athena is None:
         athena = "map" if text.startswith("MAP") else "array" if text.endswith("[]") else "varchar"

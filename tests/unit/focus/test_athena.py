@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,8 +41,13 @@ def planted(s3_url: str, tmp_path_factory: pytest.TempPathFactory) -> list[dict[
     rows = [row(FIRST, f"{i}.25", ServiceName="Amazon EC2" if i % 2 else "Amazon S3") for i in range(2500)]
     rows[7]["ServiceName"] = "x' OR '1'='1"
     rows[8]["Tags"] = {"team": "o'brien"}
-    s3 = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3.create_bucket(Bucket="focus-exports")
     s3.create_bucket(Bucket="athena-results")
     base = tmp_path_factory.mktemp("athena")
@@ -92,7 +96,10 @@ def test_parameters_are_sent_as_the_literals_athena_substitutes() -> None:
         "SELECT element_at(tags, ?) AS t, '?' AS q FROM focus WHERE d >= ? AND s IN (?, ?) GROUP BY 1",
         ["te'am", date(2024, 3, 1), "a", "b"],
     )
-    assert sql == "SELECT ELEMENT_AT(tags, 'te''am') AS t, '?' AS q FROM focus WHERE d >= ? AND s IN (?, ?) GROUP BY 1"
+    assert (
+        sql == "SELECT ELEMENT_AT(tags, 'te''am') AS t, '?' AS q FROM focus "
+        "WHERE d >= ? AND s IN (?, ?) GROUP BY 1"
+    )
     assert bound == ["DATE '2024-03-01'", "'a'", "'b'"]
     with pytest.raises(ScopeFailure, match="2 placeholders for 1"):
         prepare("SELECT 1 FROM t WHERE a = ? AND b = ?", ["x"])
@@ -103,18 +110,25 @@ def test_sql_looking_values_are_values(fake: AthenaFake, planted: list[dict[str,
     tricky = backend().run(sql, ["x' OR '1'='1"], CallContext())
     assert tricky.rows == [(1, Decimal("7.25"))]
     assert backend().run(sql, ["Amazon EC2' OR '1'='1"], CallContext()).rows == [(0, None)]
-    tag = backend().run(f"SELECT element_at(\"Tags\", ?) FROM {FQN} WHERE element_at(\"Tags\", ?) = ?",
-                        ["team", "team", "o'brien"], CallContext())
+    tag = backend().run(
+        f'SELECT element_at("Tags", ?) FROM {FQN} WHERE element_at("Tags", ?) = ?',
+        ["team", "team", "o'brien"],
+        CallContext(),
+    )
     assert tag.rows == [("o'brien",)]
     sent = [e for e in fake.executions.values()][-1]
     assert sent.params == ["'team'", "'o''brien'"] and "ELEMENT_AT(\"Tags\", 'team')" in sent.query
 
 
 # --- results ---------------------------------------------------------------------------------------
-def test_results_page_past_1000_rows_with_the_header_skipped(fake: AthenaFake, planted: list[dict[str, Any]]) -> None:
-    result = backend().run(f'SELECT "BilledCost" FROM {FQN} WHERE "BillingCurrency" = ?', ["USD"], CallContext())
+def test_results_page_past_1000_rows_with_the_header_skipped(
+    fake: AthenaFake, planted: list[dict[str, Any]]
+) -> None:
+    result = backend().run(
+        f'SELECT "BilledCost" FROM {FQN} WHERE "BillingCurrency" = ?', ["USD"], CallContext()
+    )
     assert len(result.rows) == 2500
-    assert sorted(r[0] for r in result.rows) == sorted(Decimal(r["BilledCost"]) for r in planted)
+    assert sorted(Decimal(str(r[0])) for r in result.rows) == sorted(Decimal(r["BilledCost"]) for r in planted)
     assert fake.actions.count("GetQueryResults") == 3  # 1000 (header + 999), 1000, 501
     assert result.bytes_scanned == sum(
         o["Size"] for o in fake.s3().list_objects_v2(Bucket="focus-exports")["Contents"]
@@ -135,8 +149,16 @@ def test_values_are_converted_by_column_type(fake: AthenaFake) -> None:
     (got,) = backend().run(sql, [datetime(2024, 1, 1)], CallContext()).rows
     start = datetime.combine(FIRST, datetime.min.time())
     assert got == (
-        sum(Decimal(f"{i}.25") for i in range(2500)), 2500, FIRST, "x' OR '1'='1",
-        start.replace(tzinfo=timezone.utc), start, True, None, 1.5, 7,
+        sum(Decimal(f"{i}.25") for i in range(2500)),
+        2500,
+        FIRST,
+        "x' OR '1'='1",
+        start.replace(tzinfo=timezone.utc),
+        start,
+        True,
+        None,
+        1.5,
+        7,
     )
     assert isinstance(got[0], Decimal) and type(got[1]) is int
 
@@ -178,7 +200,9 @@ def test_a_failed_query_and_a_missing_output_location_are_named(fake: AthenaFake
         backend(output="").run(f"SELECT count(*) FROM {FQN}", [], CallContext())
     assert err.value.code == "invalid_query" and "output location" in err.value.message
     fake.workgroups["with-output"] = WorkGroup("with-output", output=OUTPUT)  # the workgroup's own location
-    assert backend(workgroup="with-output", output="").run(f"SELECT count(*) FROM {FQN}", [], CallContext()).rows == [(2500,)]
+    assert backend(workgroup="with-output", output="").run(
+        f"SELECT count(*) FROM {FQN}", [], CallContext()
+    ).rows == [(2500,)]
 
 
 def test_cancelling_the_call_stops_the_query(fake: AthenaFake) -> None:
@@ -229,26 +253,30 @@ def test_bad_urls_are_configuration_errors() -> None:
 # --- the fake refuses what Trino / Athena would ------------------------------------------------------
 REFUSED = {
     "group by all": f'SELECT "ServiceName", count(*) FROM {FQN} GROUP BY ALL',
-    "map subscript": f'SELECT "Tags"[\'team\'] FROM {FQN}',
+    "map subscript": f"SELECT \"Tags\"['team'] FROM {FQN}",
     "double-colon cast": f'SELECT "BilledCost"::double FROM {FQN}',
-    "ilike": f'SELECT count(*) FROM {FQN} WHERE "ServiceName" ILIKE \'amazon%\'',
-    "duckdb function": f'SELECT json_extract_string("ServiceName", \'$.a\') FROM {FQN}',
-    "strftime": f'SELECT strftime("ChargePeriodStart", \'%Y\') FROM {FQN}',
-    "ifnull": f'SELECT ifnull("ResourceId", \'\') FROM {FQN}',
-    "varchar against a timestamp": f'SELECT count(*) FROM {FQN} WHERE "ChargePeriodStart" >= \'2024-03-01\'',
+    "ilike": f"SELECT count(*) FROM {FQN} WHERE \"ServiceName\" ILIKE 'amazon%'",
+    "duckdb function": f"SELECT json_extract_string(\"ServiceName\", '$.a') FROM {FQN}",
+    "strftime": f"SELECT strftime(\"ChargePeriodStart\", '%Y') FROM {FQN}",
+    "ifnull": f"SELECT ifnull(\"ResourceId\", '') FROM {FQN}",
+    "varchar against a timestamp": f"SELECT count(*) FROM {FQN} WHERE \"ChargePeriodStart\" >= '2024-03-01'",
     "backticks": "SELECT count(*) FROM `cur`.`focus`",
     "two statements": f"SELECT 1 FROM {FQN}; SELECT 2 FROM {FQN}",
     "unknown table": 'SELECT count(*) FROM "AwsDataCatalog"."cur"."other"',
 }
 ACCEPTED = {  # the healthy look-alikes of each
     "explicit group by": f'SELECT "ServiceName", count(*) FROM {FQN} GROUP BY 1',
-    "element_at": f'SELECT element_at("Tags", \'team\') FROM {FQN}',
+    "element_at": f"SELECT element_at(\"Tags\", 'team') FROM {FQN}",
     "cast": f'SELECT CAST("BilledCost" AS double) FROM {FQN}',
-    "lower like": f'SELECT count(*) FROM {FQN} WHERE lower("ServiceName") LIKE \'amazon%\'',
-    "json_extract_scalar": f'SELECT json_extract_scalar(json_format(CAST("Tags" AS JSON)), \'$.team\') FROM {FQN}',
-    "date_format": f'SELECT date_format("ChargePeriodStart", \'%Y\') FROM {FQN}',
-    "coalesce": f'SELECT coalesce("ResourceId", \'\') FROM {FQN}',
-    "timestamp literal": f'SELECT count(*) FROM {FQN} WHERE "ChargePeriodStart" >= TIMESTAMP \'2024-03-01 00:00:00\'',
+    "lower like": f"SELECT count(*) FROM {FQN} WHERE lower(\"ServiceName\") LIKE 'amazon%'",
+    "json_extract_scalar": (
+        f"SELECT json_extract_scalar(json_format(CAST(\"Tags\" AS JSON)), '$.team') FROM {FQN}"
+    ),
+    "date_format": f"SELECT date_format(\"ChargePeriodStart\", '%Y') FROM {FQN}",
+    "coalesce": f"SELECT coalesce(\"ResourceId\", '') FROM {FQN}",
+    "timestamp literal": (
+        f"SELECT count(*) FROM {FQN} WHERE \"ChargePeriodStart\" >= TIMESTAMP '2024-03-01 00:00:00'"
+    ),
     "default database": 'SELECT count(*) FROM "focus"',
 }
 

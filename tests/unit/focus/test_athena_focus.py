@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,16 +85,18 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
 
 
 ALL = Span(date(2024, 1, 1), date(2024, 5, 31))
+MARCH_APRIL = Span(date(2024, 3, 1), date(2024, 4, 30))
 QUERIES = (
     CostQuery(ALL, "total", ("service",), "billed"),
     CostQuery(ALL, "monthly", ("account", "tag:team"), "effective"),
     CostQuery(ALL, "daily", ("region",), "billed"),
-    CostQuery(Span(date(2024, 3, 1), date(2024, 4, 30)), "monthly", ("tag:o'brien", "charge_category"), "billed"),
+    CostQuery(MARCH_APRIL, "monthly", ("tag:o'brien", "charge_category"), "billed"),
     CostQuery(
         ALL, "total", ("resource",), "billed",
         filters=Filters(services=("Amazon EC2", "Amazon S3"), tags=(("team", ("data", "")),)),
     ),
-    CostQuery(ALL, "monthly", ("service",), "billed", filters=Filters(regions=("us-east-1",), accounts=("012345678901",))),
+    CostQuery(ALL, "monthly", ("service",), "billed",
+              filters=Filters(regions=("us-east-1",), accounts=("012345678901",))),
 )  # fmt: skip
 
 
@@ -113,7 +114,9 @@ def test_cost_equals_the_local_answer_to_the_cent(pair: Pair, q: CostQuery) -> N
 
 def test_forecast_and_budgets_equal_the_local_answer(pair: Pair) -> None:
     q = CostQuery(Span(date(2024, 5, 1), date(2024, 5, 31)), "total", (), "billed")
-    assert pair.athena.forecast(scope("acme"), q, CallContext()) == pair.local.forecast(scope("acme"), q, CallContext())
+    assert pair.athena.forecast(scope("acme"), q, CallContext()) == pair.local.forecast(
+        scope("acme"), q, CallContext()
+    )
     today = date(2024, 5, 20)
     local = pair.local.budgets(scope("acme"), today, CallContext())
     assert len(local) == 4

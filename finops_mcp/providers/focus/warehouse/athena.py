@@ -134,7 +134,9 @@ def prepare(sql: str, params: Sequence[object]) -> tuple[str, list[str]]:
             last = mark.end + 1
         statements = sqlglot.parse("".join([*pieces, sql[last:]]), read="trino")
     except (ParseError, TokenError):
-        raise ScopeFailure("invalid_query", "Athena: the rendered query does not parse as Trino SQL") from None
+        raise ScopeFailure(
+            "invalid_query", "Athena: the rendered query does not parse as Trino SQL"
+        ) from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise refused
     tree = statements[0]
@@ -354,11 +356,15 @@ class AthenaBackend:
         try:
             return fn(text)
         except (ValueError, InvalidOperation):
-            raise ScopeFailure("upstream", "Athena returned a value that does not match its column type") from None
+            raise ScopeFailure(
+                "upstream", "Athena returned a value that does not match its column type"
+            ) from None
 
     # --- errors --------------------------------------------------------------------------------
     def _query_failure(self, ctx: CallContext, state: str, status: dict[str, Any]) -> ScopeFailure:
-        reason = str(status.get("StateChangeReason") or (status.get("AthenaError") or {}).get("ErrorMessage") or "")
+        reason = str(
+            status.get("StateChangeReason") or (status.get("AthenaError") or {}).get("ErrorMessage") or ""
+        )
         where = f"Athena query on {self.table.display} (workgroup {self.workgroup})"
         if _SCAN_LIMIT.search(reason):
             cutoff = self._cutoff(ctx)
