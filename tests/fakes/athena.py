@@ -137,6 +137,7 @@ class AthenaFake:
         self.denied: set[str] = set()  # workgroup or database names answered AccessDeniedException
         self.throttle = 0  # answer the next N requests TooManyRequestsException
         self.running_polls = 0  # GetQueryExecution says RUNNING this many times before the outcome
+        self.fail_next: tuple[str, dict[str, Any]] | None = None  # (StateChangeReason, AthenaError)
         self.executions: dict[str, Execution] = {}
         self.actions: list[str] = []
         self._lock = threading.Lock()
@@ -179,16 +180,21 @@ class AthenaFake:
                 self.throttle -= 1
                 return _error(400, "TooManyRequestsException", "Rate exceeded")
         body = request.json() or {}
-        handler = {
-            "StartQueryExecution": self._start,
-            "GetQueryExecution": self._get_execution,
-            "GetQueryResults": self._get_results,
-            "StopQueryExecution": self._stop,
-            "GetWorkGroup": self._get_work_group,
-        }.get(action)
-        if handler is None:
-            return _error(400, "InvalidRequestException", f"the fake does not implement {action}")
-        return handler(body)
+        if action in ("GetQueryExecution", "GetQueryResults", "StopQueryExecution"):
+            found = self.executions.get(str(body.get("QueryExecutionId") or ""))
+            if found is None:
+                return _error(400, "InvalidRequestException", "QueryExecution was not found")
+            on_query = {
+                "GetQueryExecution": self._get_execution,
+                "GetQueryResults": self._get_results,
+                "StopQueryExecution": self._stop,
+            }[action]
+            return on_query(found, body)
+        if action == "StartQueryExecution":
+            return self._start(body)
+        if action == "GetWorkGroup":
+            return self._get_work_group(body)
+        return _error(400, "InvalidRequestException", f"the fake does not implement {action}")
 
     def _start(self, body: dict[str, Any]) -> Reply:
         context = body.get("QueryExecutionContext") or {}
@@ -230,20 +236,14 @@ class AthenaFake:
             self._execute(execution, group)
         except QueryError as exc:
             execution.outcome = ("FAILED", str(exc), exc.error)
+        if self.fail_next is not None:  # an engine-side failure injected by a test
+            (reason, error), self.fail_next = self.fail_next, None
+            execution.outcome = ("FAILED", reason, error)
         with self._lock:
             self.executions[execution.qid] = execution
         return Reply.json({"QueryExecutionId": execution.qid}, headers={"Content-Type": JSON})
 
-    def _find(self, body: dict[str, Any]) -> Execution | Reply:
-        found = self.executions.get(str(body.get("QueryExecutionId") or ""))
-        if found is None:
-            return _error(400, "InvalidRequestException", "QueryExecution was not found")
-        return found
-
-    def _get_execution(self, body: dict[str, Any]) -> Reply:
-        found = self._find(body)
-        if isinstance(found, Reply):
-            return found
+    def _get_execution(self, found: Execution, body: dict[str, Any]) -> Reply:
         with self._lock:
             if found.state in ("QUEUED", "RUNNING"):
                 if found.polls_left > 0:
@@ -283,10 +283,7 @@ class AthenaFake:
             headers={"Content-Type": JSON},
         )
 
-    def _get_results(self, body: dict[str, Any]) -> Reply:
-        found = self._find(body)
-        if isinstance(found, Reply):
-            return found
+    def _get_results(self, found: Execution, body: dict[str, Any]) -> Reply:
         if found.state != "SUCCEEDED":
             return _error(
                 400, "InvalidRequestException", f"Query has not yet finished. Current state: {found.state}"
@@ -315,10 +312,7 @@ class AthenaFake:
             answer["NextToken"] = f"{found.qid}:{offset + size}"
         return Reply.json(answer, headers={"Content-Type": JSON})
 
-    def _stop(self, body: dict[str, Any]) -> Reply:
-        found = self._find(body)
-        if isinstance(found, Reply):
-            return found
+    def _stop(self, found: Execution, body: dict[str, Any]) -> Reply:
         with self._lock:
             if found.state in ("QUEUED", "RUNNING"):
                 found.state, found.reason = "CANCELLED", "Query cancelled by user"

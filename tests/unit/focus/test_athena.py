@@ -128,7 +128,9 @@ def test_results_page_past_1000_rows_with_the_header_skipped(
         f'SELECT "BilledCost" FROM {FQN} WHERE "BillingCurrency" = ?', ["USD"], CallContext()
     )
     assert len(result.rows) == 2500
-    assert sorted(Decimal(str(r[0])) for r in result.rows) == sorted(Decimal(r["BilledCost"]) for r in planted)
+    assert sorted(Decimal(str(r[0])) for r in result.rows) == sorted(
+        Decimal(r["BilledCost"]) for r in planted
+    )
     assert fake.actions.count("GetQueryResults") == 3  # 1000 (header + 999), 1000, 501
     assert result.bytes_scanned == sum(
         o["Size"] for o in fake.s3().list_objects_v2(Bucket="focus-exports")["Contents"]
@@ -203,6 +205,42 @@ def test_a_failed_query_and_a_missing_output_location_are_named(fake: AthenaFake
     assert backend(workgroup="with-output", output="").run(
         f"SELECT count(*) FROM {FQN}", [], CallContext()
     ).rows == [(2500,)]
+
+
+def test_engine_failures_say_what_to_do(fake: AthenaFake) -> None:
+    fake.fail_next = (
+        "Query exhausted resources at this scale factor",
+        {"ErrorCategory": 1, "ErrorType": 401, "Retryable": False, "ErrorMessage": "exhausted"},
+    )
+    with pytest.raises(ScopeFailure, match="exhausted Athena's resources: narrow the period") as err:
+        backend().run(f"SELECT count(*) FROM {FQN}", [], CallContext())
+    assert err.value.code == "upstream"
+    fake.fail_next = ("Internal error", {"ErrorCategory": 1, "ErrorType": 401, "Retryable": True})
+    with pytest.raises(ScopeFailure) as err:
+        backend().run(f"SELECT count(*) FROM {FQN}", [], CallContext())
+    assert err.value.code == "upstream" and err.value.retryable
+
+
+def test_a_query_running_past_the_deadline_is_stopped(fake: AthenaFake) -> None:
+    fake.running_polls = 10_000
+    with pytest.raises(ScopeFailure) as err:
+        backend().run(f"SELECT count(*) FROM {FQN}", [], CallContext(timeout_seconds=0.3))
+    assert err.value.code == "timeout" and "was stopped" in err.value.message
+    assert fake.actions[-1] == "StopQueryExecution"
+    assert [e.state for e in fake.executions.values()] == ["CANCELLED"]
+
+
+def test_the_client_is_read_only_but_for_starting_and_stopping_queries(fake: AthenaFake) -> None:
+    from finops_mcp.providers.aws.guard import ReadOnlyViolation
+
+    client = backend().client()
+    for call in (
+        lambda: client.delete_work_group(WorkGroup="primary"),
+        lambda: client.create_named_query(Name="x", Database="cur", QueryString="SELECT 1"),
+    ):
+        with pytest.raises(ReadOnlyViolation):
+            call()
+    assert fake.actions == []
 
 
 def test_cancelling_the_call_stops_the_query(fake: AthenaFake) -> None:

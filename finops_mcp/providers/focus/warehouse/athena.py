@@ -285,7 +285,8 @@ class AthenaBackend:
 
     def _wait(self, ctx: CallContext, qid: str) -> dict[str, Any]:
         """The finished QueryExecution; stops the query when the call is cancelled or times out."""
-        deadline = time.monotonic() + (ctx.timeout_seconds or self.settings.scope_timeout_seconds)
+        budget = ctx.timeout_seconds or self.settings.scope_timeout_seconds
+        deadline = time.monotonic() + budget
         delay = self.poll_first
         try:
             while True:
@@ -303,7 +304,7 @@ class AthenaBackend:
                     raise ScopeFailure(
                         "timeout",
                         f"Athena query on {self.table.display} still {state or 'running'} after "
-                        f"{self.settings.scope_timeout_seconds:.0f} s; it was stopped (raise "
+                        f"{budget:g} s; it was stopped (raise "
                         "FINOPS_SCOPE_TIMEOUT_SECONDS or narrow the period)",
                         retryable=True,
                     )
