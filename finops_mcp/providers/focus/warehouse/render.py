@@ -51,6 +51,14 @@ DUCKDB_ONLY = frozenset(
 )  # fmt: skip
 
 
+# DuckDB constructs sqlglot translates into valid-looking SQL of another meaning (a JSON pointer
+# read as a JSON path, strftime patterns, lambdas over lists): refused in the source queries
+_UNPORTABLE = (
+    exp.Lambda, exp.JSONExtract, exp.JSONExtractScalar, exp.ArrayFilter, exp.TimeToStr, exp.Explode,
+    exp.Flatten,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Dialect:
     """How one engine reads a FOCUS table: the sqlglot dialect, the normalizing SELECT (in that
@@ -147,6 +155,9 @@ def _render(sql: str, scheme: str, table_sql: str) -> Rendered:
     tree = sqlglot.parse_one(number_placeholders(sql, "duckdb"), read="duckdb")
     if any(g.args.get("all") for g in tree.find_all(exp.Group)):
         raise ValueError("GROUP BY ALL in a FOCUS query: group by explicit expressions")
+    for node in tree.walk():
+        if isinstance(node, _UNPORTABLE):  # sqlglot renders these, but not with the same meaning everywhere
+            raise ValueError(f"FOCUS query uses {type(node).__name__}, which does not render portably")
     for trunc in list(tree.find_all(exp.TimestampTrunc)):
         trunc.replace(exp.DateTrunc(this=trunc.this, unit=trunc.args.get("unit")))
     hoisted = _hoist_tags(tree, dialect)
@@ -175,7 +186,7 @@ def _hoist_tags(tree: exp.Expression, dialect: Dialect) -> dict[int, list[tuple[
     calls = [f for f in tree.find_all(exp.Anonymous) if str(f.this).lower() == TAG_FUNCTION]
     for n, call in enumerate(calls):
         select = call.parent_select
-        source = select.args.get("from_") if select is not None else None
+        source = (select.args.get("from_") or select.args.get("from")) if select is not None else None
         table = source.this if source is not None else None
         if select is None or not isinstance(table, exp.Table) or table.name != TABLE:
             raise ValueError("tag_value() must be read in a SELECT directly over focus_cost")
