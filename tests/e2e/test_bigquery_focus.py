@@ -89,7 +89,9 @@ async def test_the_three_tools_answer_from_bigquery_as_from_the_files(
 ) -> None:
     env, local, bq = bigquery
     project, dataset, table = TABLE.split(".")
-    remote = await answers(server_env(demo_env, f"demo=bigquery://{project}/{dataset}/{table}", env), tmp_path)
+    remote = await answers(
+        server_env(demo_env, f"demo=bigquery://{project}/{dataset}/{table}", env), tmp_path
+    )
     here = await answers(server_env(demo_env, f"demo={local}", {}), tmp_path)
     cost, audit, budgets = remote
     assert cost["total"] > 0 and cost["rows"] and audit["summary"]["findings"] > 0

@@ -107,7 +107,8 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
     required = tuple(dict.fromkeys(ctx.required_tags))
     # one 0/1 column per required tag: 1 where the row lacks it (missing or empty)
     flags = ", ".join(
-        f"CASE WHEN COALESCE(tag_value(tags, ?), '') = '' THEN 1 ELSE 0 END AS m{i}" for i in range(len(required))
+        f"CASE WHEN COALESCE(tag_value(tags, ?), '') = '' THEN 1 ELSE 0 END AS m{i}"
+        for i in range(len(required))
     )
     sql = f"""
         SELECT res_key, currency, SUM(effective_cost) AS cost, bool_or(no_id) AS no_id,

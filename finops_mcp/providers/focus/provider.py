@@ -321,7 +321,12 @@ class FocusProvider:
     def _describe_table(self, name: str) -> dict[str, Any]:
         wh = self._warehouses[name]
         if isinstance(wh, ScopeFailure):
-            return {"name": name, "scope": f"focus:{name}", "loaded": False, "error": {"code": wh.code, "message": wh.message}}
+            return {
+                "name": name,
+                "scope": f"focus:{name}",
+                "loaded": False,
+                "error": {"code": wh.code, "message": wh.message},
+            }
         entry: dict[str, Any] = {"name": name, "scope": f"focus:{name}", "table": wh.table.display}
         try:
             snap = wh.snapshot(CallContext())

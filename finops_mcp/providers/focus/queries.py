@@ -194,9 +194,7 @@ def cost_lines(cur: Runner, query: CostQuery) -> list[CostLine]:
     return _lines(cur, query, *cost_sql(query))
 
 
-def period_lines(
-    cur: Runner, query: CostQuery, spans: Sequence[Span]
-) -> list[list[CostLine]]:
+def period_lines(cur: Runner, query: CostQuery, spans: Sequence[Span]) -> list[list[CostLine]]:
     """`query` over each of `spans`, in one scan (`periods_sql`): one list of total lines per span."""
     out: dict[date, list[CostLine]] = {span.start: [] for span in spans}
     for line in _lines(cur, query, *periods_sql(query, spans)):

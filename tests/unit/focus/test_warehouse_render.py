@@ -19,8 +19,12 @@ from finops_mcp.providers.focus.warehouse.render import DIALECTS, check_portable
 
 TABLES = {
     "bigquery": WarehouseTable("bigquery", ("proj-1", "ds", "focus"), {}, "bigquery://proj-1/ds/focus"),
-    "snowflake": WarehouseTable("snowflake", ("acct", "DB", "SCH", "FOCUS"), {}, "snowflake://acct/DB/SCH/FOCUS"),
-    "athena": WarehouseTable("athena", ("AwsDataCatalog", "cur", "focus"), {}, "athena://AwsDataCatalog/cur/focus"),
+    "snowflake": WarehouseTable(
+        "snowflake", ("acct", "DB", "SCH", "FOCUS"), {}, "snowflake://acct/DB/SCH/FOCUS"
+    ),
+    "athena": WarehouseTable(
+        "athena", ("AwsDataCatalog", "cur", "focus"), {}, "athena://AwsDataCatalog/cur/focus"
+    ),
 }
 TAG_ACCESS = {"bigquery": exp.Unnest, "snowflake": "GET(", "athena": "ELEMENT_AT("}
 SPAN = Span(date(2024, 3, 1), date(2024, 5, 31))
@@ -29,7 +33,9 @@ SPAN = Span(date(2024, 3, 1), date(2024, 5, 31))
 def sample_queries() -> list[tuple[str, list[object]]]:
     tagged = Filters(services=("Amazon EC2",), tags=(("team", ("data", "")), ("env", ())))
     out = [
-        queries.cost_sql(CostQuery(SPAN, "monthly", ("tag:team", "service"), "billed", tagged, quantity=True)),
+        queries.cost_sql(
+            CostQuery(SPAN, "monthly", ("tag:team", "service"), "billed", tagged, quantity=True)
+        ),
         queries.cost_sql(CostQuery(SPAN, "daily", ("region",), "effective")),
         queries.periods_sql(
             CostQuery(SPAN, "total", ("tag:env",), "billed"), [Span(SPAN.start, date(2024, 3, 31)), SPAN]
@@ -59,20 +65,32 @@ def test_every_rendered_query_parses_in_its_dialect_and_groups_explicitly(scheme
 
 
 def test_parameters_follow_the_rendered_order() -> None:
-    sql = "SELECT COALESCE(tag_value(tags, ?), '') AS k0, SUM(billed_cost) AS cost FROM focus_cost WHERE charge_day >= ? GROUP BY 1"
+    sql = (
+        "SELECT COALESCE(tag_value(tags, ?), '') AS k0, SUM(billed_cost) AS cost FROM focus_cost "
+        "WHERE charge_day >= ? GROUP BY 1"
+    )
     rendered = render(sql, "bigquery", TABLES["bigquery"])
     # the tag key moved into the subquery, before the WHERE date: both still in their places
     assert rendered.params(["team", date(2024, 3, 1)]) == ["team", date(2024, 3, 1)]
-    sql2 = "SELECT charge_day FROM focus_cost WHERE charge_day >= ? AND COALESCE(tag_value(tags, ?), '') = ? GROUP BY 1"
+    sql2 = (
+        "SELECT charge_day FROM focus_cost WHERE charge_day >= ? AND COALESCE(tag_value(tags, ?), '') = ? "
+        "GROUP BY 1"
+    )
     r2 = render(sql2, "snowflake", TABLES["snowflake"])
     assert r2.params([date(2024, 3, 1), "team", "data"]) == ["team", date(2024, 3, 1), "data"]
 
 
 def test_group_by_all_and_duckdb_only_functions_are_refused() -> None:
     with pytest.raises(ValueError, match="GROUP BY ALL"):
-        render("SELECT service, SUM(billed_cost) FROM focus_cost GROUP BY ALL", "bigquery", TABLES["bigquery"])
+        render(
+            "SELECT service, SUM(billed_cost) FROM focus_cost GROUP BY ALL", "bigquery", TABLES["bigquery"]
+        )
     # sqlglot would turn these into valid SQL of another meaning (a JSON pointer read as a path)
-    for bad in ("json_extract_string(tags, '/team')", "list_filter([1], lambda k: k > 1)", "strftime(charge_day, '%Y')"):
+    for bad in (
+        "json_extract_string(tags, '/team')",
+        "list_filter([1], lambda k: k > 1)",
+        "strftime(charge_day, '%Y')",
+    ):
         with pytest.raises(ValueError, match="does not render portably"):
             render(f"SELECT {bad} FROM focus_cost", "snowflake", TABLES["snowflake"])
     # what sqlglot passes through untranslated is refused in the rendered SQL
@@ -101,4 +119,9 @@ def test_untagged_rows_are_null_in_the_bigquery_tag_access_run_on_duckdb() -> No
         "(CAST([] AS STRUCT(key VARCHAR, value VARCHAR)[]), 'c'), ([{'key': 'team', 'value': ''}], 'd')"
         ") AS t(Tags, r)"
     )
-    assert con.execute(sql, {"key": "team"}).fetchall() == [("a", "data"), ("b", None), ("c", None), ("d", "")]
+    assert con.execute(sql, {"key": "team"}).fetchall() == [
+        ("a", "data"),
+        ("b", None),
+        ("c", None),
+        ("d", ""),
+    ]

@@ -133,7 +133,8 @@ class WarehouseRunner:
         amount = human_bytes(self.scanned) if self.scanned is not None else "an amount it does not report"
         self.ctx.note(
             f"focus:{self.name}: {engine} scanned {amount} in {self.queries} quer"
-            f"{'y' if self.queries == 1 else 'ies'} on {self.table.display}" + (f" ({limit})" if limit else "")
+            f"{'y' if self.queries == 1 else 'ies'} on {self.table.display}"
+            + (f" ({limit})" if limit else "")
         )
 
 
@@ -193,11 +194,10 @@ class WarehouseDataset:
                 f"FOCUS dataset {self.name!r}: {self.table.display} holds no rows; point FINOPS_FOCUS_PATHS "
                 "at the FOCUS cost table",
             )
-        notes = (
-            (f"FOCUS dataset {self.name!r}: {stats.undated} row(s) without ChargePeriodStart are not counted",)
-            if stats.undated
-            else ()
+        undated = (
+            f"FOCUS dataset {self.name!r}: {stats.undated} row(s) without ChargePeriodStart are not counted"
         )
+        notes = (undated,) if stats.undated else ()
         snap = WarehouseSnapshot(
             name=self.name,
             rows=stats.rows,

@@ -70,7 +70,8 @@ class Dialect:
     tag: str
 
     def table_sql(self, table: WarehouseTable) -> str:
-        return exp.table_(*reversed(table.location[-3:]), quoted=True).sql(dialect=self.name)  # type: ignore[arg-type]
+        catalog, db, name = table.location[-3:]
+        return exp.table_(name, db, catalog, quoted=True).sql(dialect=self.name)
 
 
 def _normalize(day: str, money: str, tags: str) -> str:
@@ -89,7 +90,8 @@ def _normalize(day: str, money: str, tags: str) -> str:
         f"{text('ResourceType')} AS resource_type, {text('ChargeCategory')} AS charge_category, "
         f"{text('ChargeFrequency')} AS charge_frequency, {money.format(c='BilledCost')} AS billed_cost, "
         f"{money.format(c='EffectiveCost')} AS effective_cost, {text('BillingCurrency')} AS currency, "
-        f"{text('CommitmentDiscountId')} AS commitment_id, {text('CommitmentDiscountName')} AS commitment_name, "
+        f"{text('CommitmentDiscountId')} AS commitment_id, "
+        f"{text('CommitmentDiscountName')} AS commitment_name, "
         f"{text('CommitmentDiscountStatus')} AS commitment_status, {tags.format(c='Tags')} AS tags, "
         f"{money.format(c='PricingQuantity')} AS quantity, {text('PricingUnit')} AS unit, "
         "CAST(NULL AS DATE) AS partition_month FROM {table}"
@@ -117,9 +119,7 @@ DIALECTS: dict[str, Dialect] = {
     # map(varchar, varchar); element_at is NULL for a missing key (map[k] would fail the query)
     "athena": Dialect(
         "trino",
-        _normalize(
-            "CAST({c} AS DATE)", "CAST({c} AS DECIMAL(38, 10))", "json_format(CAST({c} AS JSON))"
-        ),
+        _normalize("CAST({c} AS DATE)", "CAST({c} AS DECIMAL(38, 10))", "json_format(CAST({c} AS JSON))"),
         f"element_at(Tags, {_KEY})",
     ),
 }
@@ -179,7 +179,7 @@ def _render(sql: str, scheme: str, table_sql: str) -> Rendered:
     return Rendered(_MARK_RE.sub("?", text), order)
 
 
-def _hoist_tags(tree: exp.Expression, dialect: Dialect) -> dict[int, list[tuple[str, exp.Expression]]]:
+def _hoist_tags(tree: exp.Expr, dialect: Dialect) -> dict[int, list[tuple[str, exp.Expression]]]:
     """Replace each `tag_value(tags, key)` by a column of the `focus_cost` its SELECT reads; the
     (alias, key) pairs to add to that subquery, by the id of the SELECT."""
     hoisted: dict[int, list[tuple[str, exp.Expression]]] = {}
@@ -203,6 +203,8 @@ def check_portable(sql: str, dialect: str) -> None:
         if isinstance(node, exp.Lambda) or (
             isinstance(node, exp.Anonymous) and str(node.this).lower() in DUCKDB_ONLY
         ):
-            raise ValueError(f"FOCUS query rendered for {dialect} holds DuckDB-only {node.sql('duckdb')[:60]}")
+            raise ValueError(
+                f"FOCUS query rendered for {dialect} holds DuckDB-only {node.sql('duckdb')[:60]}"
+            )
         if isinstance(node, exp.Group) and node.args.get("all"):
             raise ValueError(f"FOCUS query rendered for {dialect} holds GROUP BY ALL")
