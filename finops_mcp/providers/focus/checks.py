@@ -29,14 +29,16 @@ from finops_mcp.periods import Span
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.executor import Runner
 from finops_mcp.providers.focus.loader import TABLE, tags_of
-from finops_mcp.providers.focus.queries import Where
+from finops_mcp.providers.focus.queries import (
+    HIGH_DAILY_EXCESS,
+    MONTH_DAYS,
+    NOT_SCHEDULED,
+    USAGE_ONLY,
+    ZERO,
+    Where,
+)
 
 WINDOW_DAYS = 30
-MONTH_DAYS = Decimal(30)
-HIGH_DAILY_EXCESS = Decimal(1000)
-USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
-NOT_SCHEDULED = "(charge_frequency IS NULL OR lower(charge_frequency) NOT IN ('recurring', 'one-time'))"
-ZERO = Decimal(0)
 
 
 def audit_window(last_day: date) -> Span:

@@ -50,6 +50,11 @@ DIMENSION_COLUMNS: dict[str, str] = {
 COST_COLUMNS: dict[str, str] = {"billed": "billed_cost", "effective": "effective_cost"}
 GRANULARITIES = ("total", "daily", "monthly")
 ZERO = Decimal(0)
+# shared by the checks: usage rows only (no tax, credit, purchase, adjustment), and no scheduled charges
+USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
+NOT_SCHEDULED = "(charge_frequency IS NULL OR lower(charge_frequency) NOT IN ('recurring', 'one-time'))"
+MONTH_DAYS = Decimal(30)  # a month, for monthly estimates of the checks
+HIGH_DAILY_EXCESS = Decimal(1000)  # a day's excess from which a spike / anomaly is high severity
 Params = list[object]
 
 
