@@ -412,13 +412,16 @@ def summarize(groups: Sequence[tuple[Any, ...]]) -> Stats:
 
 
 def tags_of(value: Any) -> dict[str, str]:
-    """A `tags` value (JSON object text) as a dict of text values (None / invalid JSON: empty)."""
+    """A `tags` value (JSON object text) as a dict of text values (None / invalid JSON: empty).
+    A JSON list of {"key", "value"} objects (BigQuery's key/value tag arrays) is read as that map."""
     if not value:
         return {}
     try:
         data = json.loads(value) if isinstance(value, str) else dict(value)
     except (ValueError, TypeError):
         return {}
+    if isinstance(data, list):
+        data = {i["key"]: i.get("value") for i in data if isinstance(i, Mapping) and "key" in i}
     if not isinstance(data, Mapping):
         return {}
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items() if v is not None}
