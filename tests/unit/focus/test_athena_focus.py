@@ -22,7 +22,14 @@ from tests.fakes.athena import AthenaFake, WorkGroup
 from tests.fakes.aws_estate import base_env, moto_server
 from tests.unit.focus.conftest import make_settings, scope
 from tests.unit.focus.focusdata import WEIRD_TAG, write_parquet
-from tests.unit.focus.warehouse_cases import BUDGETS, REQUIRED_TAGS, TABLES, answers, first_last, write_local
+from tests.unit.focus.warehouse_cases import (
+    BUDGETS,
+    REQUIRED_TAGS,
+    TABLES,
+    assert_same_answers,
+    first_last,
+    write_local,
+)
 
 OUTPUT = "s3://athena-results/focus/"
 
@@ -76,18 +83,8 @@ def provider(athena: Athena, entry: str) -> FocusProvider:
 
 @pytest.mark.parametrize("name", list(TABLES))
 def test_athena_answers_equal_local_answers_to_the_cent(athena: Athena, name: str) -> None:
-    first, last = first_last(name)
     local, remote = provider(athena, athena.local[name]), provider(athena, athena.url(name))
-    try:
-        want = answers(local, scope(name), first, last)
-        athena.fake.executions.clear()
-        got = answers(remote, scope(name), first, last)
-    finally:
-        local.close()
-        remote.close()
-    assert want["findings"], "the planted data must produce findings"
-    for key in want:
-        assert got[key] == want[key], key
+    assert_same_answers(local, remote, name, before_remote=athena.fake.executions.clear)
     # what went to Athena: every query ran (none refused as Trino-invalid), values bound or escaped
     executions = list(athena.fake.executions.values())
     assert executions
