@@ -298,6 +298,9 @@ REFUSED = {
     "strftime": f"SELECT strftime(\"ChargePeriodStart\", '%Y') FROM {FQN}",
     "ifnull": f"SELECT ifnull(\"ResourceId\", '') FROM {FQN}",
     "varchar against a timestamp": f"SELECT count(*) FROM {FQN} WHERE \"ChargePeriodStart\" >= '2024-03-01'",
+    "varchar between on a timestamp": (
+        f"SELECT count(*) FROM {FQN} WHERE \"ChargePeriodStart\" BETWEEN '2024-03-01' AND '2024-04-01'"
+    ),
     "backticks": "SELECT count(*) FROM `cur`.`focus`",
     "two statements": f"SELECT 1 FROM {FQN}; SELECT 2 FROM {FQN}",
     "unknown table": 'SELECT count(*) FROM "AwsDataCatalog"."cur"."other"',

@@ -1,151 +1,120 @@
-"""The FOCUS provider over an Athena table answers exactly as over the same rows as local Parquet:
-get_cost (groupings, tags, filters, granularities, forecast), budgets and every focus.* check, to
-the cent. The Athena side is the real boto3 client against the executing fake (tests/fakes/athena.py),
-which also refuses SQL that Trino would (so the rendered queries are checked for Athena on the way)."""
+"""FOCUS datasets in Athena: the provider over an Athena table answers exactly as over the same
+rows as local Parquet (`warehouse_cases.answers`: get_cost in every shape, periods, forecast,
+budgets, every focus.* check, to the cent). The Athena side is the real boto3 client against the
+executing fake (tests/fakes/athena.py), which also FAILS SQL that Trino would refuse, so every
+rendered query is checked for Athena on the way."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from finops_mcp.engine.context import CallContext
+from finops_mcp.errors import ScopeFailure
 from finops_mcp.periods import Span
-from finops_mcp.providers.base import AuditUnit, CostQuery, Filters
+from finops_mcp.providers.base import CostQuery
 from finops_mcp.providers.focus.provider import FocusProvider
 from tests.fakes.athena import AthenaFake, WorkGroup
 from tests.fakes.aws_estate import base_env, moto_server
 from tests.unit.focus.conftest import make_settings, scope
-from tests.unit.focus.focusdata import acme_rows, row, write_parquet
-from tests.unit.focus.planted import planted_rows
+from tests.unit.focus.focusdata import WEIRD_TAG, write_parquet
+from tests.unit.focus.warehouse_cases import (
+    BUDGETS,
+    REQUIRED_TAGS,
+    TABLES,
+    assert_same_answers,
+    first_last,
+    write_local,
+)
 
 OUTPUT = "s3://athena-results/focus/"
-URL = f"athena://AwsDataCatalog/cur/focus?workgroup=finops&output={OUTPUT}"
-BUDGETS = """
-budgets:
-  - {name: monthly-total, amount: 12000, thresholds: [50, 80, 100]}
-  - {name: azure-eur, amount: 700.50, currency: eur, filters: {providers: [Microsoft]}}
-  - name: ec2-data-quarter
-    amount: 5000
-    period: quarterly
-    cost_type: effective
-    filters: {services: [Amazon EC2], accounts: ["012345678901"], regions: us-east-1, tags: {team: data}}
-  - {name: year, amount: 100000, period: annually}
-"""
-SETTINGS: dict[str, Any] = {"required_tags": ["team"], "spike_min_daily_cost": "5"}
 
 
 @dataclass
-class Pair:
-    local: FocusProvider
-    athena: FocusProvider
+class Athena:
     fake: AthenaFake
+    local: dict[str, str]  # dataset name -> FINOPS_FOCUS_PATHS entry of the local Parquet
+    budgets: Path
 
-
-def all_rows() -> list[dict[str, Any]]:
-    rows = [r for part in acme_rows().values() for r in part] + planted_rows()
-    rows.append(row(date(2024, 4, 2), "3.33", ServiceName="Amazon S3", Tags={"o'brien": "it's"}))
-    return rows
+    @staticmethod
+    def url(name: str) -> str:
+        return f"{name}=athena://AwsDataCatalog/cur/{name}?workgroup=finops&output={OUTPUT}"
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+def athena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Athena]:
+    """Each planted table in moto's S3 as AWS Data Exports lays it out (one folder per billing
+    period, Tags a map), catalogued in the fake as AwsDataCatalog.cur.<name>."""
     import boto3
 
-    base = tmp_path_factory.mktemp("athena-focus")
-    rows = all_rows()
-    months = sorted({r["ChargePeriodStart"].strftime("%Y-%m") for r in rows})
-    for month in months:  # the AWS Data Exports layout: one folder per billing period
-        part = [r for r in rows if r["ChargePeriodStart"].strftime("%Y-%m") == month]
-        write_parquet(base / f"BILLING_PERIOD={month}" / "part-0.parquet", part, tags="map")
-    budgets = base.parent / "budgets.yaml"
-    budgets.write_text(BUDGETS)
+    tmp = tmp_path_factory.mktemp("athena-focus")
     mp = pytest.MonkeyPatch()
     with moto_server() as s3_url, AthenaFake(s3_url) as fake:
         for key, value in {**base_env(s3_url), "AWS_ENDPOINT_URL_ATHENA": fake.url}.items():
             mp.setenv(key, value)
         mp.delenv("AWS_PROFILE", raising=False)
         s3 = boto3.client("s3", endpoint_url=s3_url)
-        s3.create_bucket(Bucket="cur-exports")
-        s3.create_bucket(Bucket="athena-results")
-        for path in sorted(base.rglob("*.parquet")):
-            s3.upload_file(str(path), "cur-exports", f"focus/data/{path.relative_to(base).as_posix()}")
-        fake.tables[("AwsDataCatalog", "cur", "focus")] = "s3://cur-exports/focus/data/"
+        for bucket in ("cur-exports", "athena-results"):
+            s3.create_bucket(Bucket=bucket)
+        for name, rows in TABLES.items():
+            by_month: dict[str, list[dict[str, Any]]] = {}
+            for r in rows():
+                by_month.setdefault(r["ChargePeriodStart"].strftime("%Y-%m"), []).append(r)
+            for month, part in sorted(by_month.items()):
+                path = write_parquet(tmp / name / f"BILLING_PERIOD={month}" / "part-0.parquet", part)
+                s3.upload_file(str(path), "cur-exports", f"{name}/data/BILLING_PERIOD={month}/part-0.parquet")
+            fake.tables[("AwsDataCatalog", "cur", name)] = f"s3://cur-exports/{name}/data/"
         fake.workgroups["finops"] = WorkGroup("finops", cutoff=10**9)
-        common = {**SETTINGS, "focus_budgets": str(budgets)}
-        local = FocusProvider(make_settings(focus_paths=[f"acme={base}/**/*.parquet"], **common))
-        athena = FocusProvider(make_settings(focus_paths=[f"acme={URL}"], **common))
-        yield Pair(local, athena, fake)
-        local.close()
-        athena.close()
+        budgets = tmp / "budgets.yaml"
+        budgets.write_text(BUDGETS)
+        yield Athena(fake, write_local(tmp / "local"), budgets)
     mp.undo()
 
 
-ALL = Span(date(2024, 1, 1), date(2024, 5, 31))
-MARCH_APRIL = Span(date(2024, 3, 1), date(2024, 4, 30))
-QUERIES = (
-    CostQuery(ALL, "total", ("service",), "billed"),
-    CostQuery(ALL, "monthly", ("account", "tag:team"), "effective"),
-    CostQuery(ALL, "daily", ("region",), "billed"),
-    CostQuery(MARCH_APRIL, "monthly", ("tag:o'brien", "charge_category"), "billed"),
-    CostQuery(
-        ALL, "total", ("resource",), "billed",
-        filters=Filters(services=("Amazon EC2", "Amazon S3"), tags=(("team", ("data", "")),)),
-    ),
-    CostQuery(ALL, "monthly", ("service",), "billed",
-              filters=Filters(regions=("us-east-1",), accounts=("012345678901",))),
-)  # fmt: skip
-
-
-def cost(provider: FocusProvider, q: CostQuery) -> dict[Any, Any]:
-    lines = provider.cost(scope("acme"), q, CallContext())
-    return {(line.keys, line.period_start, line.currency): line.cost for line in lines}
-
-
-@pytest.mark.parametrize("q", QUERIES, ids=lambda q: f"{q.granularity}-{'-'.join(q.group_by)}")
-def test_cost_equals_the_local_answer_to_the_cent(pair: Pair, q: CostQuery) -> None:
-    local = cost(pair.local, q)
-    assert local  # never a vacuous match
-    assert cost(pair.athena, q) == local
-
-
-def test_forecast_and_budgets_equal_the_local_answer(pair: Pair) -> None:
-    q = CostQuery(Span(date(2024, 5, 1), date(2024, 5, 31)), "total", (), "billed")
-    assert pair.athena.forecast(scope("acme"), q, CallContext()) == pair.local.forecast(
-        scope("acme"), q, CallContext()
+def provider(athena: Athena, entry: str) -> FocusProvider:
+    return FocusProvider(
+        make_settings(focus_paths=[entry], focus_budgets=str(athena.budgets), required_tags=REQUIRED_TAGS)
     )
-    today = date(2024, 5, 20)
-    local = pair.local.budgets(scope("acme"), today, CallContext())
-    assert len(local) == 4
-    assert pair.athena.budgets(scope("acme"), today, CallContext()) == local
 
 
-@pytest.mark.parametrize("region", [None, "us-east-1"])
-def test_every_focus_check_finds_the_same_findings(pair: Pair, region: str | None) -> None:
-    checks = list(pair.local.checks())
-    unit = AuditUnit(scope("acme"), region)
-    local = pair.local.audit(unit, checks, CallContext())
+@pytest.mark.parametrize("name", list(TABLES))
+def test_athena_answers_equal_local_answers_to_the_cent(athena: Athena, name: str) -> None:
+    local, remote = provider(athena, athena.local[name]), provider(athena, athena.url(name))
+    assert_same_answers(local, remote, name, before_remote=athena.fake.executions.clear)
+    # what went to Athena: every query ran (none refused as Trino-invalid), values bound or escaped
+    executions = list(athena.fake.executions.values())
+    assert executions
+    assert all(e.state == "SUCCEEDED" for e in executions), [e.reason for e in executions if e.reason]
+    assert all(
+        p.startswith(("'", "DATE '", "DECIMAL '")) or p.isdigit() for e in executions for p in e.params
+    )
+    assert not any("Amazon EC2" in e.query for e in executions)  # a filter value: bound in WHERE
+    if name == "acme":  # a tag key read in the select list: the escaped literal, never raw text
+        quoted = "'" + WEIRD_TAG.replace("'", "''") + "'"
+        assert any(quoted in e.query for e in executions)
+        assert all(WEIRD_TAG not in e.query.replace(quoted, "") for e in executions)
+
+
+def test_bytes_scanned_are_reported_and_the_cutoff_bounds_a_dataset(athena: Athena) -> None:
+    first, last = first_last("acme")
+    q = CostQuery(Span(first, last), "total", ("service",), "billed")
+    ok = provider(athena, athena.url("acme"))
     ctx = CallContext()
-    remote = pair.athena.audit(unit, checks, ctx)
-    assert remote.checks_run == local.checks_run
-    found = {f.check for f in local.findings}
-    if region is None:  # every check has something to find in these rows
-        assert found >= {c.id for c in checks} - {"focus.commitment_coverage"}, found
-    key = lambda f: (f.check, f.resource_id, f.region)  # noqa: E731
-    assert sorted(remote.findings, key=key) == sorted(local.findings, key=key)
+    try:
+        assert ok.cost(scope("acme"), q, ctx)
+    finally:
+        ok.close()
+    assert ctx.scanned.snapshot()["focus.athena"] > 0 and ctx.billed.snapshot()["aws.athena"] >= 1
     assert any("Athena scanned" in n for n in ctx.notes)
-
-
-def test_the_queries_are_bound_and_valid_for_athena(pair: Pair) -> None:
-    """Every query the provider sent ran (the fake refuses Trino-invalid SQL), values travelled as
-    ExecutionParameters or escaped literals, and bytes were counted."""
-    executions = list(pair.fake.executions.values())
-    assert executions and all(e.state == "SUCCEEDED" for e in executions), [
-        e.reason for e in executions if e.state != "SUCCEEDED"
-    ]
-    assert any("'o''brien'" in e.query for e in executions)  # a tag key in the select list
-    assert any("'Amazon EC2'" in e.params for e in executions)  # a filter in WHERE, bound
-    assert all("Amazon EC2" not in e.query for e in executions)
+    athena.fake.workgroups["tight"] = WorkGroup("tight", cutoff=1000)
+    capped = provider(athena, athena.url("acme").replace("workgroup=finops", "workgroup=tight"))
+    try:
+        with pytest.raises(ScopeFailure, match="scan limit of 1000 bytes") as err:
+            capped.cost(scope("acme"), q, CallContext())
+    finally:
+        capped.close()
+    assert err.value.code == "invalid_query"

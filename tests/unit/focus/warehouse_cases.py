@@ -10,6 +10,7 @@ untagged cost, several currencies and clouds; `planted`: anomalies and spikes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -140,3 +141,23 @@ def first_last(name: str) -> tuple[date, date]:
     rows = TABLES[name]()
     days = [r["ChargePeriodStart"].date() for r in rows]
     return min(days), max(days)
+
+
+def assert_same_answers(
+    local: FocusProvider, remote: FocusProvider, name: str, before_remote: Callable[[], object] = lambda: None
+) -> None:
+    """`answers` of both providers over dataset `name` (both closed afterwards) are equal key by
+    key, and the planted data produced findings; `before_remote` runs between the two (e.g. to
+    clear an emulator's query log)."""
+    first, last = first_last(name)
+    scope = Scope(provider="focus", kind="focus", key=name, name=name)
+    try:
+        want = answers(local, scope, first, last)
+        before_remote()
+        got = answers(remote, scope, first, last)
+    finally:
+        local.close()
+        remote.close()
+    assert want["findings"], "the planted data must produce findings"
+    for key in want:
+        assert got[key] == want[key], key
