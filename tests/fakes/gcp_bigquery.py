@@ -234,7 +234,7 @@ def _refusal(sql: str, tree: exp.Expression, params: list[F]) -> str | None:
     """Why BigQuery would refuse `sql`, or None."""
     tokens = sqlglot.Dialect.get_or_raise("bigquery").tokenize(sql)
     if any(t.token_type == TokenType.DCOLON for t in tokens):
-        return "Syntax error: Unexpected \"::\""
+        return 'Syntax error: Unexpected "::"'
     if any(t.token_type == TokenType.PLACEHOLDER for t in tokens):
         return "Positional parameters are not supported in NAMED parameter mode"
     names = {p.get("name") for p in params}
@@ -246,7 +246,7 @@ def _refusal(sql: str, tree: exp.Expression, params: list[F]) -> str | None:
         if isinstance(node, exp.Filter):
             return "Syntax error: Unexpected keyword FILTER"
         if isinstance(node, exp.Lambda):
-            return "Syntax error: Unexpected \"->\""
+            return 'Syntax error: Unexpected "->"'
         if isinstance(node, exp.Anonymous) and str(node.this).lower() in _NOT_BIGQUERY:
             return f"Function not found: {node.this}"
     return None

@@ -27,17 +27,13 @@ from finops_mcp.models import Finding
 from finops_mcp.money import money
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.loader import TABLE
-from finops_mcp.providers.focus.queries import one_unit
+from finops_mcp.providers.focus.queries import HIGH_DAILY_EXCESS, MONTH_DAYS, USAGE_ONLY, ZERO, one_unit
 from finops_mcp.reports import drivers
 
 if TYPE_CHECKING:
     from finops_mcp.providers.focus.checks import FocusCheckContext
 
 LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)
-MONTH_DAYS = Decimal(30)
-HIGH_DAILY_EXCESS = Decimal(1000)
-USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
-ZERO = Decimal(0)
 SeriesKey = tuple[str, str, str, str]  # provider, service, account, currency
 
 

@@ -29,14 +29,16 @@ from finops_mcp.periods import Span
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.executor import Runner
 from finops_mcp.providers.focus.loader import TABLE, tags_of
-from finops_mcp.providers.focus.queries import Where
+from finops_mcp.providers.focus.queries import (
+    HIGH_DAILY_EXCESS,
+    MONTH_DAYS,
+    NOT_SCHEDULED,
+    USAGE_ONLY,
+    ZERO,
+    Where,
+)
 
 WINDOW_DAYS = 30
-MONTH_DAYS = Decimal(30)
-HIGH_DAILY_EXCESS = Decimal(1000)
-USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
-NOT_SCHEDULED = "(charge_frequency IS NULL OR lower(charge_frequency) NOT IN ('recurring', 'one-time'))"
-ZERO = Decimal(0)
 
 
 def audit_window(last_day: date) -> Span:
@@ -107,7 +109,8 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
     required = tuple(dict.fromkeys(ctx.required_tags))
     # one 0/1 column per required tag: 1 where the row lacks it (missing or empty)
     flags = ", ".join(
-        f"CASE WHEN COALESCE(tag_value(tags, ?), '') = '' THEN 1 ELSE 0 END AS m{i}" for i in range(len(required))
+        f"CASE WHEN COALESCE(tag_value(tags, ?), '') = '' THEN 1 ELSE 0 END AS m{i}"
+        for i in range(len(required))
     )
     sql = f"""
         SELECT res_key, currency, SUM(effective_cost) AS cost, bool_or(no_id) AS no_id,

@@ -278,66 +278,51 @@ class FocusProvider:
         return ERRORS.classify(exc)
 
     def describe(self) -> dict[str, Any]:
-        """Datasets, their files and what the data holds. Loads datasets not loaded yet; never raises."""
-        datasets: list[dict[str, Any]] = []
-        for name in self._names:
-            if name in self._warehouses:
-                datasets.append(self._describe_table(name))
-                continue
-            spec = self._store.spec(name)
-            entry: dict[str, Any] = {"name": name, "scope": f"focus:{name}", "globs": list(spec.globs)}
-            try:
-                ds = self._store.get(name)
-            except ScopeFailure as exc:
-                entry.update(loaded=False, error={"code": exc.code, "message": exc.message})
-            except Exception as exc:  # describe() must not fail the resource
-                entry.update(loaded=False, error={"code": "upstream", "message": str(exc)[:300]})
-            else:
-                entry.update(
-                    loaded=True,
-                    files=ds.files,
-                    rows=ds.rows,
-                    providers=list(ds.providers),
-                    first_day=ds.first_day.isoformat() if ds.first_day else None,
-                    last_day=ds.last_day.isoformat() if ds.last_day else None,
-                    currencies=list(ds.currencies),
-                    skipped_files=[
-                        {"path": s.path, "reason": s.reason} for s in ds.skipped[:_DESCRIBE_FILE_LIMIT]
-                    ],
-                    skipped_count=len(ds.skipped),
-                    ignored_files=list(ds.ignored[:_DESCRIBE_FILE_LIMIT]),
-                    ignored_count=len(ds.ignored),
-                    notes=list(ds.notes),
-                )
-            datasets.append(entry)
+        """Datasets, their files or table and what the data holds. Loads datasets not loaded yet;
+        never raises."""
         return {
             "source": "FINOPS_FOCUS_PATHS",
-            "datasets": datasets,
+            "datasets": [self._describe_dataset(name) for name in self._names],
             "budgets_file": self._budget_file.path,
             "required_tags": list(self.settings.required_tags),
             "checks": [c.id for c in CHECKS],
         }
 
-    def _describe_table(self, name: str) -> dict[str, Any]:
-        wh = self._warehouses[name]
-        if isinstance(wh, ScopeFailure):
-            return {"name": name, "scope": f"focus:{name}", "loaded": False, "error": {"code": wh.code, "message": wh.message}}
-        entry: dict[str, Any] = {"name": name, "scope": f"focus:{name}", "table": wh.table.display}
+    def _describe_dataset(self, name: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": name, "scope": f"focus:{name}"}
+        ds: Dataset
         try:
-            snap = wh.snapshot(CallContext())
+            wh = self._table(name)
+            if wh is not None:
+                entry["table"] = wh.table.display
+                ds = wh.snapshot(CallContext())
+            else:
+                entry["globs"] = list(self._store.spec(name).globs)
+                ds = self._store.get(name)
         except ScopeFailure as exc:
             entry.update(loaded=False, error={"code": exc.code, "message": exc.message})
+            return entry
         except Exception as exc:  # describe() must not fail the resource
             entry.update(loaded=False, error={"code": "upstream", "message": str(exc)[:300]})
-        else:
+            return entry
+        entry.update(
+            loaded=True,
+            rows=ds.rows,
+            providers=list(ds.providers),
+            first_day=ds.first_day.isoformat() if ds.first_day else None,
+            last_day=ds.last_day.isoformat() if ds.last_day else None,
+            currencies=list(ds.currencies),
+            notes=list(ds.notes),
+        )
+        if isinstance(ds, LoadedDataset):
             entry.update(
-                loaded=True,
-                rows=snap.rows,
-                providers=list(snap.providers),
-                first_day=snap.first_day.isoformat() if snap.first_day else None,
-                last_day=snap.last_day.isoformat() if snap.last_day else None,
-                currencies=list(snap.currencies),
-                notes=list(snap.notes),
+                files=ds.files,
+                skipped_files=[
+                    {"path": s.path, "reason": s.reason} for s in ds.skipped[:_DESCRIBE_FILE_LIMIT]
+                ],
+                skipped_count=len(ds.skipped),
+                ignored_files=list(ds.ignored[:_DESCRIBE_FILE_LIMIT]),
+                ignored_count=len(ds.ignored),
             )
         return entry
 

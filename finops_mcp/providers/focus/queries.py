@@ -50,6 +50,11 @@ DIMENSION_COLUMNS: dict[str, str] = {
 COST_COLUMNS: dict[str, str] = {"billed": "billed_cost", "effective": "effective_cost"}
 GRANULARITIES = ("total", "daily", "monthly")
 ZERO = Decimal(0)
+# shared by the checks: usage rows only (no tax, credit, purchase, adjustment), and no scheduled charges
+USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
+NOT_SCHEDULED = "(charge_frequency IS NULL OR lower(charge_frequency) NOT IN ('recurring', 'one-time'))"
+MONTH_DAYS = Decimal(30)  # a month, for monthly estimates of the checks
+HIGH_DAILY_EXCESS = Decimal(1000)  # a day's excess from which a spike / anomaly is high severity
 Params = list[object]
 
 
@@ -194,9 +199,7 @@ def cost_lines(cur: Runner, query: CostQuery) -> list[CostLine]:
     return _lines(cur, query, *cost_sql(query))
 
 
-def period_lines(
-    cur: Runner, query: CostQuery, spans: Sequence[Span]
-) -> list[list[CostLine]]:
+def period_lines(cur: Runner, query: CostQuery, spans: Sequence[Span]) -> list[list[CostLine]]:
     """`query` over each of `spans`, in one scan (`periods_sql`): one list of total lines per span."""
     out: dict[date, list[CostLine]] = {span.start: [] for span in spans}
     for line in _lines(cur, query, *periods_sql(query, spans)):

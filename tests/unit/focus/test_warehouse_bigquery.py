@@ -173,13 +173,21 @@ def test_a_tag_key_that_is_sql_is_bound_not_spliced(bq: Bq, adc: None) -> None:
     p = provider(bq, bq.url("acme"))
     try:
         first, last = first_last("acme")
-        lines = p.cost(scope("acme"), CostQuery(Span(first, last), "total", (f"tag:{INJECTION}",), "billed"), CallContext())
+        lines = p.cost(
+            scope("acme"),
+            CostQuery(Span(first, last), "total", (f"tag:{INJECTION}",), "billed"),
+            CallContext(),
+        )
     finally:
         p.close()
     assert {line.keys for line in lines} == {((f"tag:{INJECTION}", ""),)}  # no row has that tag
     sql, params = bq.bq.queries[-1]
     assert INJECTION not in sql and "OR 1=1" not in sql
-    assert {"name": "p0", "parameterType": {"type": "STRING"}, "parameterValue": {"value": INJECTION}} in params
+    assert {
+        "name": "p0",
+        "parameterType": {"type": "STRING"},
+        "parameterValue": {"value": INJECTION},
+    } in params
 
 
 def test_bad_urls_are_clear_configuration_errors(bq: Bq, adc: None) -> None:

@@ -71,7 +71,8 @@ class Snow:
             cur.execute(f"CREATE TABLE {DB}.{SCHEMA}.{name} ({cols})")
             # money and times as text (fakesnow binds a Decimal as an integer), cast by the INSERT
             exprs = ", ".join(
-                "PARSE_JSON(?)" if c == "Tags" else f"CAST(? AS {TYPES[c]})" if c in TYPES else "?" for c in COLUMNS
+                "PARSE_JSON(?)" if c == "Tags" else f"CAST(? AS {TYPES[c]})" if c in TYPES else "?"
+                for c in COLUMNS
             )
             cur.executemany(
                 f"INSERT INTO {DB}.{SCHEMA}.{name} ({', '.join(COLUMNS)}) SELECT {exprs}",

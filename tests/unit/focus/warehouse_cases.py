@@ -93,13 +93,19 @@ def cost_queries(first: date, last: date, tags: bool = True) -> list[CostQuery]:
         CostQuery(span, "monthly", ("resource",), "effective", quantity=True),
         CostQuery(span, "total", ("charge_category",), "billed", Filters(tags=(("team", ("data",)),))),
         CostQuery(span, "total", ("service",), "billed", Filters(tags=(("env", ("",)),))),
-        CostQuery(span, "total", ("account",), "billed", Filters(tags=(("env", ()),), regions=("us-east-1",))),
+        CostQuery(
+            span, "total", ("account",), "billed", Filters(tags=(("env", ()),), regions=("us-east-1",))
+        ),
         CostQuery(span, "total", ("service",), "billed", Filters(services=("Amazon EC2", "Storage"))),
     ]
-    return [q for q in queries if tags or not (q.filters.tags or any(d.startswith("tag:") for d in q.group_by))]
+    return [
+        q for q in queries if tags or not (q.filters.tags or any(d.startswith("tag:") for d in q.group_by))
+    ]
 
 
-def answers(provider: FocusProvider, scope: Scope, first: date, last: date, tags: bool = True) -> dict[str, Any]:
+def answers(
+    provider: FocusProvider, scope: Scope, first: date, last: date, tags: bool = True
+) -> dict[str, Any]:
     ctx = CallContext()
     out: dict[str, Any] = {}
     for i, q in enumerate(cost_queries(first, last, tags)):
@@ -124,7 +130,9 @@ def answers(provider: FocusProvider, scope: Scope, first: date, last: date, tags
         for f in audit.findings
     )  # fmt: skip
     regional = provider.audit(AuditUnit(scope, "us-east-1"), CHECKS, ctx)
-    out["regional"] = sorted((f.check, f.resource_id, _cents(f.estimated_monthly_cost)) for f in regional.findings)
+    out["regional"] = sorted(
+        (f.check, f.resource_id, _cents(f.estimated_monthly_cost)) for f in regional.findings
+    )
     out["regions"] = sorted(regional.regions)
     return out
 

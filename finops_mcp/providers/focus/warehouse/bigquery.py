@@ -26,10 +26,9 @@ from typing import Any, ClassVar
 from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 
-from finops_mcp.engine.context import CallContext
+from finops_mcp.engine.context import CallContext, human_bytes
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.providers.focus.warehouse.base import WarehouseResult, WarehouseTable
-from finops_mcp.providers.focus.warehouse.dataset import human_bytes
 from finops_mcp.providers.focus.warehouse.render import number_placeholders
 from finops_mcp.providers.gcp.clients import GcpClients, classify, reasons, retry_decision
 from finops_mcp.settings import Settings

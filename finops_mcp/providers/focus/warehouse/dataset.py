@@ -24,16 +24,15 @@ import importlib
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from finops_mcp.engine.context import CallContext
+from finops_mcp.engine.context import CallContext, human_bytes
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.providers.focus.executor import Row
-from finops_mcp.providers.focus.loader import STATS_SQL, summarize
+from finops_mcp.providers.focus.loader import STATS_SQL, Stats, summarize
 from finops_mcp.providers.focus.warehouse.base import WarehouseBackend, WarehouseTable
 from finops_mcp.providers.focus.warehouse.render import render
 from finops_mcp.settings import Settings
@@ -90,15 +89,6 @@ def new_backend(table: WarehouseTable, settings: Settings) -> WarehouseBackend:
     return backend
 
 
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
 def _value(v: Any) -> Any:
     if isinstance(v, float):
         return Decimal(repr(v))
@@ -133,20 +123,16 @@ class WarehouseRunner:
         amount = human_bytes(self.scanned) if self.scanned is not None else "an amount it does not report"
         self.ctx.note(
             f"focus:{self.name}: {engine} scanned {amount} in {self.queries} quer"
-            f"{'y' if self.queries == 1 else 'ies'} on {self.table.display}" + (f" ({limit})" if limit else "")
+            f"{'y' if self.queries == 1 else 'ies'} on {self.table.display}"
+            + (f" ({limit})" if limit else "")
         )
 
 
 @dataclass(frozen=True)
-class WarehouseSnapshot:
-    """What a warehouse dataset holds, as `loader.LoadedDataset` tells it for files."""
+class WarehouseSnapshot(Stats):
+    """What a warehouse dataset holds (`loader.Stats`), as `loader.LoadedDataset` tells it for files."""
 
     name: str
-    rows: int
-    first_day: date | None
-    last_day: date | None
-    providers: tuple[str, ...]
-    currencies: tuple[str, ...]
     notes: tuple[str, ...]
     taken: float
 
@@ -193,21 +179,11 @@ class WarehouseDataset:
                 f"FOCUS dataset {self.name!r}: {self.table.display} holds no rows; point FINOPS_FOCUS_PATHS "
                 "at the FOCUS cost table",
             )
-        notes = (
-            (f"FOCUS dataset {self.name!r}: {stats.undated} row(s) without ChargePeriodStart are not counted",)
-            if stats.undated
-            else ()
+        undated = (
+            f"FOCUS dataset {self.name!r}: {stats.undated} row(s) without ChargePeriodStart are not counted"
         )
-        snap = WarehouseSnapshot(
-            name=self.name,
-            rows=stats.rows,
-            first_day=stats.first_day,
-            last_day=stats.last_day,
-            providers=stats.providers,
-            currencies=stats.currencies,
-            notes=notes,
-            taken=time.monotonic(),
-        )
+        notes = (undated,) if stats.undated else ()
+        snap = WarehouseSnapshot(**asdict(stats), name=self.name, notes=notes, taken=time.monotonic())
         self._snapshot = snap
         return snap
 

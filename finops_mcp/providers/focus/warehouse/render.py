@@ -51,6 +51,14 @@ DUCKDB_ONLY = frozenset(
 )  # fmt: skip
 
 
+# DuckDB constructs sqlglot translates into valid-looking SQL of another meaning (a JSON pointer
+# read as a JSON path, strftime patterns, lambdas over lists): refused in the source queries
+_UNPORTABLE = (
+    exp.Lambda, exp.JSONExtract, exp.JSONExtractScalar, exp.ArrayFilter, exp.TimeToStr, exp.Explode,
+    exp.Flatten,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Dialect:
     """How one engine reads a FOCUS table: the sqlglot dialect, the normalizing SELECT (in that
@@ -62,7 +70,8 @@ class Dialect:
     tag: str
 
     def table_sql(self, table: WarehouseTable) -> str:
-        return exp.table_(*reversed(table.location[-3:]), quoted=True).sql(dialect=self.name)  # type: ignore[arg-type]
+        catalog, db, name = table.location[-3:]
+        return exp.table_(name, db, catalog, quoted=True).sql(dialect=self.name)
 
 
 def _normalize(day: str, money: str, tags: str) -> str:
@@ -81,7 +90,8 @@ def _normalize(day: str, money: str, tags: str) -> str:
         f"{text('ResourceType')} AS resource_type, {text('ChargeCategory')} AS charge_category, "
         f"{text('ChargeFrequency')} AS charge_frequency, {money.format(c='BilledCost')} AS billed_cost, "
         f"{money.format(c='EffectiveCost')} AS effective_cost, {text('BillingCurrency')} AS currency, "
-        f"{text('CommitmentDiscountId')} AS commitment_id, {text('CommitmentDiscountName')} AS commitment_name, "
+        f"{text('CommitmentDiscountId')} AS commitment_id, "
+        f"{text('CommitmentDiscountName')} AS commitment_name, "
         f"{text('CommitmentDiscountStatus')} AS commitment_status, {tags.format(c='Tags')} AS tags, "
         f"{money.format(c='PricingQuantity')} AS quantity, {text('PricingUnit')} AS unit, "
         "CAST(NULL AS DATE) AS partition_month FROM {table}"
@@ -109,9 +119,7 @@ DIALECTS: dict[str, Dialect] = {
     # map(varchar, varchar); element_at is NULL for a missing key (map[k] would fail the query)
     "athena": Dialect(
         "trino",
-        _normalize(
-            "CAST({c} AS DATE)", "CAST({c} AS DECIMAL(38, 10))", "json_format(CAST({c} AS JSON))"
-        ),
+        _normalize("CAST({c} AS DATE)", "CAST({c} AS DECIMAL(38, 10))", "json_format(CAST({c} AS JSON))"),
         f"element_at(Tags, {_KEY})",
     ),
 }
@@ -147,6 +155,9 @@ def _render(sql: str, scheme: str, table_sql: str) -> Rendered:
     tree = sqlglot.parse_one(number_placeholders(sql, "duckdb"), read="duckdb")
     if any(g.args.get("all") for g in tree.find_all(exp.Group)):
         raise ValueError("GROUP BY ALL in a FOCUS query: group by explicit expressions")
+    for node in tree.walk():
+        if isinstance(node, _UNPORTABLE):  # sqlglot renders these, but not with the same meaning everywhere
+            raise ValueError(f"FOCUS query uses {type(node).__name__}, which does not render portably")
     for trunc in list(tree.find_all(exp.TimestampTrunc)):
         trunc.replace(exp.DateTrunc(this=trunc.this, unit=trunc.args.get("unit")))
     hoisted = _hoist_tags(tree, dialect)
@@ -168,14 +179,14 @@ def _render(sql: str, scheme: str, table_sql: str) -> Rendered:
     return Rendered(_MARK_RE.sub("?", text), order)
 
 
-def _hoist_tags(tree: exp.Expression, dialect: Dialect) -> dict[int, list[tuple[str, exp.Expression]]]:
+def _hoist_tags(tree: exp.Expr, dialect: Dialect) -> dict[int, list[tuple[str, exp.Expression]]]:
     """Replace each `tag_value(tags, key)` by a column of the `focus_cost` its SELECT reads; the
     (alias, key) pairs to add to that subquery, by the id of the SELECT."""
     hoisted: dict[int, list[tuple[str, exp.Expression]]] = {}
     calls = [f for f in tree.find_all(exp.Anonymous) if str(f.this).lower() == TAG_FUNCTION]
     for n, call in enumerate(calls):
         select = call.parent_select
-        source = select.args.get("from_") if select is not None else None
+        source = (select.args.get("from_") or select.args.get("from")) if select is not None else None
         table = source.this if source is not None else None
         if select is None or not isinstance(table, exp.Table) or table.name != TABLE:
             raise ValueError("tag_value() must be read in a SELECT directly over focus_cost")
@@ -192,6 +203,8 @@ def check_portable(sql: str, dialect: str) -> None:
         if isinstance(node, exp.Lambda) or (
             isinstance(node, exp.Anonymous) and str(node.this).lower() in DUCKDB_ONLY
         ):
-            raise ValueError(f"FOCUS query rendered for {dialect} holds DuckDB-only {node.sql('duckdb')[:60]}")
+            raise ValueError(
+                f"FOCUS query rendered for {dialect} holds DuckDB-only {node.sql('duckdb')[:60]}"
+            )
         if isinstance(node, exp.Group) and node.args.get("all"):
             raise ValueError(f"FOCUS query rendered for {dialect} holds GROUP BY ALL")

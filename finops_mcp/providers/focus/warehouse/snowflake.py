@@ -19,6 +19,7 @@ network / 5xx -> upstream, retried.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -154,7 +155,5 @@ class SnowflakeBackend:
         with self._lock:
             conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(sferr.Error):  # best effort
                 conn.close()
-            except sferr.Error:  # best effort
-                pass
