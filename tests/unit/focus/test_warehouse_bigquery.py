@@ -26,7 +26,14 @@ from tests.fakes.gcp_bigquery import FOCUS_EXPORT_SCHEMA, FakeBigQuery
 from tests.fakes.gcp_estate import isolate_env
 from tests.fakes.http import FakeHTTPServer
 from tests.unit.focus.conftest import make_settings, scope
-from tests.unit.focus.warehouse_cases import BUDGETS, REQUIRED_TAGS, TABLES, answers, first_last, write_local
+from tests.unit.focus.warehouse_cases import (
+    BUDGETS,
+    REQUIRED_TAGS,
+    TABLES,
+    assert_same_answers,
+    first_last,
+    write_local,
+)
 
 PROJECT, DATASET = "finops-ci", "gcp_billing_immutable_0ABCDE_012345_us"
 INJECTION = "x') OR 1=1 --"
@@ -90,18 +97,7 @@ def provider(bq: Bq, *entries: str, **settings: Any) -> FocusProvider:
 
 @pytest.mark.parametrize("name", list(TABLES))
 def test_bigquery_answers_equal_local_answers_to_the_cent(bq: Bq, adc: None, name: str) -> None:
-    first, last = first_last(name)
-    local, remote = provider(bq, bq.local[name]), provider(bq, bq.url(name))
-    try:
-        want = answers(local, scope(name), first, last)
-        bq.bq.queries.clear()
-        got = answers(remote, scope(name), first, last)
-    finally:
-        local.close()
-        remote.close()
-    assert want["findings"], "the planted data must produce findings"
-    for key in want:
-        assert got[key] == want[key], key
+    assert_same_answers(provider(bq, bq.local[name]), provider(bq, bq.url(name)), name, bq.bq.queries.clear)
     # what went to BigQuery: named parameters only, never GROUP BY ALL, a bytes cap on every query
     assert bq.bq.queries
     for sql, params in bq.bq.queries:

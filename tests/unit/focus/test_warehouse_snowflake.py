@@ -31,13 +31,7 @@ from finops_mcp.errors import ScopeFailure  # noqa: E402
 from finops_mcp.providers.focus.provider import FocusProvider  # noqa: E402
 from tests.unit.focus.conftest import make_settings, scope  # noqa: E402
 from tests.unit.focus.focusdata import COLUMNS  # noqa: E402
-from tests.unit.focus.warehouse_cases import (  # noqa: E402
-    TABLES,
-    UNTAGGED_BUDGETS,
-    answers,
-    first_last,
-    write_local,
-)
+from tests.unit.focus.warehouse_cases import TABLES, UNTAGGED_BUDGETS, assert_same_answers, write_local  # noqa: E402
 
 DB, SCHEMA = "FINOPS", "BILLING"
 TYPES = {
@@ -109,17 +103,7 @@ def snow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snow]:
 
 @pytest.mark.parametrize("name", list(TABLES))
 def test_snowflake_answers_equal_local_answers_to_the_cent(snow: Snow, name: str) -> None:
-    first, last = first_last(name)
-    local, remote = snow.provider(snow.local[name]), snow.provider(snow.url(name))
-    try:
-        want = answers(local, scope(name), first, last, tags=False)
-        got = answers(remote, scope(name), first, last, tags=False)
-    finally:
-        local.close()
-        remote.close()
-    assert want["findings"] and want["budgets"]
-    for key in want:
-        assert got[key] == want[key], key
+    assert_same_answers(snow.provider(snow.local[name]), snow.provider(snow.url(name)), name, tags=False)
 
 
 def test_missing_credentials_are_a_clear_configuration_error(snow: Snow) -> None:

@@ -144,17 +144,21 @@ def first_last(name: str) -> tuple[date, date]:
 
 
 def assert_same_answers(
-    local: FocusProvider, remote: FocusProvider, name: str, before_remote: Callable[[], object] = lambda: None
+    local: FocusProvider,
+    remote: FocusProvider,
+    name: str,
+    before_remote: Callable[[], object] = lambda: None,
+    tags: bool = True,
 ) -> None:
     """`answers` of both providers over dataset `name` (both closed afterwards) are equal key by
     key, and the planted data produced findings; `before_remote` runs between the two (e.g. to
-    clear an emulator's query log)."""
+    clear an emulator's query log); `tags=False` leaves out the tag questions."""
     first, last = first_last(name)
     scope = Scope(provider="focus", kind="focus", key=name, name=name)
     try:
-        want = answers(local, scope, first, last)
+        want = answers(local, scope, first, last, tags)
         before_remote()
-        got = answers(remote, scope, first, last)
+        got = answers(remote, scope, first, last, tags)
     finally:
         local.close()
         remote.close()
