@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     # --- Azure -----------------------------------------------------------------------------
     azure_subscription_ids: CsvList = Field(default_factory=list, description="Subscription allowlist.")
     azure_management_group: str | None = Field(None, description="Management group id.")
+    azure_billing_account_id: str | None = Field(
+        None,
+        description="Billing account id (EA enrollment / MCA account): adds the azure-billing scope whose "
+        "audit reports reservation utilization.",
+    )
     azure_cloud: Literal["public", "usgov", "china"] = Field("public", description="Azure cloud.")
     azure_arm_endpoint: str | None = Field(None, description="Explicit ARM base URL (tests).")
     azure_snapshot_max_age_days: int = Field(
@@ -152,6 +157,9 @@ class Settings(BaseSettings):
     gcp_max_bytes_billed: int = Field(10 * 1024**3, ge=1, description="BigQuery scan guard in bytes.")
     gcp_snapshot_max_age_days: int = Field(
         90, ge=1, description="gcp.compute.old_snapshot: snapshots older than this many days."
+    )
+    gcp_image_unused_days: int = Field(
+        180, ge=1, description="gcp.compute.unused_image: images older than this many days that no disk uses."
     )
     gcp_recommender_regions: CsvList = Field(
         default_factory=list,
