@@ -68,6 +68,17 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k not in ("meta", "notes", "report_uri")}
 
 
+def assert_same_reports(remote: list[dict[str, Any]], local: list[dict[str, Any]]) -> dict[str, Any]:
+    """The three tools' reports (`CALLS` order) from a warehouse equal those from the files, and
+    are not empty; returns the remote cost report."""
+    cost, audit, budgets = remote
+    assert cost["total"] > 0 and cost["rows"] and audit["summary"]["findings"] > 0
+    assert budgets["summary"]["total"] >= 1
+    for mine, theirs in zip(remote, local, strict=True):
+        assert comparable(mine) == comparable(theirs)
+    return cost
+
+
 async def test_the_three_tools_answer_from_athena_as_from_the_files(
     demo_env: dict[str, str],
     demo_data: DemoDataset,
@@ -78,10 +89,7 @@ async def test_the_three_tools_answer_from_athena_as_from_the_files(
     folder = demo_data.paths_setting.split("=", 1)[1].split("*")[0].rstrip("/")
     remote = await answers(server_env(demo_env, f"demo={URL}", env), tmp_path)
     local = await answers(server_env(demo_env, f"demo={folder}/aws/*/*.parquet", {}), tmp_path)
-    cost, audit, budgets = remote
-    assert cost["total"] > 0 and cost["rows"] and audit["summary"]["findings"] > 0
-    assert budgets["summary"]["total"] >= 1
-    for mine, theirs in zip(remote, local, strict=True):
-        assert comparable(mine) == comparable(theirs)
-    assert cost["meta"]["bytes_scanned"]  # Athena's DataScannedInBytes, reported
+    cost = assert_same_reports(remote, local)
+    assert cost["meta"]["bytes_scanned"]["focus.athena"] > 0  # Athena's DataScannedInBytes, reported
+    assert any("Athena scanned" in n for n in cost["meta"]["notes"])
     assert fake.executions and all(e.state == "SUCCEEDED" for e in fake.executions.values())

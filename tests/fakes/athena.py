@@ -92,6 +92,7 @@ class Execution:
     polls_left: int = 0  # GetQueryExecution answers RUNNING this many more times
     outcome: tuple[str, str | None, dict[str, Any] | None] = ("SUCCEEDED", None, None)
     submitted: float = field(default_factory=time.time)
+    engine_ms: int = 0  # how long DuckDB took
 
 
 class AthenaFake:
@@ -235,9 +236,9 @@ class AthenaFake:
                     "QueryExecutionContext": {"Catalog": found.catalog, "Database": found.database},
                     "Status": status,
                     "Statistics": {
-                        "EngineExecutionTimeInMillis": 5,
+                        "EngineExecutionTimeInMillis": found.engine_ms,
                         "DataScannedInBytes": found.scanned if found.state != "QUEUED" else 0,
-                        "TotalExecutionTimeInMillis": 7,
+                        "TotalExecutionTimeInMillis": int((time.time() - found.submitted) * 1000),
                     },
                     "WorkGroup": found.workgroup,
                     "EngineVersion": {
@@ -322,9 +323,11 @@ class AthenaFake:
                 return
             self._check_types(con, tree)
             duck = tree.sql(dialect="duckdb")
+            began = time.monotonic()
             try:
                 cursor = con.execute(duck)
                 rows = cursor.fetchall()
+                execution.engine_ms = int((time.monotonic() - began) * 1000)
             except duckdb.Error as exc:
                 raise QueryError(f"GENERIC_INTERNAL_ERROR: {exc}", 1006, 2) from None
             execution.columns = [_column_info(d[0], d[1]) for d in cursor.description or []]
