@@ -25,6 +25,7 @@ pytest.importorskip("snowflake.connector")
 fakesnow = pytest.importorskip("fakesnow")
 
 import snowflake.connector  # noqa: E402
+from snowflake.connector import errors as sferr  # noqa: E402
 
 from finops_mcp.engine.context import CallContext  # noqa: E402
 from finops_mcp.errors import ScopeFailure  # noqa: E402
@@ -125,3 +126,36 @@ def test_a_missing_table_is_not_configured(snow: Snow) -> None:
         p.close()
     assert err.value.code in ("not_configured", "invalid_query")
     assert "NOPE" in err.value.message and "SELECT" not in err.value.message.split(":")[0]
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "retryable"),
+    [
+        (
+            sferr.ProgrammingError(msg="Object 'X' does not exist or not authorized.", errno=2003),
+            "not_found",
+            False,
+        ),
+        (
+            sferr.ProgrammingError(msg="Insufficient privileges to operate on table", errno=3001),
+            "forbidden",
+            False,
+        ),
+        (
+            sferr.DatabaseError(msg="Incorrect username or password was specified.", errno=250001),
+            "auth",
+            False,
+        ),
+        (sferr.ForbiddenError(msg="HTTP 403: Forbidden"), "forbidden", False),
+        (sferr.TooManyRequests(msg="HTTP 429: Too Many Requests"), "throttled", True),
+        (sferr.ServiceUnavailableError(msg="HTTP 503"), "upstream", True),
+        (sferr.ProgrammingError(msg="SQL compilation error", errno=1003), "invalid_query", False),
+    ],
+)
+def test_the_connector_errors_translate_once(exc: Exception, code: str, retryable: bool) -> None:
+    """The one ErrorMap table, over the connector's own exception types (fakesnow cannot answer
+    a 403 or a 429 itself)."""
+    from finops_mcp.providers.focus.warehouse.snowflake import ERRORS
+
+    assert ERRORS.classify(exc) == (code, retryable)
+    assert ERRORS.retry_decision(exc).retryable is retryable

@@ -14,7 +14,7 @@ role USAGE on the warehouse, database and schema and SELECT on the table, nothin
 Snowflake does not report bytes scanned on the query response (only in QUERY_HISTORY, which
 needs more privileges): `bytes_scanned` is None. Errors go through one ErrorMap: a missing
 object -> not_configured, insufficient privileges -> forbidden, bad credentials -> auth,
-network / 5xx -> upstream, retried.
+throttling (HTTP 429) -> throttled and network / 5xx -> upstream, both retried.
 """
 
 from __future__ import annotations
@@ -41,19 +41,28 @@ _PRIVILEGES = {3001, 3003}  # insufficient privileges
 _AUTH = {250001, 390100, 390144, 390318, 251005}
 
 
+_RETRYABLE = (
+    sferr.ServiceUnavailableError, sferr.InternalServerError, sferr.BadGatewayError,
+    sferr.GatewayTimeoutError, sferr.OtherHTTPRetryableError, sferr.OperationalError,
+)  # fmt: skip
+
+
 def translate(exc: BaseException) -> Translated | None:
+    """The one translation of a snowflake-connector error (None: not one)."""
     if not isinstance(exc, sferr.Error):
         return None
     errno = getattr(exc, "errno", None) or 0
-    if errno in _AUTH or isinstance(exc, sferr.ForbiddenError):
+    if isinstance(exc, sferr.TooManyRequests):
+        return Translated("throttled", True)
+    if errno in _AUTH:
         return Translated("auth", False)
-    if errno in _PRIVILEGES:
+    if errno in _PRIVILEGES or isinstance(exc, sferr.ForbiddenError):  # HTTP 403: e.g. a network policy
         return Translated("forbidden", False)
     if errno in _NOT_FOUND:
         return Translated("not_found", False)
     if isinstance(exc, sferr.ProgrammingError):
         return Translated("invalid_query", False)
-    if isinstance(exc, sferr.ServiceUnavailableError | sferr.InternalServerError | sferr.OperationalError):
+    if isinstance(exc, _RETRYABLE):
         return Translated("upstream", True)
     return Translated("upstream", False)
 
