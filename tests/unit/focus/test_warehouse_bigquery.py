@@ -196,3 +196,27 @@ def test_bad_urls_are_clear_configuration_errors(bq: Bq, adc: None) -> None:
         assert p.data_version(scope("short")) is None
     finally:
         p.close()
+
+
+def test_describe_and_scopes_list_the_table(bq: Bq, adc: None) -> None:
+    p = provider(bq, bq.url("planted"), bq.local["acme"])
+    try:
+        assert [s.key for s in p.scopes(CallContext())] == ["planted", "acme"]
+        entries = {e["name"]: e for e in p.describe()["datasets"]}
+    finally:
+        p.close()
+    table = entries["planted"]
+    assert table["loaded"] and table["table"] == f"bigquery://{PROJECT}/{DATASET}/planted"
+    assert table["rows"] == len(TABLES["planted"]()) and table["currencies"] == ["USD"]
+    assert "globs" in entries["acme"] and entries["acme"]["files"] == 1
+
+
+def test_an_empty_table_is_no_data_not_zero(bq: Bq, adc: None) -> None:
+    bq.bq.add_table(f"{PROJECT}.{DATASET}.empty", FOCUS_EXPORT_SCHEMA, [], partitioned=False)
+    p = provider(bq, f"empty=bigquery://{PROJECT}/{DATASET}/empty")
+    try:
+        with pytest.raises(ScopeFailure) as err:
+            p.data_span(scope("empty"), CallContext())
+    finally:
+        p.close()
+    assert err.value.code == "no_data"
