@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProviderName = Literal["aws", "azure", "gcp", "focus"]
@@ -175,6 +175,22 @@ class Settings(BaseSettings):
     focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
     focus_cache_dir: str | None = Field(
         None, description="Folder of the FOCUS CSV-to-Parquet cache; default: the user cache dir."
+    )
+    # FOCUS tables in a warehouse (docs/warehouses.md)
+    focus_max_bytes_billed: int = Field(
+        100 * 1024**3,
+        ge=0,
+        description="BigQuery FOCUS tables: maximum_bytes_billed of each query in bytes (0: no cap).",
+    )
+    snowflake_user: str | None = Field(None, description="Snowflake FOCUS tables: the login name.")
+    snowflake_password: SecretStr | None = Field(
+        None, description="Snowflake FOCUS tables: the password (or use a private key file)."
+    )
+    snowflake_private_key_file: str | None = Field(
+        None, description="Snowflake FOCUS tables: PEM private key file for key-pair authentication."
+    )
+    snowflake_host: str | None = Field(
+        None, description="Snowflake FOCUS tables: host override, `host[:port]` (private link, tests)."
     )
 
     # --- remote use: streamable HTTP with OAuth, audit log (docs/remote.md) ---------------
