@@ -27,17 +27,13 @@ from finops_mcp.models import Finding
 from finops_mcp.money import money
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.loader import TABLE
-from finops_mcp.providers.focus.queries import one_unit
+from finops_mcp.providers.focus.queries import HIGH_DAILY_EXCESS, MONTH_DAYS, USAGE_ONLY, ZERO, one_unit
 from finops_mcp.reports import drivers
 
 if TYPE_CHECKING:
     from finops_mcp.providers.focus.checks import FocusCheckContext
 
 LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)
-MONTH_DAYS = Decimal(30)
-HIGH_DAILY_EXCESS = Decimal(1000)
-USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
-ZERO = Decimal(0)
 SeriesKey = tuple[str, str, str, str]  # provider, service, account, currency
 
 
@@ -49,10 +45,10 @@ def evaluate_daily_anomaly(ctx: FocusCheckContext) -> Iterator[Finding]:
                COALESCE(account, '') AS account, COALESCE(currency, '') AS currency, charge_day,
                SUM(effective_cost) AS cost
         FROM {TABLE} WHERE {where.sql}
-        GROUP BY ALL
+        GROUP BY 1, 2, 3, 4, 5
     """
     series: dict[SeriesKey, dict[date, Decimal]] = defaultdict(dict)
-    for provider, service, account, currency, day, cost in ctx.cursor.execute(sql, where.params).fetchall():
+    for provider, service, account, currency, day, cost in ctx.cursor.rows(sql, where.params):
         series[(provider, service, account, currency)][day] = cost if cost is not None else ZERO
     for key, daily in sorted(series.items()):
         days = detect(daily, ctx.window, min_excess=ctx.spike_min_daily_cost, data_end=ctx.window.end)
@@ -71,13 +67,13 @@ def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> driv
         SELECT COALESCE(resource_id, '') AS resource, charge_day, SUM(effective_cost) AS cost,
                {one_unit("quantity", "unit")}
         FROM {TABLE} WHERE {where.sql}
-        GROUP BY ALL
+        GROUP BY 1, 2
     """
     basis = set(worst.basis)
     on_day: list[tuple[str, str, str, tuple[str, ...], drivers.Usage]] = []
     before: dict[str, list[drivers.Usage]] = defaultdict(list)
     scope = ctx.scope
-    for resource, day, cost, quantity, unit in ctx.cursor.execute(sql, where.params).fetchall():
+    for resource, day, cost, quantity, unit in ctx.cursor.rows(sql, where.params):
         usage = drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None)
         name = resource or "(no resource id)"
         if day == worst.day:
