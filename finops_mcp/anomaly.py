@@ -1,7 +1,8 @@
 """Daily cost anomalies over one series (pure, no I/O): weekly seasonality and month starts.
 
-Shared by providers that hold daily cost themselves (FOCUS exports); clouds with a native feed
-(AWS Cost Anomaly Detection) use theirs.
+Shared by providers that hold daily cost themselves (FOCUS exports, the GCP billing export, the
+Azure Cost Management daily query); clouds with a native feed (AWS Cost Anomaly Detection) use
+theirs.
 
 Each day of the checked window is compared with a robust baseline built from days of the same
 kind before it:
@@ -9,7 +10,8 @@ kind before it:
   out month-start days: a Sunday batch job is compared with earlier Sundays, never with the
   quiet weekdays around it;
 - a month-start day (the 1st, when monthly fees, reservations and full backups land) with the
-  1st of the previous `months` months.
+  1st of the previous `months` months, and also with its weekday baseline when it has one (it
+  must clear both: a 1st on the Sunday of a weekly batch is not an anomaly either).
 Baseline = median of those values; spread = 1.4826 x their median absolute deviation, floored at
 10% of the baseline (a perfectly flat history must not make every cent an anomaly). A day is an
 anomaly when it exceeds the baseline by at least `z` spreads AND by at least `min_excess`. Only
@@ -18,6 +20,11 @@ day with cost are not history: a series needs `min_points` comparable days after
 before it is judged, so a new service is not an anomaly on its first days (explain_change names
 it `new`), and a sustained change stops being one once the baseline has absorbed it (after about
 half of `weeks`).
+
+`worst_day_driver` names where an anomalous day's excess happened: each child of the series (a
+resource, a SKU) on that day against its median day over the baseline days, ranked by the
+`get_cost` `explain_change` rules (`reports.drivers`), with the volume / rate split when the
+quantities are known in one unit.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
 
+from finops_mcp.models import CostDriver
 from finops_mcp.periods import Span, add_months
+from finops_mcp.reports import drivers
 
 ZERO = Decimal(0)
 MAD_TO_SIGMA = Decimal("1.4826")
@@ -57,9 +66,13 @@ def is_month_start(day: date) -> bool:
     return day.day == 1
 
 
-def comparable_days(day: date, first: date, *, weeks: int = WEEKS, months: int = MONTHS) -> list[date]:
-    """The earlier days `day` is compared with, from `first` (the series' first day) on."""
-    if is_month_start(day):
+def comparable_days(
+    day: date, first: date, *, weeks: int = WEEKS, months: int = MONTHS, monthly: bool | None = None
+) -> list[date]:
+    """The earlier days `day` is compared with, from `first` (the series' first day) on: the
+    previous months' 1sts (`monthly`; by default for a 1st), else the same weekday of the previous
+    weeks, month starts left out."""
+    if monthly if monthly is not None else is_month_start(day):
         days = [add_months(day, -k) for k in range(1, months + 1)]
     else:
         days = [day - timedelta(days=7 * k) for k in range(1, weeks + 1)]
@@ -69,6 +82,14 @@ def comparable_days(day: date, first: date, *, weeks: int = WEEKS, months: int =
 
 def _median(values: Sequence[Decimal]) -> Decimal:
     return Decimal(median(values))
+
+
+def _baseline(series: Mapping[date, Decimal], basis: Sequence[date]) -> tuple[Decimal, Decimal]:
+    """(median, spread) of the series on `basis` (a missing day is 0)."""
+    values = [series.get(d, ZERO) for d in basis]
+    base = _median(values)
+    mad = _median([abs(v - base) for v in values])
+    return base, max(mad * MAD_TO_SIGMA, abs(base) * FLOOR_SHARE)
 
 
 def detect(
@@ -83,7 +104,11 @@ def detect(
     min_points: int = MIN_POINTS,
 ) -> list[AnomalyDay]:
     """The anomalous days of `series` (cost per day; a missing day is 0) within `window`, in
-    day order. Days after `data_end` (the last day the dataset has any data) are not judged."""
+    day order. Days after `data_end` (the last day the dataset has any data) are not judged.
+
+    A month-start day must clear the previous months' 1sts AND, when it has enough of them, the
+    same weekday of the previous weeks: a 1st that falls on the Sunday of a weekly batch is
+    neither a month-start anomaly nor a weekly one. The finding names the higher baseline."""
     costs = {d: c for d, c in series.items() if c != 0}
     if not costs:
         return []
@@ -92,15 +117,63 @@ def detect(
     found: list[AnomalyDay] = []
     day = max(window.start, first)
     while day <= last:
-        basis = comparable_days(day, first, weeks=weeks, months=months)
-        if len(basis) >= min_points:
-            values = [series.get(d, ZERO) for d in basis]
-            base = _median(values)
-            mad = _median([abs(v - base) for v in values])
-            spread = max(mad * MAD_TO_SIGMA, abs(base) * FLOOR_SHARE)
-            cost = series.get(day, ZERO)
-            excess = cost - base
-            if excess >= min_excess and excess >= z * spread:
-                found.append(AnomalyDay(day, cost, base, spread, tuple(basis), is_month_start(day)))
+        bases: list[tuple[Decimal, Decimal, tuple[date, ...], bool]] = []
+        kinds = (True, False) if is_month_start(day) else (False,)
+        for monthly in kinds:
+            basis = comparable_days(day, first, weeks=weeks, months=months, monthly=monthly)
+            if len(basis) >= min_points:
+                bases.append((*_baseline(series, basis), tuple(basis), monthly))
+            elif monthly:
+                break  # a 1st is judged only once the previous months' 1sts are known
+        else:
+            if bases:
+                base, spread, basis_days, monthly = max(bases, key=lambda b: b[0])
+                cost = series.get(day, ZERO)
+                excess = cost - base
+                clears = all(cost - b >= min_excess and cost - b >= z * s for b, s, _, _ in bases)
+                if clears and excess >= min_excess:
+                    found.append(AnomalyDay(day, cost, base, spread, basis_days, monthly))
         day += timedelta(days=1)
     return found
+
+
+def median_usage(parts: Sequence[drivers.Usage], days: int) -> drivers.Usage:
+    """A child's typical day over `days` baseline days (absent days cost 0): the median cost, and
+    the median quantity when every day has one, in one unit."""
+    costs = [p.cost for p in parts] + [ZERO] * (days - len(parts))
+    units = {p.unit for p in parts}
+    known = len(parts) == days and None not in units and len(units) == 1
+    known = known and all(p.quantity is not None for p in parts)
+    quantity = _median([p.quantity for p in parts if p.quantity is not None]) if known else None
+    return drivers.Usage(_median(costs), quantity, units.pop() if known else None)
+
+
+def worst_day_driver(
+    series: tuple[str, str, str],
+    parent: tuple[str, str],
+    child: str,
+    on_day: Mapping[str, drivers.Usage],
+    before: Mapping[str, Sequence[drivers.Usage]],
+    days: int,
+) -> CostDriver | None:
+    """The driver of one anomalous day. `series` = (provider, scope, currency); `parent` = the
+    series' (dimension, value), e.g. ("service", "BigQuery"); `child` the dimension below it;
+    `on_day` each child's usage that day; `before` each child's usage on the baseline days it had
+    any (`days` baseline days in all)."""
+    provider, scope, currency = series
+    dim, value = parent
+    now: dict[drivers.SeriesKey, drivers.Usage] = {
+        (provider, scope, currency, (value, name)): usage for name, usage in on_day.items()
+    }
+    typical: dict[drivers.SeriesKey, drivers.Usage] = {
+        (provider, scope, currency, (value, name)): median_usage(parts, days)
+        for name, parts in before.items()
+    }
+    children = drivers.Level((dim, child), now, typical)
+    parent_now, parent_before = drivers.total(now.values()), drivers.total(typical.values())
+    key = (provider, scope, currency, (value,))
+    parents = drivers.Level(
+        (dim,), {key: parent_now} if parent_now else {}, {key: parent_before} if parent_before else {}
+    )
+    found = drivers.explain(parents, [children], currency=currency, limit=1).drivers
+    return found[0] if found else None

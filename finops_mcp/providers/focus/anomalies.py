@@ -19,10 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from statistics import median
 from typing import TYPE_CHECKING
 
-from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect
+from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect, worst_day_driver
 from finops_mcp.models import Finding
 from finops_mcp.money import money
 from finops_mcp.providers.base import Check, Ladder, Param
@@ -61,8 +60,8 @@ def evaluate_daily_anomaly(ctx: FocusCheckContext) -> Iterator[Finding]:
 
 
 def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> drivers.CostDriver | None:
-    """Where the worst day's excess happened: resources on that day vs their average over the
-    baseline days (the explain_change rules)."""
+    """Where the worst day's excess happened: resources on that day vs their median over the
+    baseline days (`finops_mcp.anomaly.worst_day_driver`)."""
     provider, service, account, currency = key
     where = ctx.where(min(worst.basis)).add("charge_day <= ?", worst.day).add(USAGE_ONLY)
     where.add("COALESCE(provider_name, '') = ?", provider).add("COALESCE(service, '') = ?", service)
@@ -74,45 +73,17 @@ def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> driv
         GROUP BY ALL
     """
     basis = set(worst.basis)
-    on_day: list[tuple[str, str, str, tuple[str, ...], drivers.Usage]] = []
+    on_day: dict[str, drivers.Usage] = {}
     before: dict[str, list[drivers.Usage]] = defaultdict(list)
-    scope = ctx.scope
     for resource, day, cost, quantity, unit in ctx.cursor.execute(sql, where.params).fetchall():
         usage = drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None)
         name = resource or "(no resource id)"
         if day == worst.day:
-            on_day.append((provider, scope, currency, (service, name), usage))
+            on_day[name] = usage
         elif day in basis:
             before[name].append(usage)
-    average = [
-        (provider, scope, currency, (service, name), _median_usage(parts, len(basis)))
-        for name, parts in before.items()
-    ]
-    children = drivers.level_of(("service", "resource"), on_day, average)
-    parent_now = drivers.total(children.current.values())
-    parent_before = drivers.total(children.previous.values())
-    parents = drivers.Level(
-        ("service",),
-        {(provider, scope, currency, (service,)): parent_now} if parent_now else {},
-        {(provider, scope, currency, (service,)): parent_before} if parent_before else {},
-    )
-    found = drivers.explain(parents, [children], currency=currency, limit=1).drivers
-    return found[0] if found else None
-
-
-def _median_usage(parts: Sequence[drivers.Usage], days: int) -> drivers.Usage:
-    """A resource's typical day over `days` baseline days (absent days cost 0): the median cost,
-    and the median quantity when every day has one in one unit."""
-    costs = [p.cost for p in parts] + [ZERO] * (days - len(parts))
-    units = {p.unit for p in parts}
-    known = (
-        len(parts) == days
-        and None not in units
-        and len(units) == 1
-        and all(p.quantity is not None for p in parts)
-    )
-    quantity = Decimal(median([p.quantity for p in parts if p.quantity is not None])) if known else None
-    return drivers.Usage(Decimal(median(costs)), quantity, units.pop() if known else None)
+    series = (provider, ctx.scope, currency)
+    return worst_day_driver(series, ("service", service), "resource", on_day, before, len(basis))
 
 
 def _finding(ctx: FocusCheckContext, key: SeriesKey, days: Sequence[AnomalyDay]) -> Finding:

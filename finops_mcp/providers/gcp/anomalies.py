@@ -1,0 +1,200 @@
+"""`gcp.anomaly.daily_cost`: daily cost anomalies per (project, service) from the BigQuery billing
+export, each with its driver (the SKU where the excess happened).
+
+Data (two statements at most per audit unit, each under FINOPS_GCP_MAX_BYTES_BILLED, each counted
+as `gcp.bigquery`):
+1. the series: effective usage cost per (project, region, service, day) over the audit window
+   and the `LOOKBACK_DAYS` before it (`SqlBuilder.daily_usage_sql`; usage rows only: cost_type
+   `regular`, FOCUS ChargeCategory `Usage`; promotional credits left out like `effective` cost).
+   One statement for the whole billing account (or every configured project), shared by the
+   project units of an audit (`GcpProvider._shared`);
+2. only when a project has anomalies: its anomalous services per SKU on the worst days and their
+   baseline days, with usage quantity and unit (`SqlBuilder.sku_days_sql`).
+
+Audit window: the `WINDOW_DAYS` days ending at the latest usage day in the export (the export
+lags by hours to days; a partial last day is low, never a false spike). A region-narrowed audit
+unit judges the project's series in that region only.
+
+Each day is judged by `finops_mcp.anomaly.detect` (the same weekday of the previous weeks, or the
+previous months' 1sts for a 1st); the driver is `finops_mcp.anomaly.worst_day_driver` over the
+SKUs, with the volume / rate split where `usage.amount` is in one unit.
+
+Imports no SDK: the provider runs the statements and hands the rows in (`AnomalyData`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect, worst_day_driver
+from finops_mcp.models import Finding
+from finops_mcp.money import money
+from finops_mcp.periods import Span
+from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.gcp.export import to_decimal
+from finops_mcp.reports import drivers
+
+WINDOW_DAYS = 30
+LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)
+MONTH_DAYS = Decimal(30)
+HIGH_DAILY_EXCESS = Decimal(1000)
+FEED = "billing_export"  # Check.needs: the export's daily series
+PERMISSIONS = ("bigquery.jobs.create", "bigquery.tables.get", "bigquery.tables.getData")
+ZERO = Decimal(0)
+SeriesKey = tuple[str, str]  # service, currency
+Rows = Sequence[Mapping[str, Any]]
+
+
+def query_span(today: date) -> Span:
+    """The days the series statement reads: the longest window and its baselines, up to yesterday."""
+    end = today - timedelta(days=1)
+    return Span(end - timedelta(days=WINDOW_DAYS - 1 + LOOKBACK_DAYS), end)
+
+
+@dataclass(frozen=True)
+class AnomalyData:
+    """What the check evaluates: one project's (and region's) daily series, and how to read the
+    SKUs of the anomalous days (the second statement, run only when needed)."""
+
+    project: str
+    region: str | None
+    rows: Rows  # the shared statement's rows (every project): kp, region, service, day, currency, cost
+    min_excess: Decimal
+    sku_days: Callable[[Sequence[str], Sequence[date]], Rows] = lambda services, days: ()
+
+    @property
+    def scope(self) -> str:
+        return f"gcp-project:{self.project}"
+
+    def series(self) -> dict[SeriesKey, dict[date, Decimal]]:
+        out: dict[SeriesKey, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        for row in self.rows:
+            if row["kp"] != self.project or (self.region is not None and row["region"] != self.region):
+                continue
+            out[(str(row["service"]), str(row["currency"]))][row["day"]] += to_decimal(row["cost"])
+        return out
+
+    def regions_of(self, service: str) -> set[str]:
+        return {str(r["region"]) for r in self.rows if r["kp"] == self.project and r["service"] == service}
+
+    @property
+    def data_end(self) -> date | None:
+        return max((r["day"] for r in self.rows if r.get("day") is not None), default=None)
+
+
+def evaluate(data: AnomalyData) -> Iterator[Finding]:
+    end = data.data_end
+    if end is None:
+        return
+    window = Span(end - timedelta(days=WINDOW_DAYS - 1), end)
+    found: list[tuple[SeriesKey, list[AnomalyDay]]] = []
+    for key, daily in sorted(data.series().items()):
+        days = detect(daily, window, min_excess=data.min_excess, data_end=end)
+        if days:
+            found.append((key, days))
+    if not found:
+        return
+    worst = {key: max(days, key=lambda d: (d.excess, d.day)) for key, days in found}
+    wanted = sorted({d for w in worst.values() for d in (w.day, *w.basis)})
+    skus = data.sku_days(sorted({service for service, _ in worst}), wanted)
+    for key, days in found:
+        yield _finding(data, key, days, worst[key], window, driver_of(data, key, worst[key], skus))
+
+
+def driver_of(data: AnomalyData, key: SeriesKey, worst: AnomalyDay, rows: Rows) -> drivers.CostDriver | None:
+    """The SKU where the worst day's excess happened (or the service, when its SKUs moved alike)."""
+    service, currency = key
+    basis = set(worst.basis)
+    on_day: dict[str, drivers.Usage] = defaultdict(lambda: drivers.Usage(ZERO))
+    before: dict[str, list[drivers.Usage]] = defaultdict(list)
+    for row in rows:
+        if row["service"] != service or row["currency"] != currency:
+            continue
+        quantity, unit = row.get("quantity"), row.get("unit")
+        known = quantity is not None and bool(unit)
+        usage = drivers.Usage(
+            to_decimal(row["cost"]), to_decimal(quantity) if known else None, str(unit) if known else None
+        )
+        name = str(row["sku"]) or "(no SKU)"
+        if row["day"] == worst.day:
+            on_day[name] = on_day[name] + usage if name in on_day else usage
+        elif row["day"] in basis:
+            before[name].append(usage)
+    series = ("gcp", data.scope, currency)
+    return worst_day_driver(series, ("service", service), "sku", on_day, before, len(basis))
+
+
+def _finding(
+    data: AnomalyData,
+    key: SeriesKey,
+    days: Sequence[AnomalyDay],
+    worst: AnomalyDay,
+    window: Span,
+    driver: drivers.CostDriver | None,
+) -> Finding:
+    service, currency = key
+    label = f"{service or '(no service)'} in project {data.project}"
+    kind = (
+        "the 1st of the previous months"
+        if worst.month_start
+        else f"the same weekday of up to {WEEKS} weeks before"
+    )
+    detail = (
+        f"{label}: {len(days)} anomalous day(s) in {window.start}..{window.end} (first {days[0].day}); "
+        f"worst {worst.day}: {money(worst.cost, currency)} vs a baseline of "
+        f"{money(worst.baseline, currency)} (median of {kind}, {len(worst.basis)} days), "
+        f"+{money(worst.excess, currency)}."
+    )
+    if driver is not None:
+        detail += f" Driver: {drivers.describe(driver)} against its median on those days."
+    else:
+        detail += " No SKU breakdown of that day was answered, so no driver is named."
+    last = days[-1]
+    if last.day == window.end:
+        estimate = last.excess * MONTH_DAYS
+        detail += f" Still elevated on {last.day}, the last day of data: estimate = that day's excess x 30."
+    else:
+        estimate = sum((d.excess for d in days), ZERO)
+        detail += " Estimate = the total excess over the anomalous days."
+    regions = {data.region} if data.region is not None else data.regions_of(service)
+    return DAILY_ANOMALY.finding(
+        scope=data.scope,
+        region=regions.pop() if len(regions) == 1 else None,
+        resource_id=f"{data.project}/{service or '(no service)'}",
+        resource_name=label,
+        detail=detail,
+        cost=estimate,
+        currency=currency,
+        severity=LADDER.grade(worst.excess),
+    )
+
+
+LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
+
+DAILY_ANOMALY: Check[AnomalyData] = Check(
+    id="gcp.anomaly.daily_cost",
+    title="Daily cost anomaly in the billing export (weekly and month-start aware)",
+    description="A (project, service) whose daily effective usage cost in the last 30 days of the BigQuery "
+    "billing export is far above its robust baseline: the median of the same weekday in the previous 8 "
+    "weeks (the 1st: the previous 3 months' 1sts), by 4 MAD-spreads and at least "
+    "FINOPS_SPIKE_MIN_DAILY_COST. Names the SKU that drove it.",
+    resource_type="service",
+    severity="medium",
+    cost_basis="billed_last_30_days",
+    recommendation="Look at the named SKU on the anomalous day (a new or resized resource, traffic, a "
+    "runaway query or job, a price change); if it is expected, nothing to do, else fix it and add a "
+    "budget alert.",
+    evaluate=evaluate,
+    category="anomaly",
+    ladder=LADDER,
+    needs=frozenset({FEED}),
+    params=(
+        Param("spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."),
+    ),
+    permissions=PERMISSIONS,
+)
