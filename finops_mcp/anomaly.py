@@ -29,13 +29,15 @@ quantities are known in one unit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
+from typing import Generic, TypeVar
 
 from finops_mcp.models import CostDriver
+from finops_mcp.money import money
 from finops_mcp.periods import Span, add_months
 from finops_mcp.reports import drivers
 
@@ -46,6 +48,9 @@ WEEKS = 8
 MONTHS = 3
 MIN_POINTS = 3
 Z = Decimal(4)
+MONTH_DAYS = Decimal(30)
+LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)  # how far back the baselines of a day reach
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,59 @@ def detect(
                     found.append(AnomalyDay(day, cost, base, spread, basis_days, monthly))
         day += timedelta(days=1)
     return found
+
+
+@dataclass(frozen=True)
+class Flagged(Generic[K]):
+    """One series' anomalous days (in day order) and its worst one."""
+
+    key: K
+    days: tuple[AnomalyDay, ...]
+
+    @property
+    def worst(self) -> AnomalyDay:
+        return max(self.days, key=lambda d: (d.excess, d.day))
+
+
+def flag(
+    series: Mapping[K, Mapping[date, Decimal]], window: Span, *, min_excess: Decimal, data_end: date | None
+) -> list[Flagged[K]]:
+    """`detect` over many series: those with anomalous days, in key order."""
+    found: list[Flagged[K]] = []
+    for key in sorted(series, key=repr):
+        days = detect(series[key], window, min_excess=min_excess, data_end=data_end)
+        if days:
+            found.append(Flagged(key, tuple(days)))
+    return found
+
+
+def describe(
+    label: str, flagged: Flagged[K], window: Span, currency: str, driver: CostDriver | None, child: str
+) -> tuple[str, Decimal]:
+    """A finding's detail and estimated monthly cost: if still elevated on the window's last day,
+    that day's excess x 30; otherwise the total excess over the anomalous days."""
+    days, worst = flagged.days, flagged.worst
+    kind = (
+        "the 1st of the previous months"
+        if worst.month_start
+        else f"the same weekday of up to {WEEKS} weeks before"
+    )
+    detail = (
+        f"{label}: {len(days)} anomalous day(s) in {window.start}..{window.end} (first {days[0].day}); "
+        f"worst {worst.day}: {money(worst.cost, currency)} vs a baseline of "
+        f"{money(worst.baseline, currency)} (median of {kind}, {len(worst.basis)} days), "
+        f"+{money(worst.excess, currency)}."
+    )
+    if driver is not None:
+        detail += f" Driver: {drivers.describe(driver)} against its median on those days."
+    else:
+        detail += f" No {child} breakdown of that day was answered, so no driver is named."
+    last = days[-1]
+    if last.day == window.end:
+        detail += f" Still elevated on {last.day}, the last day of data: estimate = that day's excess x 30."
+        return detail, last.excess * MONTH_DAYS
+    detail += " Estimate = the total excess over the anomalous days."
+    return detail, sum((d.excess for d in days), ZERO)
 
 
 def median_usage(parts: Sequence[drivers.Usage], days: int) -> drivers.Usage:

@@ -16,14 +16,13 @@ quantities are known.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect, worst_day_driver
+from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, flag, worst_day_driver
 from finops_mcp.models import Finding
-from finops_mcp.money import money
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.loader import TABLE
 from finops_mcp.providers.focus.queries import one_unit
@@ -32,8 +31,6 @@ from finops_mcp.reports import drivers
 if TYPE_CHECKING:
     from finops_mcp.providers.focus.checks import FocusCheckContext
 
-LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)
-MONTH_DAYS = Decimal(30)
 HIGH_DAILY_EXCESS = Decimal(1000)
 USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
 ZERO = Decimal(0)
@@ -53,10 +50,8 @@ def evaluate_daily_anomaly(ctx: FocusCheckContext) -> Iterator[Finding]:
     series: dict[SeriesKey, dict[date, Decimal]] = defaultdict(dict)
     for provider, service, account, currency, day, cost in ctx.cursor.execute(sql, where.params).fetchall():
         series[(provider, service, account, currency)][day] = cost if cost is not None else ZERO
-    for key, daily in sorted(series.items()):
-        days = detect(daily, ctx.window, min_excess=ctx.spike_min_daily_cost, data_end=ctx.window.end)
-        if days:
-            yield _finding(ctx, key, days)
+    for flagged in flag(series, ctx.window, min_excess=ctx.spike_min_daily_cost, data_end=ctx.window.end):
+        yield _finding(ctx, flagged)
 
 
 def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> drivers.CostDriver | None:
@@ -86,32 +81,12 @@ def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> driv
     return worst_day_driver(series, ("service", service), "resource", on_day, before, len(basis))
 
 
-def _finding(ctx: FocusCheckContext, key: SeriesKey, days: Sequence[AnomalyDay]) -> Finding:
-    provider, service, account, currency = key
-    worst = max(days, key=lambda d: (d.excess, d.day))
+def _finding(ctx: FocusCheckContext, flagged: Flagged[SeriesKey]) -> Finding:
+    provider, service, account, currency = flagged.key
     label = (service or "(no service)") + (f" ({provider})" if provider else "")
     label += f" in account {account}" if account else ""
-    kind = (
-        "the 1st of the previous months"
-        if worst.month_start
-        else f"the same weekday of up to {WEEKS} weeks before"
-    )
-    detail = (
-        f"{label}: {len(days)} anomalous day(s) in {ctx.window.start}..{ctx.window.end} (first "
-        f"{days[0].day}); worst {worst.day}: "
-        f"{money(worst.cost, currency)} vs a baseline of {money(worst.baseline, currency)} "
-        f"(median of {kind}, {len(worst.basis)} days), +{money(worst.excess, currency)}."
-    )
-    driver = driver_of(ctx, key, worst)
-    if driver is not None:
-        detail += f" Driver: {drivers.describe(driver)} against its median on those days."
-    last = days[-1]
-    if last.day == ctx.window.end:
-        estimate = last.excess * MONTH_DAYS
-        detail += f" Still elevated on {last.day}, the last day of data: estimate = that day's excess x 30."
-    else:
-        estimate = sum((d.excess for d in days), ZERO)
-        detail += " Estimate = the total excess over the anomalous days."
+    driver = driver_of(ctx, flagged.key, flagged.worst)
+    detail, estimate = describe(label, flagged, ctx.window, currency, driver, "resource")
     return DAILY_ANOMALY.finding(
         scope=ctx.scope,
         region=ctx.region_of(None),
@@ -120,7 +95,7 @@ def _finding(ctx: FocusCheckContext, key: SeriesKey, days: Sequence[AnomalyDay])
         detail=detail,
         cost=estimate,
         currency=currency,
-        severity=LADDER.grade(worst.excess),
+        severity=LADDER.grade(flagged.worst.excess),
     )
 
 

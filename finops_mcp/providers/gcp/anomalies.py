@@ -31,17 +31,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect, worst_day_driver
+from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, flag, worst_day_driver
 from finops_mcp.models import Finding
-from finops_mcp.money import money
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.gcp.export import to_decimal
 from finops_mcp.reports import drivers
 
 WINDOW_DAYS = 30
-LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)
-MONTH_DAYS = Decimal(30)
 HIGH_DAILY_EXCESS = Decimal(1000)
 FEED = "billing_export"  # Check.needs: the export's daily series
 PERMISSIONS = ("bigquery.jobs.create", "bigquery.tables.get", "bigquery.tables.getData")
@@ -92,18 +89,13 @@ def evaluate(data: AnomalyData) -> Iterator[Finding]:
     if end is None:
         return
     window = Span(end - timedelta(days=WINDOW_DAYS - 1), end)
-    found: list[tuple[SeriesKey, list[AnomalyDay]]] = []
-    for key, daily in sorted(data.series().items()):
-        days = detect(daily, window, min_excess=data.min_excess, data_end=end)
-        if days:
-            found.append((key, days))
+    found = flag(data.series(), window, min_excess=data.min_excess, data_end=end)
     if not found:
         return
-    worst = {key: max(days, key=lambda d: (d.excess, d.day)) for key, days in found}
-    wanted = sorted({d for w in worst.values() for d in (w.day, *w.basis)})
-    skus = data.sku_days(sorted({service for service, _ in worst}), wanted)
-    for key, days in found:
-        yield _finding(data, key, days, worst[key], window, driver_of(data, key, worst[key], skus))
+    wanted = sorted({d for f in found for d in (f.worst.day, *f.worst.basis)})
+    skus = data.sku_days(sorted({f.key[0] for f in found}), wanted)
+    for flagged in found:
+        yield _finding(data, flagged, window, driver_of(data, flagged.key, flagged.worst, skus))
 
 
 def driver_of(data: AnomalyData, key: SeriesKey, worst: AnomalyDay, rows: Rows) -> drivers.CostDriver | None:
@@ -130,37 +122,11 @@ def driver_of(data: AnomalyData, key: SeriesKey, worst: AnomalyDay, rows: Rows) 
 
 
 def _finding(
-    data: AnomalyData,
-    key: SeriesKey,
-    days: Sequence[AnomalyDay],
-    worst: AnomalyDay,
-    window: Span,
-    driver: drivers.CostDriver | None,
+    data: AnomalyData, flagged: Flagged[SeriesKey], window: Span, driver: drivers.CostDriver | None
 ) -> Finding:
-    service, currency = key
+    service, currency = flagged.key
     label = f"{service or '(no service)'} in project {data.project}"
-    kind = (
-        "the 1st of the previous months"
-        if worst.month_start
-        else f"the same weekday of up to {WEEKS} weeks before"
-    )
-    detail = (
-        f"{label}: {len(days)} anomalous day(s) in {window.start}..{window.end} (first {days[0].day}); "
-        f"worst {worst.day}: {money(worst.cost, currency)} vs a baseline of "
-        f"{money(worst.baseline, currency)} (median of {kind}, {len(worst.basis)} days), "
-        f"+{money(worst.excess, currency)}."
-    )
-    if driver is not None:
-        detail += f" Driver: {drivers.describe(driver)} against its median on those days."
-    else:
-        detail += " No SKU breakdown of that day was answered, so no driver is named."
-    last = days[-1]
-    if last.day == window.end:
-        estimate = last.excess * MONTH_DAYS
-        detail += f" Still elevated on {last.day}, the last day of data: estimate = that day's excess x 30."
-    else:
-        estimate = sum((d.excess for d in days), ZERO)
-        detail += " Estimate = the total excess over the anomalous days."
+    detail, estimate = describe(label, flagged, window, currency, driver, "SKU")
     regions = {data.region} if data.region is not None else data.regions_of(service)
     return DAILY_ANOMALY.finding(
         scope=data.scope,
@@ -170,7 +136,7 @@ def _finding(
         detail=detail,
         cost=estimate,
         currency=currency,
-        severity=LADDER.grade(worst.excess),
+        severity=LADDER.grade(flagged.worst.excess),
     )
 
 
