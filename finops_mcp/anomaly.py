@@ -29,7 +29,8 @@ quantities are known in one unit.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -235,3 +236,26 @@ def worst_day_driver(
     )
     found = drivers.explain(parents, [children], currency=currency, limit=1).drivers
     return found[0] if found else None
+
+
+def driver_of_day(
+    series: tuple[str, str, str],
+    parent: tuple[str, str],
+    child: str,
+    worst: AnomalyDay,
+    rows: Iterable[tuple[str, date, drivers.Usage]],
+) -> CostDriver | None:
+    """`worst_day_driver` from (child, day, usage) rows covering the worst day and its baseline
+    days (rows of other days are ignored; a child's rows of one day are summed)."""
+    basis = set(worst.basis)
+    on_day: dict[str, drivers.Usage] = {}
+    before: dict[tuple[str, date], drivers.Usage] = {}
+    for name, day, usage in rows:
+        if day == worst.day:
+            on_day[name] = on_day[name] + usage if name in on_day else usage
+        elif day in basis:
+            before[(name, day)] = before[(name, day)] + usage if (name, day) in before else usage
+    by_child: dict[str, list[drivers.Usage]] = defaultdict(list)
+    for (name, _day), usage in sorted(before.items()):
+        by_child[name].append(usage)
+    return worst_day_driver(series, parent, child, on_day, by_child, len(basis))

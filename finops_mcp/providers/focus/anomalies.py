@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, flag, worst_day_driver
+from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, driver_of_day, flag
 from finops_mcp.models import Finding
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.focus.loader import TABLE
@@ -56,7 +56,7 @@ def evaluate_daily_anomaly(ctx: FocusCheckContext) -> Iterator[Finding]:
 
 def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> drivers.CostDriver | None:
     """Where the worst day's excess happened: resources on that day vs their median over the
-    baseline days (`finops_mcp.anomaly.worst_day_driver`)."""
+    baseline days (`finops_mcp.anomaly.driver_of_day`)."""
     provider, service, account, currency = key
     where = ctx.where(min(worst.basis)).add("charge_day <= ?", worst.day).add(USAGE_ONLY)
     where.add("COALESCE(provider_name, '') = ?", provider).add("COALESCE(service, '') = ?", service)
@@ -67,18 +67,16 @@ def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> driv
         FROM {TABLE} WHERE {where.sql}
         GROUP BY ALL
     """
-    basis = set(worst.basis)
-    on_day: dict[str, drivers.Usage] = {}
-    before: dict[str, list[drivers.Usage]] = defaultdict(list)
-    for resource, day, cost, quantity, unit in ctx.cursor.execute(sql, where.params).fetchall():
-        usage = drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None)
-        name = resource or "(no resource id)"
-        if day == worst.day:
-            on_day[name] = usage
-        elif day in basis:
-            before[name].append(usage)
-    series = (provider, ctx.scope, currency)
-    return worst_day_driver(series, ("service", service), "resource", on_day, before, len(basis))
+    rows = ctx.cursor.execute(sql, where.params).fetchall()
+    usages = (
+        (
+            resource or "(no resource id)",
+            day,
+            drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None),
+        )
+        for resource, day, cost, quantity, unit in rows
+    )
+    return driver_of_day((provider, ctx.scope, currency), ("service", service), "resource", worst, usages)
 
 
 def _finding(ctx: FocusCheckContext, flagged: Flagged[SeriesKey]) -> Finding:

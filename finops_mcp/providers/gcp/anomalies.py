@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, flag, worst_day_driver
+from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, driver_of_day, flag
 from finops_mcp.models import Finding
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import Check, Ladder, Param
@@ -101,24 +101,20 @@ def evaluate(data: AnomalyData) -> Iterator[Finding]:
 def driver_of(data: AnomalyData, key: SeriesKey, worst: AnomalyDay, rows: Rows) -> drivers.CostDriver | None:
     """The SKU where the worst day's excess happened (or the service, when its SKUs moved alike)."""
     service, currency = key
-    basis = set(worst.basis)
-    on_day: dict[str, drivers.Usage] = defaultdict(lambda: drivers.Usage(ZERO))
-    before: dict[str, list[drivers.Usage]] = defaultdict(list)
-    for row in rows:
-        if row["service"] != service or row["currency"] != currency:
-            continue
-        quantity, unit = row.get("quantity"), row.get("unit")
-        known = quantity is not None and bool(unit)
-        usage = drivers.Usage(
-            to_decimal(row["cost"]), to_decimal(quantity) if known else None, str(unit) if known else None
-        )
-        name = str(row["sku"]) or "(no SKU)"
-        if row["day"] == worst.day:
-            on_day[name] = on_day[name] + usage if name in on_day else usage
-        elif row["day"] in basis:
-            before[name].append(usage)
-    series = ("gcp", data.scope, currency)
-    return worst_day_driver(series, ("service", service), "sku", on_day, before, len(basis))
+
+    def usages() -> Iterator[tuple[str, date, drivers.Usage]]:
+        for row in rows:
+            if row["service"] == service and row["currency"] == currency:
+                quantity, unit = row.get("quantity"), row.get("unit")
+                known = quantity is not None and bool(unit)
+                usage = drivers.Usage(
+                    to_decimal(row["cost"]),
+                    to_decimal(quantity) if known else None,
+                    str(unit) if known else None,
+                )
+                yield str(row["sku"]) or "(no SKU)", row["day"], usage
+
+    return driver_of_day(("gcp", data.scope, currency), ("service", service), "sku", worst, usages())
 
 
 def _finding(
