@@ -35,11 +35,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from finops_mcp.models import CostDriver
+from finops_mcp.models import CostDriver, Finding
 from finops_mcp.money import money
 from finops_mcp.periods import Span, add_months
+from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.reports import drivers
 
 ZERO = Decimal(0)
@@ -51,6 +52,11 @@ MIN_POINTS = 3
 Z = Decimal(4)
 MONTH_DAYS = Decimal(30)
 LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)  # how far back the baselines of a day reach
+HIGH_DAILY_EXCESS = Decimal(1000)
+LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
+MIN_EXCESS = Param(
+    "spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."
+)
 K = TypeVar("K", bound=Hashable)
 
 
@@ -194,6 +200,63 @@ def describe(
         return detail, last.excess * MONTH_DAYS
     detail += " Estimate = the total excess over the anomalous days."
     return detail, sum((d.excess for d in days), ZERO)
+
+
+def finding(
+    check: Check[Any],
+    flagged: Flagged[K],
+    *,
+    label: str,
+    window: Span,
+    currency: str,
+    driver: CostDriver | None,
+    child: str,
+    scope: str,
+    resource_id: str,
+    region: str | None = None,
+) -> Finding:
+    """The one finding of an anomalous series (detail and price from `describe`, severity by the
+    worst day's excess)."""
+    detail, estimate = describe(label, flagged, window, currency, driver, child)
+    return check.finding(
+        scope=scope,
+        region=region,
+        resource_id=resource_id,
+        resource_name=label,
+        detail=detail,
+        cost=estimate,
+        currency=currency,
+        severity=LADDER.grade(flagged.worst.excess),
+    )
+
+
+def daily_anomaly_check(
+    id: str,
+    title: str,
+    description: str,
+    recommendation: str,
+    evaluate: Any,
+    *,
+    needs: frozenset[str] = frozenset(),
+    permissions: tuple[str, ...] = (),
+) -> Check[Any]:
+    """The declaration every detector-based anomaly check shares (category, ladder, price basis,
+    the FINOPS_SPIKE_MIN_DAILY_COST threshold)."""
+    return Check(
+        id=id,
+        title=title,
+        description=description,
+        resource_type="service",
+        severity="medium",
+        cost_basis="billed_last_30_days",
+        recommendation=recommendation,
+        evaluate=evaluate,
+        category="anomaly",
+        ladder=LADDER,
+        needs=needs,
+        params=(MIN_EXCESS,),
+        permissions=permissions,
+    )
 
 
 def median_usage(parts: Sequence[drivers.Usage], days: int) -> drivers.Usage:

@@ -29,15 +29,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, driver_of_day, flag
+from finops_mcp.anomaly import (
+    LOOKBACK_DAYS,
+    AnomalyDay,
+    Flagged,
+    daily_anomaly_check,
+    driver_of_day,
+    finding,
+    flag,
+)
 from finops_mcp.models import Finding
 from finops_mcp.periods import Span
 from finops_mcp.providers.azure.costquery import DailyRow
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check
 from finops_mcp.reports import drivers
 
 WINDOW_DAYS = 30
-HIGH_DAILY_EXCESS = Decimal(1000)
 FEED = "cost_series"  # Check.needs: the subscription's daily cost per service
 SERIES_GROUPS = ("ServiceName",)
 DRIVER_GROUPS = ("ServiceName", "Meter")
@@ -102,41 +109,31 @@ def driver_of(
 def _finding(data: CostSeries, flagged: Flagged[SeriesKey], driver: drivers.CostDriver | None) -> Finding:
     service, currency = flagged.key
     subscription = data.scope.split(":", 1)[1]
-    label = f"{service or '(no service)'} in subscription {subscription}"
-    detail, estimate = describe(label, flagged, data.window, currency, driver, "meter")
-    return DAILY_ANOMALY.finding(
+    return finding(
+        DAILY_ANOMALY,
+        flagged,
+        label=f"{service or '(no service)'} in subscription {subscription}",
+        window=data.window,
+        currency=currency,
+        driver=driver,
+        child="meter",
         scope=data.scope,
         resource_id=f"/subscriptions/{subscription}/services/{service or '(no service)'}",
-        resource_name=label,
-        detail=detail,
-        cost=estimate,
-        currency=currency,
-        severity=LADDER.grade(flagged.worst.excess),
     )
 
 
-LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
-
-DAILY_ANOMALY: Check[CostSeries] = Check(
-    id="azure.anomaly.daily_cost",
-    title="Daily cost anomaly in Cost Management (weekly and month-start aware)",
-    description="A service whose daily amortized usage cost in a subscription over the last 30 days is far "
-    "above its robust baseline: the median of the same weekday in the previous 8 weeks (the 1st: the "
-    "previous 3 months' 1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Azure exposes "
-    "no read API for the anomalies it detects, so the series come from the Cost Management query API. "
-    "Names the meter that drove it.",
-    resource_type="service",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Look at the named meter on the anomalous day in Cost analysis (a new or resized "
-    "resource, traffic, a deployment, a price change); if it is expected, nothing to do, else fix it and "
-    "add a budget or an anomaly alert.",
-    evaluate=evaluate,
-    category="anomaly",
-    ladder=LADDER,
+DAILY_ANOMALY: Check[CostSeries] = daily_anomaly_check(
+    "azure.anomaly.daily_cost",
+    "Daily cost anomaly in Cost Management (weekly and month-start aware)",
+    "A service whose daily amortized usage cost in a subscription over the last 30 days is far above its "
+    "robust baseline: the median of the same weekday in the previous 8 weeks (the 1st: the previous 3 "
+    "months' 1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Azure exposes no read API "
+    "for the anomalies it detects, so the series come from the Cost Management query API. Names the meter "
+    "that drove it.",
+    "Look at the named meter on the anomalous day in Cost analysis (a new or resized resource, traffic, a "
+    "deployment, a price change); if it is expected, nothing to do, else fix it and add a budget or an "
+    "anomaly alert.",
+    evaluate,
     needs=frozenset({FEED}),
-    params=(
-        Param("spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."),
-    ),
     permissions=("Microsoft.CostManagement/query/action",),
 )

@@ -270,11 +270,7 @@ class AzureProvider:
         )
         result = run_checks(mine, context, ctx, refused=refused)
         result.regions = sorted({r.location for r in inventory.resources() if r.location})
-        fed = self._cost_series_checks(unit.scope, series_checks, ctx)
-        if fed is not None:
-            result.findings += fed.findings
-            result.checks_run += fed.checks_run
-        return result
+        return result.extend(self._cost_series_checks(unit.scope, series_checks, ctx))
 
     def _cost_series_checks(
         self, scope: Scope, checks: Sequence[Check[Any]], ctx: CallContext

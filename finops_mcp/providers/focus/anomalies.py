@@ -21,9 +21,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, driver_of_day, flag
+from finops_mcp.anomaly import (
+    LOOKBACK_DAYS,
+    AnomalyDay,
+    Flagged,
+    daily_anomaly_check,
+    driver_of_day,
+    finding,
+    flag,
+)
 from finops_mcp.models import Finding
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check
 from finops_mcp.providers.focus.loader import TABLE
 from finops_mcp.providers.focus.queries import one_unit
 from finops_mcp.reports import drivers
@@ -31,7 +39,6 @@ from finops_mcp.reports import drivers
 if TYPE_CHECKING:
     from finops_mcp.providers.focus.checks import FocusCheckContext
 
-HIGH_DAILY_EXCESS = Decimal(1000)
 USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
 ZERO = Decimal(0)
 SeriesKey = tuple[str, str, str, str]  # provider, service, account, currency
@@ -83,37 +90,27 @@ def _finding(ctx: FocusCheckContext, flagged: Flagged[SeriesKey]) -> Finding:
     provider, service, account, currency = flagged.key
     label = (service or "(no service)") + (f" ({provider})" if provider else "")
     label += f" in account {account}" if account else ""
-    driver = driver_of(ctx, flagged.key, flagged.worst)
-    detail, estimate = describe(label, flagged, ctx.window, currency, driver, "resource")
-    return DAILY_ANOMALY.finding(
-        scope=ctx.scope,
-        region=ctx.region_of(None),
-        resource_id=" / ".join(p for p in (service or "(no service)", account) if p),
-        resource_name=label,
-        detail=detail,
-        cost=estimate,
+    return finding(
+        DAILY_ANOMALY,
+        flagged,
+        label=label,
+        window=ctx.window,
         currency=currency,
-        severity=LADDER.grade(flagged.worst.excess),
+        driver=driver_of(ctx, flagged.key, flagged.worst),
+        child="resource",
+        scope=ctx.scope,
+        resource_id=" / ".join(p for p in (service or "(no service)", account) if p),
+        region=ctx.region_of(None),
     )
 
 
-LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
-
-DAILY_ANOMALY: Check[FocusCheckContext] = Check(
-    id="focus.anomaly.daily_cost",
-    title="Daily cost anomaly (weekly and month-start aware)",
-    description="A (provider, service, account) whose daily usage cost in the audit window is far above "
-    "its robust baseline: the median of the same weekday in the previous 8 weeks (the 1st: the previous "
-    "3 months' 1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Names the driver.",
-    resource_type="service",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Look at the named driver on the anomalous day (a new or resized resource, traffic, a "
-    "deployment, a price change); if it is expected, nothing to do, else fix it and add a budget alert.",
-    evaluate=evaluate_daily_anomaly,
-    category="anomaly",
-    ladder=LADDER,
-    params=(
-        Param("spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."),
-    ),
+DAILY_ANOMALY: Check[FocusCheckContext] = daily_anomaly_check(
+    "focus.anomaly.daily_cost",
+    "Daily cost anomaly (weekly and month-start aware)",
+    "A (provider, service, account) whose daily usage cost in the audit window is far above its robust "
+    "baseline: the median of the same weekday in the previous 8 weeks (the 1st: the previous 3 months' "
+    "1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Names the driver.",
+    "Look at the named driver on the anomalous day (a new or resized resource, traffic, a deployment, a "
+    "price change); if it is expected, nothing to do, else fix it and add a budget alert.",
+    evaluate_daily_anomaly,
 )

@@ -31,15 +31,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.anomaly import LOOKBACK_DAYS, AnomalyDay, Flagged, describe, driver_of_day, flag
+from finops_mcp.anomaly import (
+    LOOKBACK_DAYS,
+    AnomalyDay,
+    Flagged,
+    daily_anomaly_check,
+    driver_of_day,
+    finding,
+    flag,
+)
 from finops_mcp.models import Finding
 from finops_mcp.periods import Span
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check
 from finops_mcp.providers.gcp.export import to_decimal
 from finops_mcp.reports import drivers
 
 WINDOW_DAYS = 30
-HIGH_DAILY_EXCESS = Decimal(1000)
 FEED = "billing_export"  # Check.needs: the export's daily series
 PERMISSIONS = ("bigquery.jobs.create", "bigquery.tables.get", "bigquery.tables.getData")
 ZERO = Decimal(0)
@@ -121,42 +128,31 @@ def _finding(
     data: AnomalyData, flagged: Flagged[SeriesKey], window: Span, driver: drivers.CostDriver | None
 ) -> Finding:
     service, currency = flagged.key
-    label = f"{service or '(no service)'} in project {data.project}"
-    detail, estimate = describe(label, flagged, window, currency, driver, "SKU")
     regions = {data.region} if data.region is not None else data.regions_of(service)
-    return DAILY_ANOMALY.finding(
-        scope=data.scope,
-        region=regions.pop() if len(regions) == 1 else None,
-        resource_id=f"{data.project}/{service or '(no service)'}",
-        resource_name=label,
-        detail=detail,
-        cost=estimate,
+    return finding(
+        DAILY_ANOMALY,
+        flagged,
+        label=f"{service or '(no service)'} in project {data.project}",
+        window=window,
         currency=currency,
-        severity=LADDER.grade(flagged.worst.excess),
+        driver=driver,
+        child="SKU",
+        scope=data.scope,
+        resource_id=f"{data.project}/{service or '(no service)'}",
+        region=regions.pop() if len(regions) == 1 else None,
     )
 
 
-LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
-
-DAILY_ANOMALY: Check[AnomalyData] = Check(
-    id="gcp.anomaly.daily_cost",
-    title="Daily cost anomaly in the billing export (weekly and month-start aware)",
-    description="A (project, service) whose daily effective usage cost in the last 30 days of the BigQuery "
-    "billing export is far above its robust baseline: the median of the same weekday in the previous 8 "
-    "weeks (the 1st: the previous 3 months' 1sts), by 4 MAD-spreads and at least "
-    "FINOPS_SPIKE_MIN_DAILY_COST. Names the SKU that drove it.",
-    resource_type="service",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Look at the named SKU on the anomalous day (a new or resized resource, traffic, a "
-    "runaway query or job, a price change); if it is expected, nothing to do, else fix it and add a "
-    "budget alert.",
-    evaluate=evaluate,
-    category="anomaly",
-    ladder=LADDER,
+DAILY_ANOMALY: Check[AnomalyData] = daily_anomaly_check(
+    "gcp.anomaly.daily_cost",
+    "Daily cost anomaly in the billing export (weekly and month-start aware)",
+    "A (project, service) whose daily effective usage cost in the last 30 days of the BigQuery billing "
+    "export is far above its robust baseline: the median of the same weekday in the previous 8 weeks (the "
+    "1st: the previous 3 months' 1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Names "
+    "the SKU that drove it.",
+    "Look at the named SKU on the anomalous day (a new or resized resource, traffic, a runaway query or "
+    "job, a price change); if it is expected, nothing to do, else fix it and add a budget alert.",
+    evaluate,
     needs=frozenset({FEED}),
-    params=(
-        Param("spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."),
-    ),
     permissions=PERMISSIONS,
 )

@@ -355,11 +355,7 @@ class GcpProvider:
         seen = {x.region for items in listed.values() for x in items if x.region and x.region != "global"}
         if unit.region:
             seen = {unit.region}
-        result = run_checks(mine, context, ctx, sorted(seen), refused=refused)
-        if fed is not None:
-            result.findings += fed.findings
-            result.checks_run += fed.checks_run
-        return result
+        return run_checks(mine, context, ctx, sorted(seen), refused=refused).extend(fed)
 
     def _export_checks(
         self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext
