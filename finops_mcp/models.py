@@ -55,7 +55,7 @@ BudgetState = Literal["exceeded", "forecast_exceeded", "warning", "ok"]
 
 # A tag key as the clouds allow it (AWS: letters, digits, spaces and _ . : / = + - @; Azure/GCP subsets).
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
-SCOPE_RE = re.compile(r"^(aws|azure|azure-mg|gcp|gcp-project|focus):[\w.\-:/@ ]{1,200}$")
+SCOPE_RE = re.compile(r"^(aws|azure|azure-mg|azure-billing|gcp|gcp-project|focus):[\w.\-:/@ ]{1,200}$")
 CHECK_SELECTOR_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
 CENT = Decimal("0.01")
 AUDIT_PAGE_SIZE = 25

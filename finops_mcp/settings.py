@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProviderName = Literal["aws", "azure", "gcp", "focus"]
@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     # --- Azure -----------------------------------------------------------------------------
     azure_subscription_ids: CsvList = Field(default_factory=list, description="Subscription allowlist.")
     azure_management_group: str | None = Field(None, description="Management group id.")
+    azure_billing_account_id: str | None = Field(
+        None,
+        description="Billing account id (EA enrollment / MCA account): adds the azure-billing scope whose "
+        "audit reports reservation utilization.",
+    )
     azure_cloud: Literal["public", "usgov", "china"] = Field("public", description="Azure cloud.")
     azure_arm_endpoint: str | None = Field(None, description="Explicit ARM base URL (tests).")
     azure_snapshot_max_age_days: int = Field(
@@ -153,6 +158,9 @@ class Settings(BaseSettings):
     gcp_snapshot_max_age_days: int = Field(
         90, ge=1, description="gcp.compute.old_snapshot: snapshots older than this many days."
     )
+    gcp_image_unused_days: int = Field(
+        180, ge=1, description="gcp.compute.unused_image: images older than this many days that no disk uses."
+    )
     gcp_recommender_regions: CsvList = Field(
         default_factory=list,
         description="Regions asked for Cloud SQL and committed-use recommendations (default: the "
@@ -167,6 +175,22 @@ class Settings(BaseSettings):
     focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
     focus_cache_dir: str | None = Field(
         None, description="Folder of the FOCUS CSV-to-Parquet cache; default: the user cache dir."
+    )
+    # FOCUS tables in a warehouse (docs/warehouses.md)
+    focus_max_bytes_billed: int = Field(
+        100 * 1024**3,
+        ge=0,
+        description="BigQuery FOCUS tables: maximum_bytes_billed of each query in bytes (0: no cap).",
+    )
+    snowflake_user: str | None = Field(None, description="Snowflake FOCUS tables: the login name.")
+    snowflake_password: SecretStr | None = Field(
+        None, description="Snowflake FOCUS tables: the password (or use a private key file)."
+    )
+    snowflake_private_key_file: str | None = Field(
+        None, description="Snowflake FOCUS tables: PEM private key file for key-pair authentication."
+    )
+    snowflake_host: str | None = Field(
+        None, description="Snowflake FOCUS tables: host override, `host[:port]` (private link, tests)."
     )
 
     # --- remote use: streamable HTTP with OAuth, audit log (docs/remote.md) ---------------

@@ -80,6 +80,16 @@ class BilledCounter:
             return dict(self._counts)
 
 
+def human_bytes(n: int) -> str:
+    """A byte count as people read it (`12.34 MiB`), for the scanned-bytes notes."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
 @dataclass
 class CallContext:
     """Passed to each provider call; one per (provider, scope[, region]) unit of work."""

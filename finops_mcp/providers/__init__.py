@@ -62,8 +62,8 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(
         "azure",
         "finops_mcp.providers.azure.provider:AzureProvider",
-        ("azure", "azure-mg"),
-        lambda s: bool(s.azure_subscription_ids or s.azure_management_group),
+        ("azure", "azure-mg", "azure-billing"),
+        lambda s: bool(s.azure_subscription_ids or s.azure_management_group or s.azure_billing_account_id),
         "set FINOPS_AZURE_SUBSCRIPTION_IDS or FINOPS_AZURE_MANAGEMENT_GROUP and Azure credentials",
     ),
     Entry(

@@ -24,6 +24,8 @@ driven by the real azure-identity and azure-mgmt clients:
   savingsAmount / annualSavingsAmount / savingsCurrency, resourceMetadata.resourceId) and the
   Consumption REST API 2024-08-01 (netSavings, costWithNoReservedInstances, recommendedQuantity,
   lookBackPeriod, term, scope).
+- Virtual network gateways and connections, Resource Graph over Advisor, and savings plan (benefit)
+  recommendations: tests/fakes/azure_native.py, installed here.
 - Every list is paged by `nextLink` (2 items a page); `api-version` is accepted and ignored.
 - `forbidden` holds subscription ids answering 403 AuthorizationFailed to everything;
   `advisor_forbidden` those answering 403 to Advisor only.
@@ -42,6 +44,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from tests.fakes import azure_native
 from tests.fakes.http import FakeHTTPServer, Reply, Request
 
 TENANT = "7e3c1a52-0000-4000-8000-00000000a2e1"
@@ -64,6 +67,7 @@ _DIMENSIONS = {
     "resourcetype": "resource_type",
     "resourcegroupname": "resource_group",
     "meter": "meter",
+    "reservationid": "reservation_id",
 }
 
 
@@ -93,6 +97,7 @@ class Record:
     currency: str = "USD"
     meter: str = ""
     quantity: Decimal = Decimal(0)  # UsageQuantity, in the meter's unit
+    reservation_id: str = ""  # the reservation (GUID) whose amortized cost this is
 
     def cost(self, kind: str) -> Decimal:
         return self.amortized if kind.lower() == "amortizedcost" else self.actual
@@ -111,10 +116,16 @@ class FakeArm:
         self.advisor: dict[str, list[dict[str, Any]]] = {}
         self.reservation_recs: dict[str, list[dict[str, Any]]] = {}
         self.advisor_forbidden: set[str] = set()
+        self.benefit_recs: dict[str, list[dict[str, Any]]] = {}
+        self.benefit_forbidden: set[str] = set()
+        self.graph_forbidden = False
+        self.billing_forbidden = False
         self.ledger: list[Record] = []
         self._build_estate()
+        azure_native.seed(self)
         self._build_ledger(days)
         self._routes()
+        azure_native.routes(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -134,7 +145,9 @@ class FakeArm:
     def stop(self) -> None:
         self.server.stop()
 
-    def env(self, *, management_group: bool = False, subscriptions: Iterable[str] = ()) -> dict[str, str]:
+    def env(
+        self, *, management_group: bool = False, subscriptions: Iterable[str] = (), billing: bool = False
+    ) -> dict[str, str]:
         """Environment for a run against this fake: sign-in, CA bundle, ARM endpoint, scopes."""
         env = {
             "AZURE_TENANT_ID": TENANT,
@@ -146,6 +159,7 @@ class FakeArm:
             "FINOPS_AZURE_ARM_ENDPOINT": self.url,
             "FINOPS_AZURE_MANAGEMENT_GROUP": MG if management_group else "",
             "FINOPS_AZURE_SUBSCRIPTION_IDS": ",".join(subscriptions),
+            "FINOPS_AZURE_BILLING_ACCOUNT_ID": azure_native.BILLING_ACCOUNT if billing else "",
         }
         return env
 
@@ -568,6 +582,7 @@ class FakeArm:
                     "Purchase",
                     actual,
                     Decimal("10.00"),
+                    reservation_id=azure_native.RESERVATION_HALF_USED,
                 )
             )
             day += timedelta(days=1)
@@ -869,7 +884,10 @@ class FakeArm:
         parts = scope.split("/")
         if parts[1].lower() == "subscriptions":
             subs = {parts[2]}
-        elif scope.lower() == f"/providers/microsoft.management/managementgroups/{MG}".lower():
+        elif scope.lower() in (
+            azure_native.billing_scope().lower(),
+            f"/providers/microsoft.management/managementgroups/{MG}".lower(),
+        ):
             subs = set(SUBSCRIPTIONS)
         else:
             subs = set()

@@ -9,8 +9,11 @@ Served paths (every list paged with `nextPageToken`, `page_size` items per page)
   the Recommendation resource of the Recommender API reference v1: `primaryImpact.costProjection`
   with a negative `cost` Money and a `duration`, `content.operationGroups[].operations[]` naming
   the target by `resourceType` and full resource name, `stateInfo.state`, `recommenderSubtype`);
-- Compute `GET /compute/v1/projects/<p>/aggregated/{instances,disks,addresses}` and
-  `GET /compute/v1/projects/<p>/global/snapshots`;
+- Compute `GET /compute/v1/projects/<p>/aggregated/{instances,disks,addresses}`,
+  `GET /compute/v1/projects/<p>/global/snapshots` and `GET /compute/v1/projects/<p>/global/images`
+  (Compute Engine API v1 reference: images.list, the Image resource's selfLink, status,
+  archiveSizeBytes, diskSizeGb, creationTimestamp, family, deprecated.state; a disk's
+  `sourceImage`);
 - `POST /token`: the OAuth token endpoint a service-account key's `token_uri` points to.
 
 `forbidden` projects answer 403 on every Compute and Recommender path; `recommender_forbidden`
@@ -71,6 +74,7 @@ class FakeGcp:
     budgets: dict[str, list[J]] = field(default_factory=dict)
     compute: dict[tuple[str, str], list[tuple[str, J]]] = field(default_factory=dict)
     snapshots: dict[str, list[J]] = field(default_factory=dict)
+    images: dict[str, list[J]] = field(default_factory=dict)
     recommendations: dict[tuple[str, str, str], list[J]] = field(default_factory=dict)
     forbidden: set[str] = field(default_factory=set)
     recommender_forbidden: set[str] = field(default_factory=set)
@@ -90,7 +94,11 @@ class FakeGcp:
             r"/compute/v1/projects/(?P<project>[^/]+)/aggregated/(?P<kind>instances|disks|addresses)",
             self._aggregated,
         )
-        s.route("GET", r"/compute/v1/projects/(?P<project>[^/]+)/global/snapshots", self._snapshots)
+        s.route(
+            "GET",
+            r"/compute/v1/projects/(?P<project>[^/]+)/global/(?P<kind>snapshots|images)",
+            self._global,
+        )
 
     @property
     def url(self) -> str:
@@ -136,11 +144,12 @@ class FakeGcp:
             grouped.setdefault(scope, {kind: []})[kind].append(item)
         return Reply.json({"items": grouped, "nextPageToken": token})
 
-    def _snapshots(self, req: Request) -> Reply:
+    def _global(self, req: Request) -> Reply:
         project = req.match["project"]
         if project in self.forbidden:
             return _forbidden(project)
-        items, token = _page(self.snapshots.get(project, []), req, self.page_size)
+        listed = self.snapshots if req.match["kind"] == "snapshots" else self.images
+        items, token = _page(listed.get(project, []), req, self.page_size)
         return Reply.json({"items": items, "nextPageToken": token})
 
 
@@ -218,6 +227,26 @@ def snapshot_json(project: str, name: str, storage_gb: float, created: str, sour
         "selfLink": f"{COMPUTE}/projects/{project}/global/snapshots/{name}",
         "snapshotType": "STANDARD",
     }
+
+
+def image_json(project: str, name: str, archive_gb: float, created: str, **extra: Any) -> J:
+    return {
+        "kind": "compute#image",
+        "name": name,
+        "id": str(abs(hash((project, name))) % 10**12),
+        "selfLink": f"{COMPUTE}/projects/{project}/global/images/{name}",
+        "status": extra.pop("status", "READY"),
+        "archiveSizeBytes": str(int(archive_gb * 1024**3)),
+        "diskSizeGb": "10",
+        "creationTimestamp": created,
+        "sourceType": "RAW",
+        "labels": extra.pop("labels", {}),
+        **extra,
+    }
+
+
+def image_link(project: str, name: str) -> str:
+    return f"{COMPUTE}/projects/{project}/global/images/{name}"
 
 
 def recommendation_json(

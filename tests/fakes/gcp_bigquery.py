@@ -12,7 +12,21 @@ Served (on a `FakeHTTPServer`, under /bigquery/v2/projects/<p>/):
   more than `page_size` rows (the client then reads `GET jobs/<id>` and `GET queries/<id>`);
 - `POST jobs` (jobs.insert) + `GET jobs/<id>` + `GET queries/<id>` (getQueryResults);
 - `totalBytesProcessed` = rows in the referenced tables x `bytes_per_row`; over the request's
-  `maximumBytesBilled` -> 400 `bytesBilledLimitExceeded`, as BigQuery answers.
+  `maximumBytesBilled` -> `bytesBilledLimitExceeded` (400 on jobs.query; 500 on jobs.insert, as
+  FIELD-NOTES records BigQuery answering);
+- `throttle(n)`: the next n query requests get 429 `rateLimitExceeded` (BigQuery's quota errors,
+  https://cloud.google.com/bigquery/docs/error-messages).
+
+What BigQuery would refuse is refused here too (400 `invalidQuery`), so DuckDB's leniency proves
+nothing by accident: `::` casts, `FILTER (WHERE ...)`, lambdas, DuckDB-only functions
+(`arg_max`, `list_*`, `epoch_us`, `json_extract_string`...), a positional `?` or an `@name` that
+no query parameter defines (GoogleSQL reference: query parameters, operators, aggregate calls).
+NUMERIC is DECIMAL(38, 9) and BIGNUMERIC DECIMAL(38, 18) in DuckDB (BigQuery's NUMERIC scale is 9).
+
+`FOCUS_EXPORT_SCHEMA` is the shape of Google's FOCUS export table
+(`gcp_billing_export_focus_<ACCOUNT>`, https://cloud.google.com/billing/docs/how-to/export-data-bigquery-tables/focus-export):
+FOCUS 1.0 column names, ChargePeriodStart TIMESTAMP, costs and quantities NUMERIC, Tags a REPEATED
+RECORD of (key STRING, value STRING).
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ from typing import Any
 import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from tests.fakes.http import FakeHTTPServer, Reply, Request
 
@@ -113,6 +128,36 @@ FOCUS_SCHEMA: list[F] = [
     field("Tags", "RECORD", "REPEATED", KEY_VALUE),
 ]
 
+FOCUS_EXPORT_SCHEMA: list[F] = [
+    field("BillingAccountId", "STRING"),
+    field("SubAccountId", "STRING"),
+    field("SubAccountName", "STRING"),
+    field("ProviderName", "STRING"),
+    field("ServiceName", "STRING"),
+    field("RegionId", "STRING"),
+    field("ResourceId", "STRING"),
+    field("ResourceName", "STRING"),
+    field("ResourceType", "STRING"),
+    field("ChargeCategory", "STRING"),
+    field("ChargeFrequency", "STRING"),
+    field("ChargePeriodStart", "TIMESTAMP"),
+    field("ChargePeriodEnd", "TIMESTAMP"),
+    field("BilledCost", "NUMERIC"),
+    field("EffectiveCost", "NUMERIC"),
+    field("BillingCurrency", "STRING"),
+    field("CommitmentDiscountId", "STRING"),
+    field("CommitmentDiscountName", "STRING"),
+    field("CommitmentDiscountStatus", "STRING"),
+    field("PricingQuantity", "NUMERIC"),
+    field("PricingUnit", "STRING"),
+    field("Tags", "RECORD", "REPEATED", KEY_VALUE),
+]
+# names sqlglot does not know as BigQuery functions and BigQuery does not have either
+_NOT_BIGQUERY = {
+    "arg_max", "arg_min", "list", "list_filter", "list_sort", "list_distinct", "flatten", "len",
+    "epoch_us", "json_extract_string", "tag_value", "strftime", "bool_or", "list_transform",
+}  # fmt: skip
+
 _DUCK_TYPES = {
     "STRING": "VARCHAR",
     "FLOAT": "DOUBLE",
@@ -195,8 +240,39 @@ def _insertable(value: Any, nested: bool) -> Any:
     return value
 
 
+def _refusal(sql: str, tree: exp.Expression, params: list[F]) -> str | None:
+    """Why BigQuery would refuse `sql`, or None."""
+    tokens = sqlglot.Dialect.get_or_raise("bigquery").tokenize(sql)
+    if any(t.token_type == TokenType.DCOLON for t in tokens):
+        return 'Syntax error: Unexpected "::"'
+    if any(t.token_type == TokenType.PLACEHOLDER for t in tokens):
+        return "Positional parameters are not supported in NAMED parameter mode"
+    names = {p.get("name") for p in params}
+    for node in tree.walk():
+        if isinstance(node, exp.Parameter | exp.Placeholder):
+            name = node.name
+            if name and name not in names:
+                return f"Query parameter '{name}' not found"
+        if isinstance(node, exp.Filter):
+            return "Syntax error: Unexpected keyword FILTER"
+        if isinstance(node, exp.Lambda):
+            return 'Syntax error: Unexpected "->"'
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() in _NOT_BIGQUERY:
+            return f"Function not found: {node.this}"
+    return None
+
+
+def _decimal_types(tree: exp.Expression) -> None:
+    """NUMERIC / BIGNUMERIC as DuckDB decimals of BigQuery's scale (sqlglot's DuckDB DECIMAL is (18, 3))."""
+    for dt in list(tree.find_all(exp.DataType)):
+        if dt.this == exp.DataType.Type.DECIMAL and not dt.expressions:
+            dt.replace(exp.DataType.build("DECIMAL(38, 9)"))
+        elif dt.this == exp.DataType.Type.BIGDECIMAL:
+            dt.replace(exp.DataType.build("DECIMAL(38, 18)"))
+
+
 def _error(status: int, reason: str, message: str) -> Reply:
-    codes = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+    codes = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED"}
     return Reply.json(
         {
             "error": {
@@ -225,6 +301,8 @@ class FakeBigQuery:
         self.forbidden_tables: set[str] = set()
         self.results: dict[str, F] = {}
         self.queries: list[tuple[str, list[F]]] = []  # (GoogleSQL, parameters) as received
+        self.configs: list[F] = []  # the query request bodies (maximumBytesBilled, parameterMode...)
+        self._throttled = 0
         base = r"/bigquery/v2/projects/(?P<project>[^/]+)"
         server.route("GET", base + r"/datasets/(?P<dataset>[^/]+)/tables/(?P<table>[^/]+)", self._get_table)
         server.route("POST", base + r"/queries", self._jobs_query)
@@ -238,6 +316,11 @@ class FakeBigQuery:
 
     def close(self) -> None:
         self.db.close()
+
+    def throttle(self, n: int = 1) -> None:
+        """The next `n` query requests are answered 429 rateLimitExceeded."""
+        with self._lock:
+            self._throttled += n
 
     def add_table(self, full_name: str, schema: list[F], rows: list[F], *, partitioned: bool = True) -> None:
         """Create `project.dataset.table` with `schema` and insert `rows` (dicts by column name;
@@ -285,11 +368,20 @@ class FakeBigQuery:
             body["timePartitioning"] = {"type": "DAY"}
         return Reply.json(body)
 
-    def _execute(self, project: str, body: F) -> Reply | F:
+    def _execute(self, project: str, body: F, *, insert: bool = False) -> Reply | F:
         sql = body.get("query", "")
         params = body.get("queryParameters", []) or []
         self.queries.append((sql, params))
+        self.configs.append(body)
+        with self._lock:
+            throttled, self._throttled = self._throttled > 0, max(0, self._throttled - 1)
+        if throttled:
+            return _error(429, "rateLimitExceeded", "Exceeded rate limits: too many api requests per user")
         tree = sqlglot.parse_one(sql, read="bigquery")
+        refused = _refusal(sql, tree, params)
+        if refused is not None:
+            return _error(400, "invalidQuery", refused)
+        _decimal_types(tree)
         scanned = 0
         for table in list(tree.find_all(exp.Table)):
             full = ".".join(p for p in (table.catalog, table.db, table.name) if p)
@@ -304,7 +396,7 @@ class FakeBigQuery:
         limit = body.get("maximumBytesBilled")
         if limit is not None and scanned > int(limit):
             return _error(
-                400,
+                500 if insert else 400,
                 "bytesBilledLimitExceeded",
                 f"Query exceeded limit for bytes billed: {limit}. {scanned} or higher required.",
             )
@@ -370,7 +462,7 @@ class FakeBigQuery:
 
     def _jobs_insert(self, req: Request) -> Reply:
         config = req.json().get("configuration", {}).get("query", {})
-        out = self._execute(req.match["project"], config)
+        out = self._execute(req.match["project"], config, insert=True)
         if isinstance(out, Reply):
             return out
         return Reply.json(self._job_resource(out))

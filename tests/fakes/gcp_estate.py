@@ -19,6 +19,8 @@ from tests.fakes.gcp import (
     address_json,
     budget_json,
     disk_json,
+    image_json,
+    image_link,
     instance_json,
     instance_link,
     recommendation_json,
@@ -284,7 +286,17 @@ def seed_compute(api: FakeGcp, today: date) -> None:
         instance_json(p, z, "vm-stopped", "TERMINATED", ("stopped-boot", "stopped-data")),
     )
     api.add(
-        p, "disks", f"zones/{z}", disk_json(p, z, "boot-1", 20, users=(instance_link(p, z, "vm-running"),))
+        p,
+        "disks",
+        f"zones/{z}",
+        disk_json(
+            p,
+            z,
+            "boot-1",
+            20,
+            users=(instance_link(p, z, "vm-running"),),
+            sourceImage=image_link(p, "base-image"),
+        ),
     )
     stopped = instance_link(p, z, "vm-stopped")
     api.add(p, "disks", f"zones/{z}", disk_json(p, z, "stopped-boot", 50, "pd-balanced", users=(stopped,)))
@@ -324,6 +336,14 @@ def seed_compute(api: FakeGcp, today: date) -> None:
     api.snapshots[p] = [
         snapshot_json(p, "snap-old", 20, old, f"{z}/disks/boot-1"),
         snapshot_json(p, "snap-new", 20, new, f"{z}/disks/boot-1"),
+    ]
+    ancient = (today - timedelta(days=400)).isoformat() + "T00:00:00.000-00:00"
+    api.images[p] = [  # five: three pages of two
+        image_json(p, "old-image", 30, ancient),  # also the image recommender's (4/month): it is kept
+        image_json(p, "stale-image", 50, ancient, family="web", deprecated={"state": "DEPRECATED"}),
+        image_json(p, "base-image", 10, ancient),  # healthy: boot-1 was created from it
+        image_json(p, "fresh-image", 80, new),  # healthy: too recent
+        image_json(p, "pending-image", 80, ancient, status="PENDING"),  # healthy: not READY
     ]
     inst = "google.compute.instance.IdleResourceRecommender"
     dsk = "google.compute.disk.IdleResourceRecommender"

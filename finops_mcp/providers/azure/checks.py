@@ -12,18 +12,19 @@ returns them in a different case than the resource APIs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.models import CostBasis, Finding
+from finops_mcp.models import CostBasis, Finding, Severity
 from finops_mcp.providers.azure import prices
-from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice
+from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice, SavingsPlanAdvice
 from finops_mcp.providers.azure.anomalies import DAILY_ANOMALY
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
 from finops_mcp.providers.azure.native_checks import NATIVE_CHECKS
+from finops_mcp.providers.azure.reservations import ReservationUse
 from finops_mcp.providers.base import Check, Ladder, Param
 
 DEALLOCATED_DAYS = 30  # azure.compute.deallocated_vm: parked longer than this
@@ -64,6 +65,9 @@ class AzureCheckContext:
     snapshot_days: int = OLD_SNAPSHOT_DAYS
     advisor: tuple[AdvisorItem, ...] | None = None  # azure.advisor.*: Advisor's Cost recommendations
     reservations: tuple[ReservationAdvice, ...] | None = None  # azure.commitment.reservation_purchase
+    savings_plans: tuple[SavingsPlanAdvice, ...] | None = None  # azure.commitment.savings_plan_purchase
+    reservation_uses: tuple[ReservationUse, ...] | None = None  # azure.commitment.reservation_utilization
+    min_utilization: float = 90.0  # percent
 
     def price(self, resource_id: str, list_price: Decimal | None, what: str = "list price") -> Price:
         """Billed cost over the last 30 days if Cost Management has any, else the list price."""
@@ -122,6 +126,40 @@ BY_COST = Ladder(((HIGH_MONTHLY, "high"),), "medium")
 READ_BILLED = "Microsoft.CostManagement/query/action"  # the 30-day billed cost per resource (optional)
 
 
+def _inventory_check(
+    check_id: str,
+    title: str,
+    description: str,
+    resource_type: str,
+    severity: Severity,
+    recommendation: str,
+    evaluate: Callable[[AzureCheckContext], Iterable[Finding]],
+    needs: tuple[str, ...],
+    reads: tuple[str, ...],
+    *,
+    ladder: Ladder | None = BY_COST,
+    basis: CostBasis = "billed_last_30_days",
+    params: tuple[Param, ...] = (),
+) -> Check[AzureCheckContext]:
+    """A check over the subscription's inventory (`needs`: Inventory kinds, listed with the `reads`
+    permissions), priced by the resource's billed cost (Cost Management, hence READ_BILLED) with the
+    list price as fallback."""
+    return Check(
+        id=check_id,
+        title=title,
+        description=description,
+        resource_type=resource_type,
+        severity=severity,
+        cost_basis=basis,
+        recommendation=recommendation,
+        evaluate=evaluate,
+        ladder=ladder,
+        needs=frozenset(needs),
+        params=params,
+        permissions=(*reads, READ_BILLED),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -137,19 +175,17 @@ def evaluate_stopped_vm(ctx: AzureCheckContext) -> Iterator[Finding]:
         yield _finding(STOPPED_VM, ctx, vm, detail, price)
 
 
-STOPPED_VM: Check[AzureCheckContext] = Check(
-    id="azure.compute.stopped_vm",
-    title="Stopped (not deallocated) VMs",
-    description="VMs in PowerState/stopped: the guest OS is off but the VM still holds, and is billed "
+STOPPED_VM = _inventory_check(
+    "azure.compute.stopped_vm",
+    "Stopped (not deallocated) VMs",
+    "VMs in PowerState/stopped: the guest OS is off but the VM still holds, and is billed "
     "for, its compute allocation. Only PowerState/deallocated stops compute billing.",
-    resource_type="Microsoft.Compute/virtualMachines",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Deallocate it (Stop in the portal, or `az vm deallocate`) or delete it if unused.",
-    evaluate=evaluate_stopped_vm,
-    ladder=BY_COST,
-    needs=frozenset({"vms"}),
-    permissions=("Microsoft.Compute/virtualMachines/read", READ_BILLED),
+    "Microsoft.Compute/virtualMachines",
+    "medium",
+    "Deallocate it (Stop in the portal, or `az vm deallocate`) or delete it if unused.",
+    evaluate_stopped_vm,
+    ("vms",),
+    ("Microsoft.Compute/virtualMachines/read",),
 )
 
 
@@ -172,22 +208,22 @@ def evaluate_deallocated_vm(ctx: AzureCheckContext) -> Iterator[Finding]:
         yield _finding(DEALLOCATED_VM, ctx, vm, detail, price)
 
 
-DEALLOCATED_VM: Check[AzureCheckContext] = Check(
-    id="azure.compute.deallocated_vm",
-    title="VMs deallocated for a long time",
-    description="VMs in PowerState/deallocated for more than FINOPS_AZURE_DEALLOCATED_VM_DAYS (30) days "
+DEALLOCATED_VM = _inventory_check(
+    "azure.compute.deallocated_vm",
+    "VMs deallocated for a long time",
+    "VMs in PowerState/deallocated for more than FINOPS_AZURE_DEALLOCATED_VM_DAYS (30) days "
     "(time of the last "
     "provisioning operation): compute is free but their managed disks keep billing. The estimate is "
     "the cost of those disks.",
-    resource_type="Microsoft.Compute/virtualMachines",
-    severity="low",
-    cost_basis="billed_last_30_days",
-    recommendation="If the VM is no longer needed, snapshot what matters and delete the VM and its disks; "
+    "Microsoft.Compute/virtualMachines",
+    "low",
+    "If the VM is no longer needed, snapshot what matters and delete the VM and its disks; "
     "if it is parked, move its disks to Standard HDD.",
-    evaluate=evaluate_deallocated_vm,
-    needs=frozenset({"vms", "disks"}),
+    evaluate_deallocated_vm,
+    ("vms", "disks"),
+    ("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/disks/read"),
+    ladder=None,
     params=(Param("azure_deallocated_vm_days", "Report VMs deallocated for longer than this many days."),),
-    permissions=("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/disks/read", READ_BILLED),
 )
 
 
@@ -208,19 +244,17 @@ def evaluate_unattached_disk(ctx: AzureCheckContext) -> Iterator[Finding]:
         yield _finding(UNATTACHED_DISK, ctx, disk, detail, price)
 
 
-UNATTACHED_DISK: Check[AzureCheckContext] = Check(
-    id="azure.compute.unattached_disk",
-    title="Unattached managed disks",
-    description="Managed disks in the Unattached state (skipping disks with an active SAS export and "
+UNATTACHED_DISK = _inventory_check(
+    "azure.compute.unattached_disk",
+    "Unattached managed disks",
+    "Managed disks in the Unattached state (skipping disks with an active SAS export and "
     "Azure Site Recovery replica disks): billed for their provisioned size with nothing using them.",
-    resource_type="Microsoft.Compute/disks",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Snapshot it if the data matters (cheaper), then delete the disk.",
-    evaluate=evaluate_unattached_disk,
-    ladder=BY_COST,
-    needs=frozenset({"disks"}),
-    permissions=("Microsoft.Compute/disks/read", READ_BILLED),
+    "Microsoft.Compute/disks",
+    "medium",
+    "Snapshot it if the data matters (cheaper), then delete the disk.",
+    evaluate_unattached_disk,
+    ("disks",),
+    ("Microsoft.Compute/disks/read",),
 )
 
 
@@ -236,18 +270,18 @@ def evaluate_unassociated_public_ip(ctx: AzureCheckContext) -> Iterator[Finding]
         yield _finding(UNASSOCIATED_PUBLIC_IP, ctx, ip, detail, ctx.ip_price(ip))
 
 
-UNASSOCIATED_PUBLIC_IP: Check[AzureCheckContext] = Check(
-    id="azure.network.unassociated_public_ip",
-    title="Unassociated static public IPs",
-    description="Static public IP addresses with no IP configuration (NIC, load balancer, gateway) and "
+UNASSOCIATED_PUBLIC_IP = _inventory_check(
+    "azure.network.unassociated_public_ip",
+    "Unassociated static public IPs",
+    "Static public IP addresses with no IP configuration (NIC, load balancer, gateway) and "
     "no NAT gateway: reserved and billed hourly while unused.",
-    resource_type="Microsoft.Network/publicIPAddresses",
-    severity="low",
-    cost_basis="billed_last_30_days",
-    recommendation="Delete the address if it is not reserved on purpose (e.g. an allow-listed IP).",
-    evaluate=evaluate_unassociated_public_ip,
-    needs=frozenset({"public_ips"}),
-    permissions=("Microsoft.Network/publicIPAddresses/read", READ_BILLED),
+    "Microsoft.Network/publicIPAddresses",
+    "low",
+    "Delete the address if it is not reserved on purpose (e.g. an allow-listed IP).",
+    evaluate_unassociated_public_ip,
+    ("public_ips",),
+    ("Microsoft.Network/publicIPAddresses/read",),
+    ladder=None,
 )
 
 
@@ -264,22 +298,19 @@ def evaluate_orphaned_nic(ctx: AzureCheckContext) -> Iterator[Finding]:
         yield _finding(ORPHANED_NIC, ctx, nic, detail, price)
 
 
-ORPHANED_NIC: Check[AzureCheckContext] = Check(
-    id="azure.network.orphaned_nic",
-    title="Orphaned network interfaces",
-    description="NICs attached to no VM, private endpoint or private link service. The NIC is free; "
+ORPHANED_NIC = _inventory_check(
+    "azure.network.orphaned_nic",
+    "Orphaned network interfaces",
+    "NICs attached to no VM, private endpoint or private link service. The NIC is free; "
     "the estimate is the public IPs it still holds (which the public IP check cannot see as unused).",
-    resource_type="Microsoft.Network/networkInterfaces",
-    severity="low",
-    cost_basis="list_price",
-    recommendation="Delete the NIC (and its public IP if nothing else needs that address).",
-    evaluate=evaluate_orphaned_nic,
-    needs=frozenset({"nics", "public_ips"}),
-    permissions=(
-        "Microsoft.Network/networkInterfaces/read",
-        "Microsoft.Network/publicIPAddresses/read",
-        READ_BILLED,
-    ),
+    "Microsoft.Network/networkInterfaces",
+    "low",
+    "Delete the NIC (and its public IP if nothing else needs that address).",
+    evaluate_orphaned_nic,
+    ("nics", "public_ips"),
+    ("Microsoft.Network/networkInterfaces/read", "Microsoft.Network/publicIPAddresses/read"),
+    ladder=None,
+    basis="list_price",
 )
 
 
@@ -299,19 +330,18 @@ def evaluate_old_snapshot(ctx: AzureCheckContext) -> Iterator[Finding]:
         yield _finding(OLD_SNAPSHOT, ctx, snap, detail, price)
 
 
-OLD_SNAPSHOT: Check[AzureCheckContext] = Check(
-    id="azure.compute.old_snapshot",
-    title="Old disk snapshots",
-    description="Managed disk snapshots older than FINOPS_AZURE_SNAPSHOT_MAX_AGE_DAYS (90) days, billed per "
-    "GiB-month.",
-    resource_type="Microsoft.Compute/snapshots",
-    severity="low",
-    cost_basis="billed_last_30_days",
-    recommendation="Delete snapshots nobody needs, or move retention to Azure Backup with a policy.",
-    evaluate=evaluate_old_snapshot,
-    needs=frozenset({"snapshots"}),
+OLD_SNAPSHOT = _inventory_check(
+    "azure.compute.old_snapshot",
+    "Old disk snapshots",
+    "Managed disk snapshots older than FINOPS_AZURE_SNAPSHOT_MAX_AGE_DAYS (90) days, billed per GiB-month.",
+    "Microsoft.Compute/snapshots",
+    "low",
+    "Delete snapshots nobody needs, or move retention to Azure Backup with a policy.",
+    evaluate_old_snapshot,
+    ("snapshots",),
+    ("Microsoft.Compute/snapshots/read",),
+    ladder=None,
     params=(Param("azure_snapshot_max_age_days", "Report snapshots older than this many days."),),
-    permissions=("Microsoft.Compute/snapshots/read", READ_BILLED),
 )
 
 
@@ -329,20 +359,18 @@ def evaluate_empty_app_service_plan(ctx: AzureCheckContext) -> Iterator[Finding]
         yield _finding(EMPTY_APP_SERVICE_PLAN, ctx, plan, detail, price)
 
 
-EMPTY_APP_SERVICE_PLAN: Check[AzureCheckContext] = Check(
-    id="azure.web.empty_app_service_plan",
-    title="Empty paid App Service plans",
-    description="App Service plans with no apps on a paid tier (Basic, Standard, Premium, Isolated, "
+EMPTY_APP_SERVICE_PLAN = _inventory_check(
+    "azure.web.empty_app_service_plan",
+    "Empty paid App Service plans",
+    "App Service plans with no apps on a paid tier (Basic, Standard, Premium, Isolated, "
     "Elastic Premium): billed per instance whether or not anything runs. Free, Shared and consumption "
     "plans are skipped.",
-    resource_type="Microsoft.Web/serverfarms",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Delete the plan, or scale it down to the Free tier if you keep it as a placeholder.",
-    evaluate=evaluate_empty_app_service_plan,
-    ladder=BY_COST,
-    needs=frozenset({"plans"}),
-    permissions=("Microsoft.Web/serverfarms/read", READ_BILLED),
+    "Microsoft.Web/serverfarms",
+    "medium",
+    "Delete the plan, or scale it down to the Free tier if you keep it as a placeholder.",
+    evaluate_empty_app_service_plan,
+    ("plans",),
+    ("Microsoft.Web/serverfarms/read",),
 )
 
 
@@ -360,24 +388,54 @@ def evaluate_balancer_without_backends(ctx: AzureCheckContext) -> Iterator[Findi
         yield _finding(BALANCER_WITHOUT_BACKENDS, ctx, lb, detail, price, rtype)
 
 
-BALANCER_WITHOUT_BACKENDS: Check[AzureCheckContext] = Check(
-    id="azure.network.balancer_without_backends",
-    title="Load balancer or application gateway without backends",
-    description="Load balancers (Standard / Gateway SKU) and application gateways whose backend pools hold "
+BALANCER_WITHOUT_BACKENDS = _inventory_check(
+    "azure.network.balancer_without_backends",
+    "Load balancer or application gateway without backends",
+    "Load balancers (Standard / Gateway SKU) and application gateways whose backend pools hold "
     "no IP configuration and no address: billed by the hour while routing to nothing. Basic load "
     "balancers are free and skipped.",
-    resource_type="Microsoft.Network/loadBalancers",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Delete it if nothing routes through it any more (check DNS records and front-end IPs "
+    "Microsoft.Network/loadBalancers",
+    "medium",
+    "Delete it if nothing routes through it any more (check DNS records and front-end IPs "
     "first), or add the backends it is meant to serve.",
-    evaluate=evaluate_balancer_without_backends,
-    ladder=BY_COST,
-    needs=frozenset({"load_balancers", "app_gateways"}),
-    permissions=(
-        "Microsoft.Network/loadBalancers/read",
-        "Microsoft.Network/applicationGateways/read",
-        READ_BILLED,
+    evaluate_balancer_without_backends,
+    ("load_balancers", "app_gateways"),
+    ("Microsoft.Network/loadBalancers/read", "Microsoft.Network/applicationGateways/read"),
+)
+
+
+def evaluate_idle_vnet_gateway(ctx: AzureCheckContext) -> Iterator[Finding]:
+    for gw in ctx.inventory.gateways:
+        if gw.connections or gw.point_to_site:
+            continue
+        kind = "ExpressRoute" if gw.gateway_type.lower() == "expressroute" else "VPN"
+        listed = prices.gateway_monthly(gw.sku)
+        price = ctx.price(gw.id, listed, f"{gw.sku} {kind} gateway list price")
+        detail = (
+            f"{kind} gateway {gw.name} ({gw.sku or 'unknown SKU'}) has no connection"
+            + ("" if kind == "ExpressRoute" else " and no point-to-site client pool")
+            + ": billed by the hour while carrying no traffic."
+        )
+        yield _finding(IDLE_VNET_GATEWAY, ctx, gw, detail, price)
+
+
+IDLE_VNET_GATEWAY = _inventory_check(
+    "azure.network.idle_vnet_gateway",
+    "Virtual network gateway without connections",
+    "VPN and ExpressRoute virtual network gateways that no connection (site-to-site, "
+    "VNet-to-VNet, ExpressRoute circuit) names and, for VPN gateways, with no point-to-site client "
+    "address pool: billed by the hour for the gateway SKU while carrying nothing. Connections are read "
+    "in the gateway's subscription (a VNet-to-VNet connection kept in another subscription is not seen).",
+    "Microsoft.Network/virtualNetworkGateways",
+    "medium",
+    "Delete the gateway if no site, VNet or circuit will connect to it again (its public IP "
+    "too); otherwise connect what it was built for.",
+    evaluate_idle_vnet_gateway,
+    ("gateways",),
+    (
+        "Microsoft.Resources/subscriptions/resources/read",
+        "Microsoft.Network/virtualNetworkGateways/read",
+        "Microsoft.Network/connections/read",
     ),
 )
 
@@ -391,6 +449,7 @@ CHECKS: tuple[Check[AzureCheckContext], ...] = (
     OLD_SNAPSHOT,
     EMPTY_APP_SERVICE_PLAN,
     BALANCER_WITHOUT_BACKENDS,
+    IDLE_VNET_GATEWAY,
     *NATIVE_CHECKS,
 )
 
@@ -403,6 +462,7 @@ PRICED_RESOURCE_TYPES: tuple[str, ...] = (
     "microsoft.web/serverfarms",
     "microsoft.network/loadbalancers",
     "microsoft.network/applicationgateways",
+    "microsoft.network/virtualnetworkgateways",
 )
 
 # checks over the subscription's Cost Management data rather than its inventory (`azure.anomalies`)

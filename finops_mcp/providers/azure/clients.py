@@ -19,8 +19,8 @@ Retries: clients are built with `retry_total=0`; the engine's policy retries (se
 
 Read-only: `ReadOnlyPolicy` sits in every client's pipeline (per call and per retry, so a request
 the SDK sends by itself, such as automatic resource-provider registration, is also checked) and
-refuses anything but GET/HEAD and the allowlisted Cost Management query/forecast POSTs before it
-is sent.
+refuses anything but GET/HEAD and the allowlisted read-only POSTs (Cost Management query/forecast,
+Resource Graph queries) before it is sent.
 """
 
 from __future__ import annotations
@@ -61,8 +61,11 @@ _MICROSOFT_AUTHORITIES = {authority for authority, _, _ in CLOUDS.values()} | {
     "sts.windows.net",
 }
 
-# POSTs that only read: Cost Management query and forecast, at any scope.
-READ_ONLY_POSTS = re.compile(r"/providers/microsoft\.costmanagement/(query|forecast)/?$", re.IGNORECASE)
+# POSTs that only read: Cost Management query and forecast at any scope; Resource Graph queries.
+READ_ONLY_POSTS = re.compile(
+    r"(/providers/microsoft\.costmanagement/(query|forecast)|^/providers/microsoft\.resourcegraph/resources)/?$",
+    re.IGNORECASE,
+)
 
 
 class ReadOnlyViolation(ScopeFailure):
@@ -72,7 +75,7 @@ class ReadOnlyViolation(ScopeFailure):
         super().__init__(
             "forbidden",
             f"finops-mcp is read-only: refused {method} {path} before sending it "
-            "(only GET and Cost Management query/forecast POSTs are allowed)",
+            "(only GET, Cost Management query/forecast and Resource Graph query POSTs are allowed)",
         )
         self.method = method
         self.path = path

@@ -3,19 +3,22 @@
 Every list is one paged call per resource type for the whole subscription (VMs with their power
 state in one `virtual_machines.list_all(status_only="true")`: never one instance-view call per VM);
 pages are fetched one at a time under the engine's retry policy, with a cancellation check between
-pages. SDK models are turned into the frozen dataclasses below right away, so the checks are pure
-functions of plain data and can be tested without an SDK. Enum fields come back as enum members:
-`enum_text` normalises them to their string values.
+pages. Virtual network gateways and their connections are the exception: the SDK lists them per
+resource group only (see `list_gateways`). SDK models are turned into the frozen dataclasses below
+right away, so the checks are pure functions of plain data and can be tested without an SDK. Enum
+fields come back as enum members: `enum_text` normalises them to their string values.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from finops_mcp.engine.context import CallContext
+from finops_mcp.providers.azure import arm
 from finops_mcp.providers.azure.errors import call
 
 
@@ -131,6 +134,17 @@ class Balancer(Resource):
 
 
 @dataclass(frozen=True)
+class VnetGateway(Resource):
+    """A virtual network gateway (VPN or ExpressRoute) and how many connections name it."""
+
+    gateway_type: str  # Vpn | ExpressRoute
+    sku: str | None
+    connections: int
+    point_to_site: bool  # has a VPN client address pool: in use by point-to-site clients
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Inventory:
     subscription_id: str
     vms: tuple[VirtualMachine, ...] = ()
@@ -140,9 +154,10 @@ class Inventory:
     nics: tuple[NetworkInterface, ...] = ()
     plans: tuple[AppServicePlan, ...] = ()
     balancers: tuple[Balancer, ...] = ()
+    gateways: tuple[VnetGateway, ...] = ()
 
-    def resources(self) -> Iterator[Resource]:
-        groups = (
+    def groups(self) -> tuple[tuple[Resource, ...], ...]:
+        return (
             self.vms,
             self.disks,
             self.snapshots,
@@ -150,8 +165,11 @@ class Inventory:
             self.nics,
             self.plans,
             self.balancers,
+            self.gateways,
         )
-        for group in groups:
+
+    def resources(self) -> Iterator[Resource]:
+        for group in self.groups():
             yield from group
 
     def in_regions(self, regions: frozenset[str]) -> Inventory:
@@ -162,16 +180,7 @@ class Inventory:
         def keep(items: tuple[Any, ...]) -> tuple[Any, ...]:
             return tuple(r for r in items if norm_location(r.location) in regions)
 
-        return Inventory(
-            self.subscription_id,
-            keep(self.vms),
-            keep(self.disks),
-            keep(self.snapshots),
-            keep(self.public_ips),
-            keep(self.nics),
-            keep(self.plans),
-            keep(self.balancers),
-        )
+        return Inventory(self.subscription_id, *(keep(group) for group in self.groups()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,6 +315,18 @@ def app_gateway_from(m: Any) -> Balancer:
     )
 
 
+def gateway_from(m: Any, connections: int) -> VnetGateway:
+    sku = getattr(m, "sku", None)
+    pool = getattr(getattr(m, "vpn_client_configuration", None), "vpn_client_address_pool", None)
+    return VnetGateway(
+        **_base(m),
+        gateway_type=enum_text(getattr(m, "gateway_type", None)) or "Vpn",
+        sku=enum_text(getattr(sku, "name", None)),
+        connections=connections,
+        point_to_site=bool(getattr(pool, "address_prefixes", None)),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Listing
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +350,47 @@ def _listing(
     ctx: CallContext, make_pager: Callable[[], Any], convert: Callable[[Any], Any], what: str
 ) -> tuple[Any, ...]:
     return tuple(convert(m) for m in paged(ctx, make_pager, what))
+
+
+GATEWAY_TYPE = "Microsoft.Network/virtualNetworkGateways"
+CONNECTION_TYPE = "Microsoft.Network/connections"
+RESOURCES_API = "2021-04-01"
+
+
+def _resource_group(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
+
+
+def list_gateways(clients: Any, subscription_id: str, ctx: CallContext) -> tuple[VnetGateway, ...]:
+    """Virtual network gateways with their connection counts. The network SDK lists both per
+    resource group only, so ONE generic resource list of the subscription (filtered to the two
+    types) finds the groups holding them, then one paged list per such group and type."""
+    from urllib.parse import quote
+
+    network = clients.client("network", subscription_id)
+    where = f"subscription {subscription_id}"
+    flt = f"resourceType eq '{GATEWAY_TYPE}' or resourceType eq '{CONNECTION_TYPE}'"
+    url = f"/subscriptions/{subscription_id}/resources?$filter={quote(flt)}&api-version={RESOURCES_API}"
+    groups: dict[str, set[str]] = {}
+    for item in arm.get_pages(ctx, clients, network, url, f"listing gateways and connections of {where}"):
+        kind = str(item.get("type") or "").lower()
+        groups.setdefault(kind, set()).add(_resource_group(str(item.get("id") or "")))
+    per_gateway: dict[str, int] = {}
+    for rg in sorted(groups.get(CONNECTION_TYPE.lower(), set()) - {""}):
+        pager = functools.partial(network.virtual_network_gateway_connections.list, rg)
+        for conn in paged(ctx, pager, f"listing the connections of resource group {rg} of {where}"):
+            for end in ("virtual_network_gateway1", "virtual_network_gateway2"):
+                gateway_id = _id(getattr(conn, end, None))
+                if gateway_id:
+                    per_gateway[gateway_id.lower()] = per_gateway.get(gateway_id.lower(), 0) + 1
+    found: list[VnetGateway] = []
+    for rg in sorted(groups.get(GATEWAY_TYPE.lower(), set()) - {""}):
+        pager = functools.partial(network.virtual_network_gateways.list, rg)
+        for m in paged(ctx, pager, f"listing the virtual network gateways of resource group {rg} of {where}"):
+            found.append(gateway_from(m, per_gateway.get(str(m.id).lower(), 0)))
+    return tuple(found)
 
 
 def list_inventory(
@@ -356,4 +418,6 @@ def list_inventory(
         if kinds is None or kind in kinds
     }
     balancers = listed.pop("load_balancers", ()) + listed.pop("app_gateways", ())
+    if kinds is None or "gateways" in kinds:
+        listed["gateways"] = list_gateways(clients, subscription_id, ctx)
     return Inventory(subscription_id=subscription_id, **listed, balancers=balancers)

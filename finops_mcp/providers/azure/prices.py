@@ -93,6 +93,27 @@ BALANCER_MONTHLY: dict[tuple[str, str], Decimal] = {
     ("application_gateway", "waf_medium"): Decimal("91.98"),  # 0.126 USD per hour
 }
 
+# Virtual network gateways per hour (VPN: VpnGw*, the AZ variants, Basic; ExpressRoute: Standard /
+# HighPerformance / UltraPerformance and ErGw*AZ), the gateway's own hourly charge, data transfer and
+# connections (S2S tunnels beyond the included ones, P2S) on top. Keys: SKU name lower-cased.
+_GATEWAY_HOURLY: dict[str, Decimal] = {
+    "basic": Decimal("0.04"),
+    "vpngw1": Decimal("0.19"),
+    "vpngw2": Decimal("0.49"),
+    "vpngw3": Decimal("1.25"),
+    "vpngw4": Decimal("2.10"),
+    "vpngw5": Decimal("3.65"),
+    "vpngw1az": Decimal("0.361"),
+    "vpngw2az": Decimal("0.563"),
+    "vpngw3az": Decimal("1.438"),
+    "standard": Decimal("0.19"),  # ExpressRoute Standard (ErGw1)
+    "highperformance": Decimal("0.49"),
+    "ultraperformance": Decimal("1.87"),
+    "ergw1az": Decimal("0.36"),
+    "ergw2az": Decimal("0.60"),
+    "ergw3az": Decimal("1.57"),
+}
+
 # VM compute per hour (Linux, pay-as-you-go, East US), a small set of common sizes.
 _VM_HOURLY: dict[str, Decimal] = {
     "standard_b1s": Decimal("0.0104"),
@@ -190,13 +211,22 @@ def balancer_monthly(kind: str, sku: str | None) -> Decimal | None:
     return BALANCER_MONTHLY.get((kind, (sku or "").lower()))
 
 
+def _hourly_to_monthly(table: dict[str, Decimal], key: str | None) -> Decimal | None:
+    hourly = table.get((key or "").lower())
+    return None if hourly is None else (hourly * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+
+
+def gateway_monthly(sku: str | None) -> Decimal | None:
+    """A virtual network gateway SKU's fixed monthly charge (None: not tabled)."""
+    return _hourly_to_monthly(_GATEWAY_HOURLY, sku)
+
+
 def public_ip_monthly(sku: str | None) -> Decimal:
     return PUBLIC_IP_MONTHLY.get((sku or "basic").lower(), PUBLIC_IP_MONTHLY["standard"])
 
 
 def vm_monthly(size: str | None) -> Decimal | None:
-    hourly = _VM_HOURLY.get((size or "").lower())
-    return None if hourly is None else (hourly * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+    return _hourly_to_monthly(_VM_HOURLY, size)
 
 
 def plan_monthly(sku_name: str | None, linux: bool, instances: int) -> Decimal | None:

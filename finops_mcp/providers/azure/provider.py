@@ -21,20 +21,23 @@ throttled per tenant, which the engine's retry policy handles with the server's 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from cachetools import TTLCache
+
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, add_months, month_span
-from finops_mcp.providers.azure import advice, costquery, errors, prices
+from finops_mcp.providers.azure import advice, arm, costquery, errors, prices, reservations
 from finops_mcp.providers.azure.checks import ACCOUNT_WIDE, CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
 from finops_mcp.providers.azure.clients import AzureClients
-from finops_mcp.providers.azure.inventory import enum_text, list_inventory, norm_location, paged
+from finops_mcp.providers.azure.inventory import Inventory, enum_text, list_inventory, norm_location, paged
 from finops_mcp.providers.base import (
     AuditResult,
     AuditUnit,
@@ -73,8 +76,13 @@ class AzureProvider:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.management_group = (settings.azure_management_group or "").strip() or None
+        self.billing_account = (settings.azure_billing_account_id or "").strip() or None
         self.allowlist = tuple(dict.fromkeys(s.strip() for s in settings.azure_subscription_ids if s.strip()))
         self.clients = AzureClients(settings)
+        self._advisor_lock = threading.Lock()
+        self._advisor_cache: TTLCache[str, advice.AdvisorByGroup] = TTLCache(
+            maxsize=4, ttl=max(60, settings.cache_ttl_seconds)
+        )
 
     # -- scopes ----------------------------------------------------------------------------
 
@@ -82,6 +90,10 @@ class AzureProvider:
         found: list[Scope] = []
         if self.management_group:
             found.append(Scope(self.name, "azure-mg", self.management_group, name=self.management_group))
+        if self.billing_account:
+            found.append(
+                Scope(self.name, reservations.SCOPE_KIND, self.billing_account, name="billing account")
+            )
         found.extend(self._subscriptions(ctx))
         return found
 
@@ -106,47 +118,23 @@ class AzureProvider:
     def _management_group_subscriptions(self, ctx: CallContext) -> list[Scope]:
         """Subscriptions anywhere under the management group (its `descendants`, paged)."""
         client = self.clients.client("subscriptions")
-        url: str | None = (
+        url = (
             f"/providers/Microsoft.Management/managementGroups/{self.management_group}/descendants"
             f"?api-version={MG_DESCENDANTS_API}"
         )
         what = f"listing the subscriptions of management group {self.management_group}"
         scopes: list[Scope] = []
-        while url:
-            ctx.raise_if_cancelled()
-            data = self._send(ctx, client, "GET", url, None, what)
-            for item in data.get("value") or ():
-                if str(item.get("type", "")).lower().endswith("/subscriptions"):
-                    display = (item.get("properties") or {}).get("displayName")
-                    scopes.append(Scope(self.name, "azure", str(item["name"]), name=display))
-            url = self._next_link(data.get("nextLink"))
+        for item in arm.get_pages(ctx, self.clients, client, url, what):
+            if str(item.get("type", "")).lower().endswith("/subscriptions"):
+                display = (item.get("properties") or {}).get("displayName")
+                scopes.append(Scope(self.name, "azure", str(item["name"]), name=display))
         return scopes
-
-    # -- raw requests (nextLink pages, management group descendants) -------------------------
-
-    def _next_link(self, link: str | None) -> str | None:
-        if link and not self.clients.same_host(link):
-            raise ScopeFailure(
-                "upstream", f"refused to follow a nextLink to another host than {self.clients.endpoints.arm}"
-            )
-        return link or None
-
-    @staticmethod
-    def _send(ctx: CallContext, client: Any, method: str, url: str, body: Any, what: str) -> Any:
-        from azure.core.rest import HttpRequest
-
-        def do() -> Any:
-            response = client.send_request(HttpRequest(method, url, json=body))
-            response.raise_for_status()
-            return response.json()
-
-        return errors.call(ctx, do, what)
 
     def _pages(self, ctx: CallContext, scope: Scope, body: dict[str, Any], op: str) -> Iterator[Any]:
         """Every page of a Cost Management query/forecast: the SDK call, then the same body POSTed
         to each nextLink."""
         client = self.clients.client("cost")
-        path = costquery.scope_path(scope.kind, scope.key)
+        path = self._path(scope)
         what = f"Cost Management {op} for {scope.id}"
         operations = client.query if op == "query" else client.forecast
 
@@ -155,14 +143,26 @@ class AzureProvider:
 
         def follow(link: str) -> Any:
             ctx.raise_if_cancelled()
-            return self._send(ctx, client, "POST", self._next_link(link) or link, body, what)
+            return arm.send(ctx, client, "POST", arm.next_link(self.clients, link) or link, body, what)
 
         return costquery.iterate_pages(first, follow)
+
+    @staticmethod
+    def _path(scope: Scope) -> str:
+        if scope.kind == reservations.SCOPE_KIND:
+            return reservations.billing_path(scope.key)
+        return costquery.scope_path(scope.kind, scope.key)
 
     # -- cost ------------------------------------------------------------------------------
 
     def _cost_filters(self, scope: Scope, filters: Filters, ctx: CallContext) -> Filters | None:
         """The filters to send for `scope`, or None when the scope has nothing to answer."""
+        if scope.kind == reservations.SCOPE_KIND:
+            ctx.note(
+                f"{scope.id} answers the reservation checks of the audit only: cost comes from the "
+                "subscription or management group scopes"
+            )
+            return None
         if scope.kind == "azure":
             if self.management_group:
                 ctx.note(
@@ -204,6 +204,8 @@ class AzureProvider:
     # -- budgets ---------------------------------------------------------------------------
 
     def budgets(self, scope: Scope, today: date, ctx: CallContext) -> list[BudgetLine]:
+        if scope.kind == reservations.SCOPE_KIND:
+            return []  # budgets are read per subscription and management group
         client = self.clients.client("consumption", scope.key if scope.kind == "azure" else NO_SUBSCRIPTION)
         path = costquery.scope_path(scope.kind, scope.key)
         lines: list[BudgetLine] = []
@@ -224,13 +226,18 @@ class AzureProvider:
         """One unit per subscription (its resource lists are subscription-wide; the requested
         regions travel in the scope's detail and filter resources by location). A management
         group scope has no unit of its own: its subscriptions are scopes too."""
+        if scope.kind == reservations.SCOPE_KIND:
+            return [AuditUnit(scope)]
         if scope.kind != "azure":
             return []
         wanted = tuple(sorted({norm_location(r) for r in regions or () if r}))
         return [AuditUnit(replace(scope, detail={**scope.detail, "regions": wanted}))]
 
     def audit(self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext) -> AuditResult:
-        mine = checks_of(self.name, checks)
+        on_billing = unit.scope.kind == reservations.SCOPE_KIND
+        mine = [c for c in checks_of(self.name, checks) if (reservations.NEEDS in c.needs) == on_billing]
+        if on_billing:
+            return self._audit_billing(unit.scope, mine, ctx)
         series_checks = [c for c in mine if c in ACCOUNT_WIDE]
         mine = [c for c in mine if c not in ACCOUNT_WIDE]
         subscription = unit.scope.key
@@ -245,8 +252,9 @@ class AzureProvider:
         native: dict[str, Any] = {}
         refused: set[str] = set()
         for need, field, fetch in (
-            (advice.ADVISOR, "advisor", advice.advisor_items),
+            (advice.ADVISOR, "advisor", advice.advisor_fetcher(self._advisor_group())),
             (advice.RESERVATIONS, "reservations", advice.reservation_advice),
+            (advice.SAVINGS_PLANS, "savings_plans", advice.savings_plan_advice),
         ):
             if need not in kinds:
                 continue
@@ -266,6 +274,7 @@ class AzureProvider:
             billed_window=window,
             deallocated_days=self.settings.azure_deallocated_vm_days,
             snapshot_days=self.settings.azure_snapshot_max_age_days,
+            min_utilization=self.settings.commitment_min_utilization_pct,
             **native,
         )
         result = run_checks(mine, context, ctx, refused=refused)
@@ -307,6 +316,44 @@ class AzureProvider:
             )
             return None
 
+    def _audit_billing(self, scope: Scope, mine: list[Check[Any]], ctx: CallContext) -> AuditResult:
+        """The billing account's unit: reservation utilization over the last 30 complete days,
+        priced by ONE Cost Management query (AmortizedCost by ReservationId) when it is allowed."""
+        today = datetime.now(timezone.utc).date()
+        span = Span(today - timedelta(days=BILLED_WINDOW_DAYS), today - timedelta(days=1))
+        uses = reservations.summaries(self.clients, scope.key, span, ctx) if mine else []
+        if uses:
+            try:
+                pages = self._pages(ctx, scope, reservations.amortized_body(span), "query")
+                uses = reservations.with_costs(uses, pages)
+            except ScopeFailure as exc:
+                ctx.note(
+                    f"{scope.id}: reservation costs unavailable ({exc.code}: {exc.message[:200]}); "
+                    "unused reservation hours are reported unpriced"
+                )
+        context = AzureCheckContext(
+            scope=scope.id,
+            inventory=Inventory(scope.key),
+            now=datetime.now(timezone.utc),
+            billed_window=f"{span.start}..{span.end}",
+            reservation_uses=tuple(uses),
+            min_utilization=self.settings.commitment_min_utilization_pct,
+        )
+        return run_checks(mine, context, ctx)
+
+    def _advisor_group(self) -> advice.AdvisorByGroup | None:
+        """With a management group: the one Resource Graph query for Advisor that the subscriptions
+        of this audit share (kept for the cache TTL, at least a minute, then asked again)."""
+        if not self.management_group:
+            return None
+        with self._advisor_lock:
+            group = self._advisor_cache.get(self.management_group)
+            if group is None:
+                group = self._advisor_cache[self.management_group] = advice.AdvisorByGroup(
+                    self.management_group
+                )
+            return group
+
     def _billed_by_resource(
         self, scope: Scope, today: date, ctx: CallContext
     ) -> tuple[dict[str, tuple[Decimal, str]], str | None]:
@@ -343,6 +390,7 @@ class AzureProvider:
             "credential": "DefaultAzureCredential (environment, workload identity, managed identity, "
             "Azure CLI/azd/PowerShell; no interactive browser)",
             "management_group": self.management_group,
+            "billing_account": self.billing_account,
             "subscription_allowlist": list(self.allowlist),
             "cost_scope": f"azure-mg:{self.management_group}"
             if self.management_group

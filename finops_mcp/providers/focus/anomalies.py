@@ -33,14 +33,12 @@ from finops_mcp.anomaly import (
 from finops_mcp.models import Finding
 from finops_mcp.providers.base import Check
 from finops_mcp.providers.focus.loader import TABLE
-from finops_mcp.providers.focus.queries import one_unit
+from finops_mcp.providers.focus.queries import USAGE_ONLY, ZERO, one_unit
 from finops_mcp.reports import drivers
 
 if TYPE_CHECKING:
     from finops_mcp.providers.focus.checks import FocusCheckContext
 
-USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
-ZERO = Decimal(0)
 SeriesKey = tuple[str, str, str, str]  # provider, service, account, currency
 
 
@@ -52,10 +50,10 @@ def evaluate_daily_anomaly(ctx: FocusCheckContext) -> Iterator[Finding]:
                COALESCE(account, '') AS account, COALESCE(currency, '') AS currency, charge_day,
                SUM(effective_cost) AS cost
         FROM {TABLE} WHERE {where.sql}
-        GROUP BY ALL
+        GROUP BY 1, 2, 3, 4, 5
     """
     series: dict[SeriesKey, dict[date, Decimal]] = defaultdict(dict)
-    for provider, service, account, currency, day, cost in ctx.cursor.execute(sql, where.params).fetchall():
+    for provider, service, account, currency, day, cost in ctx.cursor.rows(sql, where.params):
         series[(provider, service, account, currency)][day] = cost if cost is not None else ZERO
     for flagged in flag(series, ctx.window, min_excess=ctx.spike_min_daily_cost, data_end=ctx.window.end):
         yield _finding(ctx, flagged)
@@ -72,16 +70,15 @@ def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> driv
         SELECT COALESCE(resource_id, '') AS resource, charge_day, SUM(effective_cost) AS cost,
                {one_unit("quantity", "unit")}
         FROM {TABLE} WHERE {where.sql}
-        GROUP BY ALL
+        GROUP BY 1, 2
     """
-    rows = ctx.cursor.execute(sql, where.params).fetchall()
     usages = (
         (
             resource or "(no resource id)",
             day,
             drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None),
         )
-        for resource, day, cost, quantity, unit in rows
+        for resource, day, cost, quantity, unit in ctx.cursor.rows(sql, where.params)
     )
     return driver_of_day((provider, ctx.scope, currency), ("service", service), "resource", worst, usages)
 

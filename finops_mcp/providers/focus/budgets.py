@@ -47,13 +47,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import CostFilters
 from finops_mcp.periods import calendar_span
 from finops_mcp.providers.base import BudgetLine, Filters
+from finops_mcp.providers.focus.executor import Runner
 from finops_mcp.providers.focus.queries import project
 
 BudgetPeriod = Literal["monthly", "quarterly", "annually"]
@@ -232,7 +232,7 @@ class BudgetFile:
 
 
 def budget_lines(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Runner,
     dataset: str,
     budgets: Sequence[BudgetSpec],
     today: date,

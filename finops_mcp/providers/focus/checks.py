@@ -23,21 +23,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
 from finops_mcp.models import Finding
 from finops_mcp.money import money
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.focus.executor import Runner
 from finops_mcp.providers.focus.loader import TABLE, tags_of
-from finops_mcp.providers.focus.queries import Where
+from finops_mcp.providers.focus.queries import (
+    HIGH_DAILY_EXCESS,
+    MONTH_DAYS,
+    NOT_SCHEDULED,
+    USAGE_ONLY,
+    ZERO,
+    Where,
+)
 
 WINDOW_DAYS = 30
-MONTH_DAYS = Decimal(30)
-HIGH_DAILY_EXCESS = Decimal(1000)
-USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
-NOT_SCHEDULED = "(charge_frequency IS NULL OR lower(charge_frequency) NOT IN ('recurring', 'one-time'))"
-ZERO = Decimal(0)
 
 
 def audit_window(last_day: date) -> Span:
@@ -49,7 +50,7 @@ def audit_window(last_day: date) -> Span:
 class FocusCheckContext:
     """What a FOCUS check evaluates: one dataset's data over the audit window."""
 
-    cursor: duckdb.DuckDBPyConnection
+    cursor: Runner  # where the queries run (local DuckDB or a warehouse)
     dataset: str
     window: Span
     data_start: date  # the dataset's first charge day
@@ -105,27 +106,33 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
     if not ctx.required_tags:
         return
     where = ctx.where().add(USAGE_ONLY)
+    required = tuple(dict.fromkeys(ctx.required_tags))
+    # one 0/1 column per required tag: 1 where the row lacks it (missing or empty)
+    flags = ", ".join(
+        f"CASE WHEN COALESCE(tag_value(tags, ?), '') = '' THEN 1 ELSE 0 END AS m{i}"
+        for i in range(len(required))
+    )
     sql = f"""
-        SELECT key, currency, SUM(effective_cost) AS cost, bool_or(no_id) AS no_id,
+        SELECT res_key, currency, SUM(effective_cost) AS cost, bool_or(no_id) AS no_id,
                arg_max(resource_name, charge_day) AS name, arg_max(resource_type, charge_day) AS rtype,
                arg_max(service, charge_day) AS service, count(DISTINCT region) AS n_regions,
                arg_max(region, charge_day) AS region, arg_max(tags, charge_day) AS tags,
-               list_sort(list_distinct(flatten(list(missing)))) AS missing
+               {", ".join(f"max(m{i}) AS m{i}" for i in range(len(required)))}
         FROM (
-            SELECT COALESCE(resource_id, '{NO_RESOURCE} ' || COALESCE(service, '(no service)')) AS key,
+            SELECT COALESCE(resource_id, '{NO_RESOURCE} ' || COALESCE(service, '(no service)')) AS res_key,
                    resource_id IS NULL AS no_id, resource_name, resource_type, service, region, charge_day,
-                   tags, COALESCE(currency, '') AS currency, effective_cost,
-                   list_filter(?::VARCHAR[], lambda k: COALESCE(tag_value(tags, k), '') = '') AS missing
+                   tags, COALESCE(currency, '') AS currency, effective_cost, {flags}
             FROM {TABLE}
             WHERE {where.sql}
-        )
-        WHERE len(missing) > 0
-        GROUP BY key, currency
+        ) AS usage_rows
+        WHERE {" + ".join(f"m{i}" for i in range(len(required)))} > 0
+        GROUP BY 1, 2
         HAVING SUM(effective_cost) > 0
-        ORDER BY cost DESC, key
+        ORDER BY cost DESC, res_key
     """
-    rows = ctx.cursor.execute(sql, [list(ctx.required_tags), *where.params]).fetchall()
-    for key, currency, cost, no_id, name, rtype, service, n_regions, region, tags, missing in rows:
+    for row in ctx.cursor.rows(sql, [*required, *where.params]):
+        key, currency, cost, no_id, name, rtype, service, n_regions, region, tags = row[:10]
+        missing = sorted(t for t, flag in zip(required, row[10:], strict=True) if flag)
         monthly = cost * ctx.month_factor
         what = f"usage rows of service {service!r} without a ResourceId" if no_id else f"resource {key}"
         detail = (
@@ -207,10 +214,10 @@ def evaluate_cost_spike(ctx: FocusCheckContext) -> Iterator[Finding]:
         SELECT COALESCE(provider_name, '') AS provider, COALESCE(service, '') AS service,
                COALESCE(currency, '') AS currency, charge_day, SUM(effective_cost) AS cost
         FROM {TABLE} WHERE {where.sql}
-        GROUP BY ALL
+        GROUP BY 1, 2, 3, 4
     """
     series: dict[tuple[str, str, str], dict[date, Decimal]] = {}
-    for provider, service, currency, day, cost in ctx.cursor.execute(sql, where.params).fetchall():
+    for provider, service, currency, day, cost in ctx.cursor.rows(sql, where.params):
         series.setdefault((provider, service, currency), {})[day] = cost if cost is not None else ZERO
     factor = Decimal(str(ctx.spike_factor))
     for (provider, service, currency), daily in sorted(series.items()):
@@ -295,13 +302,11 @@ def evaluate_unused_commitment(ctx: FocusCheckContext) -> Iterator[Finding]:
                arg_max(commitment_name, charge_day) AS name,
                count(DISTINCT region) AS n_regions, arg_max(region, charge_day) AS region
         FROM {TABLE} WHERE {where.sql}
-        GROUP BY ALL
+        GROUP BY 1, 2
         HAVING SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'unused') > 0
         ORDER BY unused DESC, commitment_id
     """
-    for cid, currency, unused, total, days, name, n_regions, region in ctx.cursor.execute(
-        sql, where.params
-    ).fetchall():
+    for cid, currency, unused, total, days, name, n_regions, region in ctx.cursor.rows(sql, where.params):
         monthly = unused * ctx.month_factor
         share = unused / total if total and total > 0 else Decimal(1)
         detail = (
@@ -357,13 +362,11 @@ def evaluate_commitment_utilization(ctx: FocusCheckContext) -> Iterator[Finding]
                arg_max(commitment_name, charge_day) AS name,
                count(DISTINCT region) AS n_regions, arg_max(region, charge_day) AS region
         FROM {TABLE} WHERE {where.sql}
-        GROUP BY commitment_id, COALESCE(currency, '')
+        GROUP BY 1, 2
         ORDER BY unused DESC, commitment_id
     """
     threshold = Decimal(str(ctx.min_utilization))
-    for cid, currency, used, unused, name, n_regions, region in ctx.cursor.execute(
-        sql, where.params
-    ).fetchall():
+    for cid, currency, used, unused, name, n_regions, region in ctx.cursor.rows(sql, where.params):
         total = used + unused
         if total <= 0 or unused <= 0:
             continue
@@ -418,14 +421,12 @@ def evaluate_commitment_coverage(ctx: FocusCheckContext) -> Iterator[Finding]:
                COALESCE(SUM(effective_cost) FILTER (WHERE commitment_id IS NULL), 0) AS on_demand,
                count(DISTINCT commitment_id) AS commitments
         FROM {TABLE} WHERE {where.sql} AND service IS NOT NULL
-        GROUP BY COALESCE(provider_name, ''), service, COALESCE(currency, '')
+        GROUP BY 1, 2, 3
         HAVING count(commitment_id) > 0
         ORDER BY on_demand DESC, provider, service
     """
     threshold = Decimal(str(ctx.min_coverage))
-    for provider, service, currency, covered, on_demand, commitments in ctx.cursor.execute(
-        sql, where.params
-    ).fetchall():
+    for provider, service, currency, covered, on_demand, commitments in ctx.cursor.rows(sql, where.params):
         total = covered + on_demand
         if total <= 0 or on_demand <= 0:
             continue

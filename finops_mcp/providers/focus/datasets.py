@@ -17,6 +17,10 @@
 - Names are cleaned to what a scope id allows (`focus:<name>`); characters outside
   `[A-Za-z0-9_.@ -]` become `-`.
 
+A warehouse table instead of files: `bigquery://PROJECT/DATASET/TABLE`,
+`athena://CATALOG/DATABASE/TABLE?workgroup=...&output=s3://...`, `snowflake://ACCOUNT/DB/SCHEMA/TABLE`
+(see `warehouse.dataset`); unnamed, it is named after the table. Such a dataset is that one table.
+
 Globs support `**` (any depth). Data files are `.parquet`, `.csv` and `.csv.gz` (case-insensitive),
 mixed freely; other files a glob matches (manifests, JSON...) are listed as ignored.
 
@@ -82,8 +86,19 @@ def clean_name(name: str) -> str:
     return cleaned[:200] or DEFAULT_NAME
 
 
+TABLE_SCHEMES = ("bigquery", "athena", "snowflake")
+
+
+def is_table_url(entry: str) -> bool:
+    """A warehouse table (`bigquery://...`, `athena://...`, `snowflake://...`), not files."""
+    scheme, sep, _rest = entry.strip().partition("://")
+    return bool(sep) and scheme.lower() in TABLE_SCHEMES
+
+
 def dataset_name_for(pattern: str) -> str:
     """The dataset name an unnamed entry gets (see the module docstring)."""
+    if is_table_url(pattern):  # the table's name
+        return clean_name(pattern.strip().split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1])
     path = os.path.expanduser(pattern.strip()).replace("\\", "/").rstrip("/")
     parts = [p for p in path.split("/") if p not in ("", ".")]
     wild = next((i for i, part in enumerate(parts) if _WILDCARD.search(part)), None)

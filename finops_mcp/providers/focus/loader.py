@@ -369,7 +369,7 @@ def _no_data(name: str, fileset: FileSet, skipped: Sequence[SkippedFile]) -> Sco
 
 
 @dataclass(frozen=True)
-class _Stats:
+class Stats:
     rows: int
     undated: int
     no_currency: int
@@ -379,12 +379,19 @@ class _Stats:
     currencies: tuple[str, ...]
 
 
-def _stats(con: duckdb.DuckDBPyConnection) -> _Stats:
-    """What the dataset holds, in one scan of four columns."""
-    groups = con.execute(
-        f"SELECT currency, provider_name, count(*), count(charge_day), min(charge_day), max(charge_day), "
-        f"sum(abs(billed_cost)) FROM {TABLE} GROUP BY ALL"
-    ).fetchall()
+# what a dataset holds, in one scan of four columns (the warehouse datasets run it too)
+STATS_SQL = (
+    f"SELECT currency, provider_name, count(*), count(charge_day), min(charge_day), max(charge_day), "
+    f"sum(abs(billed_cost)) FROM {TABLE} GROUP BY 1, 2"
+)
+
+
+def _stats(con: duckdb.DuckDBPyConnection) -> Stats:
+    return summarize(con.execute(STATS_SQL).fetchall())
+
+
+def summarize(groups: Sequence[tuple[Any, ...]]) -> Stats:
+    """`STATS_SQL`'s rows -> Stats (currencies by cost, largest first)."""
     rows = sum(int(g[2]) for g in groups)
     dated = sum(int(g[3]) for g in groups)
     firsts = [g[4] for g in groups if g[4] is not None]
@@ -398,20 +405,23 @@ def _stats(con: duckdb.DuckDBPyConnection) -> _Stats:
         by_currency[currency] = (old_cost + (cost or 0), old_count + int(count))
     currencies = sorted(by_currency, key=lambda c: (-by_currency[c][0], -by_currency[c][1], c))
     no_currency = sum(int(g[2]) for g in groups if g[0] is None)
-    return _Stats(
+    return Stats(
         rows, rows - dated, no_currency, min(firsts, default=None), max(lasts, default=None),
         tuple(providers), tuple(currencies),
     )  # fmt: skip
 
 
 def tags_of(value: Any) -> dict[str, str]:
-    """A `tags` value (JSON object text) as a dict of text values (None / invalid JSON: empty)."""
+    """A `tags` value (JSON object text) as a dict of text values (None / invalid JSON: empty).
+    A JSON list of {"key", "value"} objects (BigQuery's key/value tag arrays) is read as that map."""
     if not value:
         return {}
     try:
         data = json.loads(value) if isinstance(value, str) else dict(value)
     except (ValueError, TypeError):
         return {}
+    if isinstance(data, list):
+        data = {i["key"]: i.get("value") for i in data if isinstance(i, Mapping) and "key" in i}
     if not isinstance(data, Mapping):
         return {}
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items() if v is not None}
@@ -428,7 +438,7 @@ def _notes(
     fileset: FileSet,
     skipped: Sequence[SkippedFile],
     file_notes: dict[str, list[str]],
-    stats: _Stats,
+    stats: Stats,
 ) -> tuple[str, ...]:
     notes = list(fileset.notes)
     by_reason: dict[str, list[str]] = {}

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import duckdb
 
@@ -44,12 +44,17 @@ from finops_mcp.providers.focus import budgets as budgets_mod
 from finops_mcp.providers.focus import queries
 from finops_mcp.providers.focus.checks import CHECKS, FocusCheckContext, audit_window
 from finops_mcp.providers.focus.csvcache import CsvCache
-from finops_mcp.providers.focus.datasets import parse_focus_paths
+from finops_mcp.providers.focus.datasets import DatasetSpec, is_table_url, parse_focus_paths
+from finops_mcp.providers.focus.executor import DuckRunner, Runner
 from finops_mcp.providers.focus.loader import TABLE, LoadedDataset, clean_error
 from finops_mcp.providers.focus.store import DatasetStore
 from finops_mcp.settings import Settings
 
+if TYPE_CHECKING:
+    from finops_mcp.providers.focus.warehouse.dataset import WarehouseDataset, WarehouseSnapshot
+
 _DESCRIBE_FILE_LIMIT = 20
+Dataset = Union[LoadedDataset, "WarehouseSnapshot"]
 
 
 # DuckDB exceptions -> (code, retryable), first match wins (duckdb.Error, their base, last).
@@ -77,27 +82,65 @@ class FocusProvider:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store = DatasetStore(
-            parse_focus_paths(settings.focus_paths), CsvCache(settings.focus_cache_dir)
-        )
+        specs = parse_focus_paths(settings.focus_paths)
+        self._names = list(specs)
+        tables = {n: s for n, s in specs.items() if any(is_table_url(g) for g in s.globs)}
+        self._warehouses: dict[str, WarehouseDataset | ScopeFailure] = {
+            n: self._warehouse(spec) for n, spec in tables.items()
+        }
+        files = {n: s for n, s in specs.items() if n not in tables}
+        self._store = DatasetStore(files, CsvCache(settings.focus_cache_dir))
         self._budget_file = budgets_mod.BudgetFile(settings.focus_budgets)
+
+    def _warehouse(self, spec: DatasetSpec) -> WarehouseDataset | ScopeFailure:
+        """A warehouse dataset (its URL parsed; nothing imported or contacted yet), or why not."""
+        if len(spec.globs) != 1:
+            return ScopeFailure(
+                "not_configured",
+                f"FOCUS dataset {spec.name!r}: a warehouse table cannot share its dataset name with other "
+                "FINOPS_FOCUS_PATHS entries; give each entry its own name=",
+            )
+        from finops_mcp.providers.focus.warehouse.dataset import WarehouseDataset, parse_table_url
+
+        try:
+            return WarehouseDataset(spec.name, parse_table_url(spec.globs[0], spec.name), self.settings)
+        except ScopeFailure as exc:
+            return exc
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _dataset(self, scope: Scope, ctx: CallContext) -> LoadedDataset:
+    def _table(self, name: str) -> WarehouseDataset | None:
+        wh = self._warehouses.get(name)
+        if isinstance(wh, ScopeFailure):
+            raise ScopeFailure(wh.code, wh.message)
+        return wh
+
+    def _dataset(self, scope: Scope, ctx: CallContext) -> Dataset:
         ctx.raise_if_cancelled()
-        ds = self._store.get(scope.key, ctx)
+        wh = self._table(scope.key)
+        ds = wh.snapshot(ctx) if wh is not None else self._store.get(scope.key, ctx)
         for note in ds.notes:
             ctx.note(note)
         ctx.raise_if_cancelled()
         return ds
 
     @contextlib.contextmanager
-    def _cursor(self, ds: LoadedDataset) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor on the dataset; a DuckDB error becomes a ScopeFailure without SQL text."""
+    def _cursor(self, ds: Dataset, ctx: CallContext) -> Iterator[Runner]:
+        """Where the dataset's queries run: its warehouse table (the bytes scanned noted at the
+        end), or a cursor on its local database (a DuckDB error becomes a ScopeFailure without
+        SQL text)."""
+        wh = self._table(ds.name)
+        if wh is not None:
+            runner = wh.runner(ctx)
+            try:
+                yield runner
+            finally:
+                runner.finish()
+            return
+        assert isinstance(ds, LoadedDataset)
         cur = ds.cursor()
         try:
-            yield cur
+            yield DuckRunner(cur)
         except duckdb.Error as exc:
             mapped = self.classify_error(exc) or ("upstream", False)
             raise ScopeFailure(
@@ -107,7 +150,11 @@ class FocusProvider:
             cur.close()
 
     def data_version(self, scope: Scope) -> str | None:
-        """A fingerprint of the scope's files (paths, sizes, mtimes): part of the service's cache key."""
+        """A fingerprint of the scope's files (paths, sizes, mtimes): part of the service's cache key.
+        A warehouse table has none: its value changes every few minutes (`WarehouseDataset`)."""
+        wh = self._warehouses.get(scope.key)
+        if wh is not None:
+            return wh.data_version() if not isinstance(wh, ScopeFailure) else None
         try:
             files = self._store.files(scope.key).signature
         except ScopeFailure:
@@ -118,11 +165,11 @@ class FocusProvider:
     # -- Provider --------------------------------------------------------------------------
 
     def scopes(self, ctx: CallContext) -> Sequence[Scope]:
-        return [Scope(provider=self.name, kind="focus", key=name, name=name) for name in self._store.names()]
+        return [Scope(provider=self.name, kind="focus", key=name, name=name) for name in self._names]
 
     def cost(self, scope: Scope, query: CostQuery, ctx: CallContext) -> list[CostLine]:
         ds = self._dataset(scope, ctx)
-        with self._cursor(ds) as cur:
+        with self._cursor(ds, ctx) as cur:
             return queries.cost_lines(cur, query)
 
     def cost_periods(
@@ -130,7 +177,7 @@ class FocusProvider:
     ) -> list[list[CostLine]]:
         """`query` over each span in one scan (`PeriodsCost`)."""
         ds = self._dataset(scope, ctx)
-        with self._cursor(ds) as cur:
+        with self._cursor(ds, ctx) as cur:
             return queries.period_lines(cur, query, spans)
 
     def data_span(self, scope: Scope, ctx: CallContext) -> Span | None:
@@ -142,7 +189,7 @@ class FocusProvider:
 
     def forecast(self, scope: Scope, query: CostQuery, ctx: CallContext) -> ForecastLine | None:
         ds = self._dataset(scope, ctx)
-        with self._cursor(ds) as cur:
+        with self._cursor(ds, ctx) as cur:
             line, notes = queries.forecast(cur, query, ds.main_currency)
         for note in notes:
             ctx.note(f"{scope.id}: {note}")
@@ -156,7 +203,7 @@ class FocusProvider:
             )
             return []
         specs = self._budget_file.budgets()
-        known = set(self._store.names())
+        known = set(self._names)
         for spec in specs:
             if spec.dataset is not None and spec.dataset not in known:
                 ctx.note(
@@ -167,7 +214,7 @@ class FocusProvider:
         if not mine:
             return []
         ds = self._dataset(scope, ctx)
-        with self._cursor(ds) as cur:
+        with self._cursor(ds, ctx) as cur:
             lines, notes = budgets_mod.budget_lines(cur, scope.key, mine, today, ds.main_currency)
         for note in notes:
             ctx.note(note)
@@ -197,7 +244,7 @@ class FocusProvider:
         if not required and any(c.id == "focus.untagged_cost" for c in mine):
             ctx.note("FINOPS_REQUIRED_TAGS is empty: focus.untagged_cost had nothing to check")
         regions = (unit.region,) if unit.region else ()
-        with self._cursor(ds) as cur:
+        with self._cursor(ds, ctx) as cur:
             check_ctx = FocusCheckContext(
                 cursor=cur,
                 dataset=unit.scope.key,
@@ -220,53 +267,67 @@ class FocusProvider:
         return result
 
     @staticmethod
-    def _regions_seen(cur: duckdb.DuckDBPyConnection, window: Span, regions: tuple[str, ...]) -> list[str]:
+    def _regions_seen(cur: Runner, window: Span, regions: tuple[str, ...]) -> list[str]:
         where = (
             queries.Where.days(window.start, window.end).among("region", regions).add("region IS NOT NULL")
         )
-        rows = cur.execute(f"SELECT DISTINCT region FROM {TABLE} WHERE {where.sql} ORDER BY 1", where.params)
-        return [str(r[0]) for r in rows.fetchall()]
+        rows = cur.rows(f"SELECT DISTINCT region FROM {TABLE} WHERE {where.sql} ORDER BY 1", where.params)
+        return [str(r[0]) for r in rows]
 
     def classify_error(self, exc: BaseException) -> tuple[ErrorCode, bool] | None:
         return ERRORS.classify(exc)
 
     def describe(self) -> dict[str, Any]:
-        """Datasets, their files and what the data holds. Loads datasets not loaded yet; never raises."""
-        datasets: list[dict[str, Any]] = []
-        for name in self._store.names():
-            spec = self._store.spec(name)
-            entry: dict[str, Any] = {"name": name, "scope": f"focus:{name}", "globs": list(spec.globs)}
-            try:
-                ds = self._store.get(name)
-            except ScopeFailure as exc:
-                entry.update(loaded=False, error={"code": exc.code, "message": exc.message})
-            except Exception as exc:  # describe() must not fail the resource
-                entry.update(loaded=False, error={"code": "upstream", "message": str(exc)[:300]})
-            else:
-                entry.update(
-                    loaded=True,
-                    files=ds.files,
-                    rows=ds.rows,
-                    providers=list(ds.providers),
-                    first_day=ds.first_day.isoformat() if ds.first_day else None,
-                    last_day=ds.last_day.isoformat() if ds.last_day else None,
-                    currencies=list(ds.currencies),
-                    skipped_files=[
-                        {"path": s.path, "reason": s.reason} for s in ds.skipped[:_DESCRIBE_FILE_LIMIT]
-                    ],
-                    skipped_count=len(ds.skipped),
-                    ignored_files=list(ds.ignored[:_DESCRIBE_FILE_LIMIT]),
-                    ignored_count=len(ds.ignored),
-                    notes=list(ds.notes),
-                )
-            datasets.append(entry)
+        """Datasets, their files or table and what the data holds. Loads datasets not loaded yet;
+        never raises."""
         return {
             "source": "FINOPS_FOCUS_PATHS",
-            "datasets": datasets,
+            "datasets": [self._describe_dataset(name) for name in self._names],
             "budgets_file": self._budget_file.path,
             "required_tags": list(self.settings.required_tags),
             "checks": [c.id for c in CHECKS],
         }
 
+    def _describe_dataset(self, name: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": name, "scope": f"focus:{name}"}
+        ds: Dataset
+        try:
+            wh = self._table(name)
+            if wh is not None:
+                entry["table"] = wh.table.display
+                ds = wh.snapshot(CallContext())
+            else:
+                entry["globs"] = list(self._store.spec(name).globs)
+                ds = self._store.get(name)
+        except ScopeFailure as exc:
+            entry.update(loaded=False, error={"code": exc.code, "message": exc.message})
+            return entry
+        except Exception as exc:  # describe() must not fail the resource
+            entry.update(loaded=False, error={"code": "upstream", "message": str(exc)[:300]})
+            return entry
+        entry.update(
+            loaded=True,
+            rows=ds.rows,
+            providers=list(ds.providers),
+            first_day=ds.first_day.isoformat() if ds.first_day else None,
+            last_day=ds.last_day.isoformat() if ds.last_day else None,
+            currencies=list(ds.currencies),
+            notes=list(ds.notes),
+        )
+        if isinstance(ds, LoadedDataset):
+            entry.update(
+                files=ds.files,
+                skipped_files=[
+                    {"path": s.path, "reason": s.reason} for s in ds.skipped[:_DESCRIBE_FILE_LIMIT]
+                ],
+                skipped_count=len(ds.skipped),
+                ignored_files=list(ds.ignored[:_DESCRIBE_FILE_LIMIT]),
+                ignored_count=len(ds.ignored),
+            )
+        return entry
+
     def close(self) -> None:
         self._store.close()
+        for wh in self._warehouses.values():
+            if not isinstance(wh, ScopeFailure):
+                wh.close()

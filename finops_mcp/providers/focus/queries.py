@@ -33,12 +33,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-import duckdb
-
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.forecast import run_rate
 from finops_mcp.periods import Span, add_months, month_span, month_start
 from finops_mcp.providers.base import CostLine, CostQuery, Filters, ForecastLine
+from finops_mcp.providers.focus.executor import Runner
 from finops_mcp.providers.focus.loader import TABLE
 
 DIMENSION_COLUMNS: dict[str, str] = {
@@ -51,6 +50,11 @@ DIMENSION_COLUMNS: dict[str, str] = {
 COST_COLUMNS: dict[str, str] = {"billed": "billed_cost", "effective": "effective_cost"}
 GRANULARITIES = ("total", "daily", "monthly")
 ZERO = Decimal(0)
+# shared by the checks: usage rows only (no tax, credit, purchase, adjustment), and no scheduled charges
+USAGE_ONLY = "(charge_category IS NULL OR lower(charge_category) = 'usage')"
+NOT_SCHEDULED = "(charge_frequency IS NULL OR lower(charge_frequency) NOT IN ('recurring', 'one-time'))"
+MONTH_DAYS = Decimal(30)  # a month, for monthly estimates of the checks
+HIGH_DAILY_EXCESS = Decimal(1000)  # a day's excess from which a spike / anomaly is high severity
 Params = list[object]
 
 
@@ -119,6 +123,13 @@ class Where:
         return " AND ".join(self.clauses) if self.clauses else "TRUE"
 
 
+def group_by(n: int) -> str:
+    """`GROUP BY` of the first `n` select items, by position (explicit: never GROUP BY ALL, which
+    Trino reads differently; positions, not expressions: a bound parameter in a grouped expression
+    is not "the same expression" to every engine)."""
+    return ", ".join(str(i) for i in range(1, n + 1))
+
+
 def one_unit(quantity: str, unit: str) -> str:
     """Aggregates: the summed quantity and its unit, NULL unless every line has one and the same."""
     known = f"count(*) = count({quantity}) AND count(*) = count({unit}) AND min({unit}) = max({unit})"
@@ -136,7 +147,7 @@ def cost_sql(query: CostQuery) -> tuple[str, Params]:
             "invalid_query", f"granularity {query.granularity!r} is not one of total, daily, monthly"
         )
     where = Where.days(query.span.start, query.span.end).filters(query.filters)
-    bucket = "NULL::DATE" if query.granularity == "total" else "charge_day"
+    bucket = "CAST(NULL AS DATE)" if query.granularity == "total" else "charge_day"
     inner, params = _grouped(query, bucket, [], where)
     keys = [f"k{i}" for i in range(len(query.group_by))]
     qty = f", {one_unit('quantity', 'unit')}" if query.quantity else ""
@@ -145,7 +156,8 @@ def cost_sql(query: CostQuery) -> tuple[str, Params]:
     # Group by day first (cheap DATE keys), then fold the few day rows into months.
     cols = ", ".join([*keys, "CAST(date_trunc('month', bucket) AS DATE) AS bucket", "currency"])
     return (
-        f"SELECT {cols}, SUM(cost) AS cost{qty} FROM ({inner}) GROUP BY ALL ORDER BY bucket, cost DESC",
+        f"SELECT {cols}, SUM(cost) AS cost{qty} FROM ({inner}) AS days "
+        f"GROUP BY {group_by(len(keys) + 2)} ORDER BY bucket, cost DESC",
         params,
     )
 
@@ -177,18 +189,17 @@ def _grouped(query: CostQuery, bucket: str, bucket_params: Params, where: Where)
     qty = f", {one_unit('quantity', 'unit')}" if query.quantity else ""
     sql = (
         f"SELECT {', '.join([*select, f'{bucket} AS bucket'])}, COALESCE(currency, '') AS currency, "
-        f"SUM({cost_column(query.cost_type)}) AS cost{qty} FROM {TABLE} WHERE {where.sql} GROUP BY ALL"
+        f"SUM({cost_column(query.cost_type)}) AS cost{qty} FROM {TABLE} WHERE {where.sql} "
+        f"GROUP BY {group_by(len(select) + 2)}"
     )
     return sql, [*params, *bucket_params, *where.params]
 
 
-def cost_lines(cur: duckdb.DuckDBPyConnection, query: CostQuery) -> list[CostLine]:
+def cost_lines(cur: Runner, query: CostQuery) -> list[CostLine]:
     return _lines(cur, query, *cost_sql(query))
 
 
-def period_lines(
-    cur: duckdb.DuckDBPyConnection, query: CostQuery, spans: Sequence[Span]
-) -> list[list[CostLine]]:
+def period_lines(cur: Runner, query: CostQuery, spans: Sequence[Span]) -> list[list[CostLine]]:
     """`query` over each of `spans`, in one scan (`periods_sql`): one list of total lines per span."""
     out: dict[date, list[CostLine]] = {span.start: [] for span in spans}
     for line in _lines(cur, query, *periods_sql(query, spans)):
@@ -197,10 +208,10 @@ def period_lines(
     return [out[span.start] for span in spans]
 
 
-def _lines(cur: duckdb.DuckDBPyConnection, query: CostQuery, sql: str, params: Params) -> list[CostLine]:
+def _lines(cur: Runner, query: CostQuery, sql: str, params: Params) -> list[CostLine]:
     n = len(query.group_by)
     lines: list[CostLine] = []
-    for row in cur.execute(sql, params).fetchall():
+    for row in cur.rows(sql, params):
         keys = tuple(zip(query.group_by, (str(v) for v in row[:n]), strict=True))
         bucket, currency, cost = row[n], row[n + 1], row[n + 2]
         quantity, unit = (row[n + 3], row[n + 4]) if query.quantity else (None, None)
@@ -218,7 +229,7 @@ def _lines(cur: duckdb.DuckDBPyConnection, query: CostQuery, sql: str, params: P
 
 
 def period_totals(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Runner,
     start: date,
     end: date,
     cost_type: str,
@@ -229,16 +240,17 @@ def period_totals(
     where = Where.days(start, end).filters(filters, providers)
     sql = (
         f"SELECT COALESCE(currency, '') AS currency, SUM({cost_column(cost_type)}) AS cost FROM {TABLE} "
-        f"WHERE {where.sql} GROUP BY ALL ORDER BY abs(cost) DESC NULLS LAST, currency"
+        f"WHERE {where.sql} GROUP BY 1"
     )
-    return {str(c): (v if v is not None else ZERO) for c, v in cur.execute(sql, where.params).fetchall()}
+    totals = {str(c): (v if v is not None else ZERO) for c, v in cur.rows(sql, where.params)}
+    return dict(sorted(totals.items(), key=lambda item: (-abs(item[1]), item[0])))
 
 
-def last_charge_day(cur: duckdb.DuckDBPyConnection, start: date, end: date) -> date | None:
+def last_charge_day(cur: Runner, start: date, end: date) -> date | None:
     """The latest charge day with any row in [start, end], whatever the filters."""
     where = Where.days(start, end)
-    row = cur.execute(f"SELECT max(charge_day) FROM {TABLE} WHERE {where.sql}", where.params).fetchone()
-    return row[0] if row else None
+    rows = cur.rows(f"SELECT max(charge_day) FROM {TABLE} WHERE {where.sql}", where.params)
+    return rows[0][0] if rows else None
 
 
 @dataclass(frozen=True)
@@ -252,7 +264,7 @@ class Projection:
 
 
 def project(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Runner,
     period: Span,
     as_of: date,
     cost_type: str,
@@ -281,7 +293,7 @@ def project(
 
 
 def forecast(
-    cur: duckdb.DuckDBPyConnection, query: CostQuery, default_currency: str | None
+    cur: Runner, query: CostQuery, default_currency: str | None
 ) -> tuple[ForecastLine | None, list[str]]:
     """Run-rate forecast of the calendar month containing `query.span.end`, with the query's filters."""
     period = month_span(query.span.end)

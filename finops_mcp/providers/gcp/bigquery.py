@@ -18,7 +18,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 
-from finops_mcp.engine.context import CallContext
+from finops_mcp.engine.context import CallContext, human_bytes
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.providers.gcp.clients import GcpClients, classify, reasons, retry_decision
 from finops_mcp.providers.gcp.export import (
@@ -44,15 +44,6 @@ def _columns(fields: Any) -> tuple[Column, ...]:
     )
 
 
-def _human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
 class ExportRunner:
     """Queries one billing export table."""
 
@@ -75,7 +66,7 @@ class ExportRunner:
             return ScopeFailure(
                 "invalid_query",
                 f"BigQuery scan limit: {what} would bill more than FINOPS_GCP_MAX_BYTES_BILLED="
-                f"{self.max_bytes_billed} bytes ({_human_bytes(self.max_bytes_billed)}); narrow the period "
+                f"{self.max_bytes_billed} bytes ({human_bytes(self.max_bytes_billed)}); narrow the period "
                 "or raise FINOPS_GCP_MAX_BYTES_BILLED",
             )
         code = classify(exc)
@@ -149,9 +140,9 @@ class ExportRunner:
         result, processed = ctx.retry(run, classify=retry_decision)
         if processed is not None:
             ctx.count_scanned("gcp.bigquery", int(processed))
-        scanned = _human_bytes(processed) if processed is not None else "an unknown amount"
+        scanned = human_bytes(processed) if processed is not None else "an unknown amount"
         ctx.note(
             f"gcp: BigQuery {label} on {self.table} processed {scanned} "
-            f"(scan limit FINOPS_GCP_MAX_BYTES_BILLED={_human_bytes(self.max_bytes_billed)})"
+            f"(scan limit FINOPS_GCP_MAX_BYTES_BILLED={human_bytes(self.max_bytes_billed)})"
         )
         return result

@@ -14,13 +14,13 @@ Imports no SDK (the engine imports this module to list checks).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.models import CheckCategory, Finding
+from finops_mcp.models import CheckCategory, Finding, Severity
 from finops_mcp.money import money as _money
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.gcp import prices
@@ -36,12 +36,14 @@ from finops_mcp.providers.gcp.resources import (
     SQL_OVERPROVISIONED_RECOMMENDER,
     Address,
     Disk,
+    Image,
     Instance,
     Recommendation,
     Snapshot,
 )
 
 SNAPSHOT_MAX_AGE_DAYS = 90
+IMAGE_UNUSED_DAYS = 180
 STOPPED_STATES = ("TERMINATED", "SUSPENDED")
 
 
@@ -53,8 +55,10 @@ class GcpAuditContext:
     disks: tuple[Disk, ...] = ()
     addresses: tuple[Address, ...] = ()
     snapshots: tuple[Snapshot, ...] = ()
+    images: tuple[Image, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     snapshot_max_age_days: int = SNAPSHOT_MAX_AGE_DAYS
+    image_unused_days: int = IMAGE_UNUSED_DAYS
 
     @property
     def scope(self) -> str:
@@ -71,6 +75,7 @@ COMPUTE_NEEDS = {  # inventory kind -> the permission its aggregated / global li
     "disks": "compute.disks.list",
     "addresses": "compute.addresses.list",
     "snapshots": "compute.snapshots.list",
+    "images": "compute.images.list",
 }
 RECOMMENDER_PERMISSION = {
     INSTANCE_RECOMMENDER: "recommender.computeInstanceIdleResourceRecommendations.list",
@@ -102,33 +107,55 @@ def _reads(*needs: str) -> tuple[str, ...]:
     return tuple({**COMPUTE_NEEDS, **RECOMMENDER_PERMISSION}[n] for n in needs)
 
 
+def _listed_check(
+    check_id: str,
+    title: str,
+    description: str,
+    resource_type: str,
+    severity: Severity,
+    recommendation: str,
+    evaluate: Callable[[GcpAuditContext], Iterable[Finding]],
+    kinds: tuple[str, ...],
+    params: tuple[Param, ...] = (),
+) -> Check[GcpAuditContext]:
+    """A check over the Compute inventory `kinds` (its needs and their list permissions), priced at
+    list price and graded by cost."""
+    return Check(
+        id=check_id,
+        title=title,
+        description=description,
+        resource_type=resource_type,
+        severity=severity,
+        cost_basis="list_price",
+        recommendation=recommendation,
+        evaluate=evaluate,
+        ladder=BY_COST,
+        needs=frozenset(kinds),
+        params=params,
+        permissions=_reads(*kinds),
+    )
+
+
 def money(value: Decimal, currency: str = prices.CURRENCY) -> str:
     return _money(value, currency)
 
 
 def _finding(
-    check: Check[GcpAuditContext],
-    ctx: GcpAuditContext,
-    *,
-    region: str | None,
-    resource_id: str,
-    name: str,
-    detail: str,
-    monthly: Decimal | None,
-    labels: dict[str, str] | None = None,
-    currency: str = prices.CURRENCY,
+    check: Check[GcpAuditContext], ctx: GcpAuditContext, resource: Any, detail: str, monthly: Decimal | None
 ) -> Finding:
-    """A finding priced by `monthly` (None: no price known, `unknown` at 0)."""
+    """A finding on an inventoried `resource` (its path, name, region and labels), priced by
+    `monthly` at list price (None: no price known, `unknown` at 0)."""
+    region = resource.region
     return check.finding(
         scope=ctx.scope,
         region=region if region and region != "global" else None,
-        resource_id=resource_id,
-        resource_name=name,
+        resource_id=resource.path,
+        resource_name=resource.name,
         detail=detail,
         cost=monthly if monthly is not None else Decimal(0),
         cost_basis=None if monthly is not None else "unknown",
-        currency=currency,
-        tags=labels,
+        currency=prices.CURRENCY,
+        tags=resource.labels,
     )
 
 
@@ -261,32 +288,20 @@ def evaluate_stopped_instance_disks(ctx: GcpAuditContext) -> Iterator[Finding]:
         )
         if unpriced and known:
             detail += f" Not priced: {', '.join(unpriced)}."
-        yield _finding(
-            STOPPED_INSTANCE_DISKS,
-            ctx,
-            region=inst.region,
-            resource_id=inst.path,
-            name=inst.name,
-            detail=detail,
-            monthly=monthly,
-            labels=inst.labels,
-        )
+        yield _finding(STOPPED_INSTANCE_DISKS, ctx, inst, detail, monthly)
 
 
-STOPPED_INSTANCE_DISKS: Check[GcpAuditContext] = Check(
-    id="gcp.compute.stopped_instance_disks",
-    title="Stopped VM with disks still billing",
-    description="VM instances in state TERMINATED (stopped) or SUSPENDED whose attached persistent disks "
+STOPPED_INSTANCE_DISKS = _listed_check(
+    "gcp.compute.stopped_instance_disks",
+    "Stopped VM with disks still billing",
+    "VM instances in state TERMINATED (stopped) or SUSPENDED whose attached persistent disks "
     "keep billing for their provisioned capacity; priced at list price per disk type and region.",
-    resource_type="compute.instance",
-    severity="medium",
-    cost_basis="list_price",
-    recommendation="Delete the stopped VM and its disks if it is no longer needed (snapshot first to keep "
+    "compute.instance",
+    "medium",
+    "Delete the stopped VM and its disks if it is no longer needed (snapshot first to keep "
     "the data at a lower price), or restart it if it should be running.",
-    evaluate=evaluate_stopped_instance_disks,
-    ladder=BY_COST,
-    needs=frozenset({"instances", "disks"}),
-    permissions=_reads("instances", "disks"),
+    evaluate_stopped_instance_disks,
+    ("instances", "disks"),
 )
 
 
@@ -309,31 +324,19 @@ def evaluate_unattached_disk(ctx: GcpAuditContext) -> Iterator[Finding]:
             + f") is attached to no instance{when}."
             + _price_note(monthly, f"Disk type {disk.type}")
         )
-        yield _finding(
-            UNATTACHED_DISK,
-            ctx,
-            region=disk.region,
-            resource_id=disk.path,
-            name=disk.name,
-            detail=detail,
-            monthly=monthly,
-            labels=disk.labels,
-        )
+        yield _finding(UNATTACHED_DISK, ctx, disk, detail, monthly)
 
 
-UNATTACHED_DISK: Check[GcpAuditContext] = Check(
-    id="gcp.compute.unattached_disk",
-    title="Unattached persistent disk",
-    description="Persistent disks attached to no VM (no users), billed for their provisioned capacity; "
+UNATTACHED_DISK = _listed_check(
+    "gcp.compute.unattached_disk",
+    "Unattached persistent disk",
+    "Persistent disks attached to no VM (no users), billed for their provisioned capacity; "
     "priced at list price per disk type and region.",
-    resource_type="compute.disk",
-    severity="medium",
-    cost_basis="list_price",
-    recommendation="Snapshot the disk if its data may be needed, then delete it.",
-    evaluate=evaluate_unattached_disk,
-    ladder=BY_COST,
-    needs=frozenset({"disks"}),
-    permissions=_reads("disks"),
+    "compute.disk",
+    "medium",
+    "Snapshot the disk if its data may be needed, then delete it.",
+    evaluate_unattached_disk,
+    ("disks",),
 )
 
 
@@ -353,31 +356,19 @@ def evaluate_unused_address(ctx: GcpAuditContext) -> Iterator[Finding]:
             f"Static external IP {addr.address or addr.name} ({where}) is reserved but not in use: unused "
             f"addresses bill {money(prices.STATIC_IP_UNUSED_HOUR)}/hour." + _price_note(monthly, "")
         )
-        yield _finding(
-            UNUSED_ADDRESS,
-            ctx,
-            region=addr.region,
-            resource_id=addr.path,
-            name=addr.name,
-            detail=detail,
-            monthly=monthly,
-            labels=addr.labels,
-        )
+        yield _finding(UNUSED_ADDRESS, ctx, addr, detail, monthly)
 
 
-UNUSED_ADDRESS: Check[GcpAuditContext] = Check(
-    id="gcp.compute.unused_address",
-    title="Reserved external IP not in use",
-    description="Static external IP addresses with status RESERVED (reserved, attached to nothing); "
+UNUSED_ADDRESS = _listed_check(
+    "gcp.compute.unused_address",
+    "Reserved external IP not in use",
+    "Static external IP addresses with status RESERVED (reserved, attached to nothing); "
     "priced at the list price of an unused static IP.",
-    resource_type="compute.address",
-    severity="low",
-    cost_basis="list_price",
-    recommendation="Release the address if nothing will use it (a released address cannot be recovered).",
-    evaluate=evaluate_unused_address,
-    ladder=BY_COST,
-    needs=frozenset({"addresses"}),
-    permissions=_reads("addresses"),
+    "compute.address",
+    "low",
+    "Release the address if nothing will use it (a released address cannot be recovered).",
+    evaluate_unused_address,
+    ("addresses",),
 )
 
 
@@ -402,33 +393,60 @@ def evaluate_old_snapshot(ctx: GcpAuditContext) -> Iterator[Finding]:
             + "."
             + _price_note(monthly, "")
         )
-        yield _finding(
-            OLD_SNAPSHOT,
-            ctx,
-            region=snap.region or None,
-            resource_id=snap.path,
-            name=snap.name,
-            detail=detail,
-            monthly=monthly,
-            labels=snap.labels,
-        )
+        yield _finding(OLD_SNAPSHOT, ctx, snap, detail, monthly)
 
 
-OLD_SNAPSHOT: Check[GcpAuditContext] = Check(
-    id="gcp.compute.old_snapshot",
-    title="Old disk snapshot",
-    description="Disk snapshots older than FINOPS_GCP_SNAPSHOT_MAX_AGE_DAYS (90) days, priced at the list "
+OLD_SNAPSHOT = _listed_check(
+    "gcp.compute.old_snapshot",
+    "Old disk snapshot",
+    "Disk snapshots older than FINOPS_GCP_SNAPSHOT_MAX_AGE_DAYS (90) days, priced at the list "
     "price of their stored bytes.",
-    resource_type="compute.snapshot",
-    severity="low",
-    cost_basis="list_price",
-    recommendation="Delete snapshots no retention policy requires; use a snapshot schedule with a retention "
+    "compute.snapshot",
+    "low",
+    "Delete snapshots no retention policy requires; use a snapshot schedule with a retention "
     "period, or archive snapshots for long-term copies.",
-    evaluate=evaluate_old_snapshot,
-    ladder=BY_COST,
-    needs=frozenset({"snapshots"}),
+    evaluate_old_snapshot,
+    ("snapshots",),
     params=(Param("gcp_snapshot_max_age_days", "Report snapshots older than this many days."),),
-    permissions=_reads("snapshots"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# gcp.compute.unused_image
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_unused_image(ctx: GcpAuditContext) -> Iterator[Finding]:
+    used = {d.source_image for d in ctx.disks if d.source_image}
+    for image in ctx.images:
+        age = None if image.created is None else (ctx.now - image.created).days
+        if image.status != "READY" or age is None or age < ctx.image_unused_days or image.path in used:
+            continue
+        monthly = prices.image_month(image.archive_bytes)
+        family = f" (family {image.family})" if image.family else ""
+        state = f", {image.deprecated.lower()}" if image.deprecated and image.deprecated != "ACTIVE" else ""
+        detail = (
+            f"Custom image {image.name}{family} is {age} days old{state} and no disk of the project was "
+            f"created from it; it stores {Decimal(image.archive_bytes) / prices.GB:.1f} GiB."
+            + _price_note(monthly, "")
+        )
+        yield _finding(UNUSED_IMAGE, ctx, image, detail, monthly)
+
+
+UNUSED_IMAGE = _listed_check(
+    "gcp.compute.unused_image",
+    "Stale custom image no disk uses",
+    "READY custom images older than FINOPS_GCP_IMAGE_UNUSED_DAYS (180) days that are the "
+    "source image of no persistent disk in the project (from the image and disk lists); priced at the "
+    "list price of their archive size per GB-month. Instance templates and other projects are not "
+    "looked at: an image only they use still looks unused.",
+    "compute.image",
+    "low",
+    "Check that no instance template, managed instance group or other project uses the "
+    "image, then deprecate it and delete it (or keep only the newest image of each family).",
+    evaluate_unused_image,
+    ("images", "disks"),
+    params=(Param("gcp_image_unused_days", "Report images older than this many days that no disk uses."),),
 )
 
 
@@ -503,6 +521,7 @@ CHECKS: tuple[Check[GcpAuditContext], ...] = (
     UNATTACHED_DISK,
     UNUSED_ADDRESS,
     OLD_SNAPSHOT,
+    UNUSED_IMAGE,
     MACHINE_TYPE,
     SQL_IDLE,
     SQL_OVERPROVISIONED,

@@ -204,7 +204,7 @@ class GcpClients:
         return self._gapic("recommender", recommender_v1.RecommenderClient)
 
     def compute(self, kind: str) -> Any:
-        """kind: instances | disks | addresses | snapshots."""
+        """kind: instances | disks | addresses | snapshots | images."""
         from google.cloud import compute_v1
 
         factory = {
@@ -212,6 +212,7 @@ class GcpClients:
             "disks": compute_v1.DisksClient,
             "addresses": compute_v1.AddressesClient,
             "snapshots": compute_v1.SnapshotsClient,
+            "images": compute_v1.ImagesClient,
         }[kind]
         return self._gapic(f"compute.{kind}", factory)
 

@@ -1,14 +1,14 @@
 """Compute Engine and Recommender listings of one project (SDK calls), into `resources` dataclasses.
 
 Compute: one aggregated list per resource type (instances, disks, addresses: every zone and region
-in one paged call) and the global snapshot list. Recommender: one paged list per (recommender,
+in one paged call) and the global snapshot and image lists. Recommender: one paged list per (recommender,
 location), only for the locations where the project has resources of that type (an idle-resource
 recommendation exists only for an existing resource), and ACTIVE recommendations only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from finops_mcp.providers.gcp.resources import (
     TARGET_TYPE,
     Address,
     Disk,
+    Image,
     Instance,
     Recommendation,
     Snapshot,
@@ -72,6 +73,7 @@ def list_disks(ctx: CallContext, clients: GcpClients, project: str, timeout: flo
                 labels=labels_dict(d.labels),
                 created=parse_time(d.creation_timestamp),
                 last_detach=parse_time(d.last_detach_timestamp),
+                source_image=resource_path(d.source_image or ""),
             )
         )
     return found
@@ -92,14 +94,19 @@ def list_addresses(ctx: CallContext, clients: GcpClients, project: str, timeout:
     ]
 
 
-def list_snapshots(ctx: CallContext, clients: GcpClients, project: str, timeout: float) -> list[Snapshot]:
-    client = clients.compute("snapshots")
+def _global(ctx: CallContext, client: Any, project: str, timeout: float) -> Iterator[Any]:
+    """The items of a global (project-wide) Compute list, page by page."""
 
     def fetch(token: str) -> Any:
         return client.list(
             request={"project": project, "page_token": token, "max_results": 500}, retry=None, timeout=timeout
         )
 
+    for page in pages(ctx, fetch):
+        yield from page.items
+
+
+def list_snapshots(ctx: CallContext, clients: GcpClients, project: str, timeout: float) -> list[Snapshot]:
     return [
         Snapshot(
             path=resource_path(s.self_link) or f"projects/{project}/global/snapshots/{s.name}",
@@ -111,9 +118,33 @@ def list_snapshots(ctx: CallContext, clients: GcpClients, project: str, timeout:
             archive=str(s.snapshot_type or "").upper() == "ARCHIVE",
             labels=labels_dict(s.labels),
         )
-        for page in pages(ctx, fetch)
-        for s in page.items
+        for s in _global(ctx, clients.compute("snapshots"), project, timeout)
     ]
+
+
+def list_images(ctx: CallContext, clients: GcpClients, project: str, timeout: float) -> list[Image]:
+    return [
+        Image(
+            path=resource_path(i.self_link) or f"projects/{project}/global/images/{i.name}",
+            name=i.name,
+            archive_bytes=int(i.archive_size_bytes or 0),
+            created=parse_time(i.creation_timestamp),
+            status=str(i.status or ""),
+            family=i.family or "",
+            deprecated=str(i.deprecated.state or ""),
+            labels=labels_dict(i.labels),
+        )
+        for i in _global(ctx, clients.compute("images"), project, timeout)
+    ]
+
+
+LISTERS: dict[str, Callable[..., list[Any]]] = {  # inventory kind -> its lister
+    "instances": list_instances,
+    "disks": list_disks,
+    "addresses": list_addresses,
+    "snapshots": list_snapshots,
+    "images": list_images,
+}
 
 
 def _money(value: Any) -> Decimal:

@@ -31,6 +31,8 @@ DISK_GB_MONTH: dict[str, Decimal] = {
 }
 # per GB-month stored (snapshots are billed on their compressed, incremental size)
 SNAPSHOT_GB_MONTH: dict[str, Decimal] = {"STANDARD": Decimal("0.050"), "ARCHIVE": Decimal("0.019")}
+# per GB-month of a custom image's archive size (cloud.google.com/compute/disks-image-pricing#imageprice)
+IMAGE_GB_MONTH = Decimal("0.050")
 # a reserved static external IP address that is not attached to a running VM
 STATIC_IP_UNUSED_HOUR = Decimal("0.010")
 
@@ -65,6 +67,11 @@ def snapshot_month(storage_bytes: int, archive: bool = False) -> Decimal:
     """Monthly list price of a snapshot's stored bytes (multi-regional standard storage)."""
     price = SNAPSHOT_GB_MONTH["ARCHIVE" if archive else "STANDARD"]
     return price * Decimal(storage_bytes) / GB
+
+
+def image_month(archive_bytes: int) -> Decimal:
+    """Monthly list price of a custom image's stored archive."""
+    return IMAGE_GB_MONTH * Decimal(archive_bytes) / GB
 
 
 def static_ip_month() -> Decimal:

@@ -299,14 +299,8 @@ class GcpProvider:
         configured = [r for r in self.settings.gcp_recommender_regions if r]
         if needs & REGIONAL_RECOMMENDERS and not configured:
             needs |= {"instances", "disks", "addresses"}  # their regions are where to ask
-        listers: dict[str, Callable[..., list[Any]]] = {
-            "instances": inventory.list_instances,
-            "disks": inventory.list_disks,
-            "addresses": inventory.list_addresses,
-            "snapshots": inventory.list_snapshots,
-        }
         listed: dict[str, list[Any]] = {}
-        for kind, lister in listers.items():
+        for kind, lister in inventory.LISTERS.items():
             items = lister(ctx, self.clients, project, self.timeout) if kind in needs else []
             if unit.region:
                 items = [x for x in items if x.region == unit.region]
@@ -349,8 +343,10 @@ class GcpProvider:
             disks=tuple(listed["disks"]),
             addresses=tuple(listed["addresses"]),
             snapshots=tuple(listed["snapshots"]),
+            images=tuple(listed["images"]),
             recommendations=tuple(recommendations),
             snapshot_max_age_days=self.settings.gcp_snapshot_max_age_days,
+            image_unused_days=self.settings.gcp_image_unused_days,
         )
         seen = {x.region for items in listed.values() for x in items if x.region and x.region != "global"}
         if unit.region:

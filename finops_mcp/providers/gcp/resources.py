@@ -2,7 +2,7 @@
 and the pure helpers that build them (no SDK: the checks import this module).
 
 Compute: one aggregated list per resource type (instances, disks, addresses: every zone and region
-in one paged call) and the global snapshot list. Recommender: one paged list per (recommender,
+in one paged call) and the global snapshot and image lists. Recommender: one paged list per (recommender,
 location), only for the locations where the project has resources of that type (an idle-resource
 recommendation exists only for an existing resource), and ACTIVE recommendations only.
 
@@ -102,6 +102,7 @@ class Disk:
     labels: dict[str, str] = field(default_factory=dict, compare=False)
     created: datetime | None = None
     last_detach: datetime | None = None
+    source_image: str = ""  # path of the image it was created from, or ""
 
     @property
     def region(self) -> str:
@@ -139,6 +140,24 @@ class Snapshot:
         """Region of the source disk ('' when unknown): snapshots themselves are global."""
         parts = self.source_disk.split("/")
         return region_of(parts[3]) if len(parts) > 3 and parts[2] in ("zones", "regions") else ""
+
+
+@dataclass(frozen=True)
+class Image:
+    """A custom image of the project (global): billed for its archive size per GB-month."""
+
+    path: str
+    name: str
+    archive_bytes: int
+    created: datetime | None
+    status: str  # READY | PENDING | FAILED | DELETING
+    family: str = ""
+    deprecated: str = ""  # DEPRECATED | OBSOLETE | DELETED | ACTIVE | ""
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def region(self) -> str:
+        return ""  # global: never in a regional audit unit
 
 
 @dataclass(frozen=True)

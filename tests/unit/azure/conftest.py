@@ -50,6 +50,9 @@ def make_provider(
         provider.close()
     arm.forbidden.clear()
     arm.advisor_forbidden.clear()
+    arm.benefit_forbidden.clear()
+    arm.graph_forbidden = False
+    arm.billing_forbidden = False
     arm.server.faults.clear()
 
 

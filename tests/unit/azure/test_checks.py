@@ -12,6 +12,7 @@ from finops_mcp.providers.azure.checks import (
     CHECKS,
     DEALLOCATED_VM,
     EMPTY_APP_SERVICE_PLAN,
+    IDLE_VNET_GATEWAY,
     OLD_SNAPSHOT,
     ORPHANED_NIC,
     STOPPED_VM,
@@ -27,6 +28,7 @@ from finops_mcp.providers.azure.inventory import (
     PublicIp,
     Snapshot,
     VirtualMachine,
+    VnetGateway,
 )
 from finops_mcp.providers.base import Check
 
@@ -86,7 +88,10 @@ def test_catalog_ids_are_the_issues() -> None:
         "azure.web.empty_app_service_plan",
     } <= {c.id for c in CHECKS}
     assert all(c.provider == "azure" for c in CHECKS)
-    assert {c.id for c in CHECKS if c.category != "waste"} == {"azure.commitment.reservation_purchase"}
+    assert {c.id for c in CHECKS if c.category != "waste"} == {
+        "azure.commitment.reservation_purchase",
+        "azure.commitment.savings_plan_purchase",
+    }
 
 
 def test_stopped_vm_flags_only_powerstate_stopped_and_prefers_billed_cost() -> None:
@@ -297,6 +302,46 @@ def test_empty_app_service_plan_paid_tiers_only() -> None:
     assert found["empty-s1"].estimated_monthly_cost == Decimal("73.00")
     assert found["empty-p1v3-linux-x2"].estimated_monthly_cost == Decimal("227.76")
     assert found["empty-p1v3-linux-x2"].severity == "high"
+
+
+def test_idle_vnet_gateway_without_connections_or_point_to_site() -> None:
+    def gw(name: str, kind: str, sku: str | None, connections: int = 0, p2s: bool = False) -> VnetGateway:
+        return VnetGateway(
+            rid("Microsoft.Network/virtualNetworkGateways", name),
+            name,
+            "westeurope",
+            kind,
+            sku,
+            connections,
+            p2s,
+        )
+
+    inv = Inventory(
+        SUB,
+        gateways=(
+            gw("vpn-idle", "Vpn", "VpnGw1"),
+            gw("er-idle", "ExpressRoute", "ErGw1AZ"),
+            gw("billed-idle", "Vpn", "VpnGw2AZ"),
+            gw("odd-sku", "Vpn", "VpnGw9"),
+            gw("vpn-connected", "Vpn", "VpnGw1", connections=2),  # healthy
+            gw("vpn-p2s", "Vpn", "VpnGw1", p2s=True),  # healthy: point-to-site clients
+            gw("er-connected", "ExpressRoute", "Standard", connections=1),  # healthy
+        ),
+    )
+    billed = {inv.gateways[2].id.lower(): (Decimal("401.10"), "EUR")}
+    found = run(IDLE_VNET_GATEWAY, inv, billed)
+    assert set(found) == {"vpn-idle", "er-idle", "billed-idle", "odd-sku"}
+    assert (found["vpn-idle"].estimated_monthly_cost, found["vpn-idle"].cost_basis) == (
+        Decimal("138.70"),
+        "list_price",
+    )
+    assert found["vpn-idle"].severity == "high" and "point-to-site" in found["vpn-idle"].detail
+    assert (
+        found["er-idle"].estimated_monthly_cost == Decimal("262.80")
+        and "ExpressRoute" in found["er-idle"].detail
+    )
+    assert (found["billed-idle"].cost_basis, found["billed-idle"].currency) == ("billed_last_30_days", "EUR")
+    assert (found["odd-sku"].cost_basis, found["odd-sku"].estimated_monthly_cost) == ("unknown", Decimal(0))
 
 
 def test_region_filter_narrows_the_inventory() -> None:

@@ -271,10 +271,12 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
         ("azure.web.empty_app_service_plan", "plan-empty-s1"),
         ("azure.network.balancer_without_backends", "lb-empty"),
         ("azure.network.balancer_without_backends", "appgw-empty"),
+        ("azure.network.idle_vnet_gateway", "vgw-idle"),  # kept over Advisor's smaller azure.advisor.cost
+        ("azure.network.idle_vnet_gateway", "ergw-idle"),
         ("azure.advisor.vm_rightsizing", "vm-web-1"),
-        ("azure.advisor.cost", "vgw-idle"),
         ("azure.commitment.reservation_purchase", "Standard_D2s_v3"),
         ("azure.commitment.reservation_purchase", "Standard_E4s_v5"),
+        ("azure.commitment.savings_plan_purchase", "Compute_Savings_Plan"),
     }
     window = last_30(arm)
     billed_vm = arm.expected_total(
@@ -291,7 +293,10 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
         "Microsoft.Network/applicationGateways",
     )
     assert result.regions == ["eastus", "westeurope"]
-    assert sorted(result.checks_run) == sorted(c.id for c in provider.checks())
+    # every check but the billing account's reservation utilization (its own azure-billing unit)
+    assert sorted(result.checks_run) == sorted(
+        c.id for c in provider.checks() if c.id != "azure.commitment.reservation_utilization"
+    )
     vm_lists = arm.calls("GET", r"/providers/Microsoft\.Compute/virtualMachines$")
     assert vm_lists and all(r.arg("statusOnly") == "true" for r in vm_lists)
     assert len(vm_lists) == 3  # 5 VMs, 2 a page: one paged call
@@ -353,7 +358,15 @@ def test_read_only_guard_refuses_writes_before_sending(arm: FakeArm, make_provid
         "https://management.azure.com/providers/Microsoft.Management/managementGroups/m/providers/Microsoft.CostManagement/query?api-version=1",
     )
     check_read_only("GET", "https://management.azure.com/subscriptions")
+    check_read_only(
+        "POST", "https://management.azure.com/providers/Microsoft.ResourceGraph/resources?api-version=1"
+    )
     for method, path in [
+        (
+            "POST",
+            "/subscriptions/s/providers/Microsoft.ResourceGraph/resources",
+        ),  # only the tenant-level query
+        ("PUT", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ResourceGraph/queries/q"),
         ("POST", "/subscriptions/s/providers/Microsoft.CostManagement/exports/e/run"),
         ("POST", "/subscriptions/s/providers/Microsoft.Compute/register"),
         ("PUT", "/subscriptions/s/providers/Microsoft.Consumption/budgets/b"),

@@ -53,11 +53,17 @@ def test_project_audit_finds_and_prices_waste(make_provider: Callable[..., Any],
         ("gcp.rightsizing.machine_type", "vm-big"),
         ("gcp.rightsizing.cloudsql_idle", "sql-idle"),
         ("gcp.rightsizing.cloudsql_overprovisioned", "sql-big"),
-        ("gcp.rightsizing.idle_image", "old-image"),
+        ("gcp.rightsizing.idle_image", "old-image"),  # kept over gcp.compute.unused_image (1.50)
+        ("gcp.compute.unused_image", "stale-image"),
         ("gcp.commitment.usage", "general-purpose-e2-cud"),
         ("gcp.commitment.usage", "memory-optimized-cud"),
         ("gcp.commitment.usage", "general-purpose-n2-cud"),
     }
+    image = by[("gcp.rightsizing.idle_image", "old-image")]
+    assert "Also reported by gcp.compute.unused_image (1.50 USD/month)" in image.detail
+    stale = by[("gcp.compute.unused_image", "stale-image")]
+    assert (stale.estimated_monthly_cost, stale.cost_basis) == (Decimal("2.5"), "list_price")
+    assert stale.region is None and "family web" in stale.detail and "deprecated" in stale.detail
     sql = by[("gcp.rightsizing.cloudsql_idle", "sql-idle")]
     assert sql.resource_id == "projects/alpha-prj/instances/sql-idle" and sql.region == "us-central1"
     assert sql.source == "Google Recommender google.cloudsql.instance.IdleRecommender"
@@ -173,3 +179,25 @@ def test_compute_lists_are_paged(make_provider: Callable[..., Any], estate: GcpE
         "GET", r"/alpha-prj/locations/us-central1/recommenders/google\.compute\.commitment"
     )
     assert [r.arg("pageToken") for r in cud] == [None, "2"]  # 3 recommendations, 2 per page
+    images = estate.api.server.calls("GET", r"/compute/v1/projects/alpha-prj/global/images")
+    assert [r.arg("pageToken") for r in images] == [None, "2", "4"]  # 5 images, 2 per page
+
+
+def test_image_list_throttled_then_refused(make_provider: Callable[..., Any], estate: GcpEstate) -> None:
+    import pytest
+
+    provider = make_provider()
+    estate.api.server.fault(
+        "GET",
+        r"/compute/v1/projects/alpha-prj/global/images",
+        Reply.error(429, "RESOURCE_EXHAUSTED", "Quota exceeded", {"Retry-After": "1"}),
+    )
+    sleeps: list[float] = []
+    ctx = CallContext(retry_policy=RetryPolicy(max_retries=3, sleep=sleeps.append))
+    checks = [c for c in CHECKS if c.id == "gcp.compute.unused_image"]
+    found = provider.audit(units_of(provider, "alpha-prj"), checks, ctx).findings
+    assert {f.resource_name for f in found} == {"old-image", "stale-image"}  # without the recommender
+    assert sleeps == [1.0]
+    with pytest.raises(Exception) as info:  # the 403 project: its audit fails, as the scope's error
+        provider.audit(units_of(provider, "beta-prj"), checks, CallContext())
+    assert provider.classify_error(info.value) == ("forbidden", False)

@@ -15,6 +15,7 @@ from finops_mcp.providers.gcp.resources import (
     INSTANCE_RECOMMENDER,
     Address,
     Disk,
+    Image,
     Instance,
     Recommendation,
     Snapshot,
@@ -191,3 +192,36 @@ def test_every_check_is_declared_with_stable_ids_and_needs() -> None:
         "gcp.compute.old_snapshot",
     } <= set(ids)
     assert all(c.needs for c in checks.CHECKS)
+
+
+def test_unused_image_old_ready_and_no_disk_created_from_it() -> None:
+    gib = 1024**3
+
+    def image(name: str, days: int, gb: int = 20, status: str = "READY") -> Image:
+        return Image(f"{P}/global/images/{name}", name, gb * gib, NOW - timedelta(days=days), status)
+
+    used = Disk(
+        f"{P}/zones/us-central1-a/disks/web-boot",
+        "web-boot",
+        "us-central1-a",
+        20,
+        "pd-balanced",
+        source_image=f"{P}/global/images/base",
+    )
+    context = ctx(
+        images=(
+            image("stale", 400, gb=40),
+            image("base", 400),  # healthy: a disk was created from it
+            image("recent", 30),  # healthy: younger than the threshold
+            image("broken", 400, status="FAILED"),  # healthy: not READY (nothing stored)
+            Image(f"{P}/global/images/undated", "undated", gib, None, "READY"),  # no age: not judged
+        ),
+        disks=(used,),
+    )
+    found = {f.resource_name: f for f in checks.UNUSED_IMAGE.evaluate(context)}
+    assert set(found) == {"stale"}
+    assert found["stale"].estimated_monthly_cost == Decimal("2.000")  # 40 GiB x 0.05
+    assert found["stale"].resource_id == f"{P}/global/images/stale" and found["stale"].region is None
+    assert not list(
+        checks.UNUSED_IMAGE.evaluate(ctx(images=context.images, disks=(used,), image_unused_days=500))
+    )
