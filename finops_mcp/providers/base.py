@@ -355,6 +355,13 @@ class AuditResult:
     checks_run: list[str]
     regions: list[str] = field(default_factory=list)
 
+    def extend(self, other: AuditResult | None) -> AuditResult:
+        """This result with `other`'s findings and checks run added (None adds nothing)."""
+        if other is not None:
+            self.findings += other.findings
+            self.checks_run += other.checks_run
+        return self
+
 
 def checks_of(provider: str, checks: Sequence[Check[CtxT]]) -> list[Check[CtxT]]:
     """The checks among `checks` that belong to `provider`."""

@@ -66,7 +66,14 @@ async def test_all_three_tools_on_the_emulated_gcp_estate(
     assert {e["scope"] for e in a["errors"]} == {"gcp-project:beta-prj"}  # 403: partial result
     assert {f["check"] for f in a["findings"]} == set(a["checks_run"])  # every check found its seeded waste
     assert a["summary"]["estimated_monthly_waste"] > 0
-    assert {f["cost_basis"] for f in a["findings"]} == {"recommender", "list_price"}
+    assert {f["cost_basis"] for f in a["findings"]} == {"recommender", "list_price", "billed_last_30_days"}
+    # the estate's one late-exported 999 USD Compute Engine row is a spike in alpha-prj's daily series
+    # (the estate's other series are uniform noise of 1..40 USD a day: a noisy day may be reported too)
+    anomalies = {
+        (f["scope"], f["resource_id"]): f for f in a["findings"] if f["check"] == "gcp.anomaly.daily_cost"
+    }
+    spike = anomalies[("gcp-project:alpha-prj", "alpha-prj/Compute Engine")]
+    assert "Driver: sku x (service Compute Engine) new +999.00 USD" in spike["detail"]
 
     assert not budgets.is_error, budgets.content
     b = budgets.structured_content

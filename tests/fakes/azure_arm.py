@@ -14,7 +14,9 @@ driven by the real azure-identity and azure-mgmt clients:
 - Cost Management query/forecast executed over a daily cost ledger (`Record`), with groupings,
   filters, Daily granularity, column orders that change from page to page (clients must read by
   name), small pages chained by `nextLink` (re-POST the body), ActualCost vs AmortizedCost (a
-  reservation purchase on the 1st, amortized daily).
+  reservation purchase on the 1st, amortized daily), the `Meter` dimension and the
+  `UsageQuantity` aggregation (a summed column of that name, as the Query API's QueryAggregation
+  answers it: https://learn.microsoft.com/rest/api/cost-management/query/usage).
 - Advisor `recommendations` (honors `$filter=Category eq 'Cost'`) and Consumption
   `reservationRecommendations` (legacy and modern kinds; honors the scope / lookBackPeriod / term
   clauses of `$filter`) per subscription, with the field names of the Advisor REST API 2025-01-01
@@ -64,6 +66,7 @@ _DIMENSIONS = {
     "chargetype": "charge_type",
     "resourcetype": "resource_type",
     "resourcegroupname": "resource_group",
+    "meter": "meter",
     "reservationid": "reservation_id",
 }
 
@@ -92,6 +95,8 @@ class Record:
     tags: dict[str, str] = field(default_factory=dict)
     resource_group: str = "rg-app"
     currency: str = "USD"
+    meter: str = ""
+    quantity: Decimal = Decimal(0)  # UsageQuantity, in the meter's unit
     reservation_id: str = ""  # the reservation (GUID) whose amortized cost this is
 
     def cost(self, kind: str) -> Decimal:
@@ -907,6 +912,11 @@ class FakeArm:
         if len(groupings) > 2:
             return Reply.error(400, "BadRequest", "Query can have up to 2 group by clauses")
         sums: dict[tuple[Any, ...], Decimal] = {}
+        quantities: dict[tuple[Any, ...], Decimal] = {}  # aggregation {"name": "UsageQuantity"}
+        with_quantity = any(
+            str(a.get("name", "")).lower() == "usagequantity"
+            for a in (dataset.get("aggregation") or {}).values()
+        )
         for r in self._records(req.match["scope"], body, start, end):
             key: list[Any] = [int(r.day.strftime("%Y%m%d"))] if daily else []
             for g in groupings:
@@ -918,14 +928,18 @@ class FakeArm:
             key.append(r.currency)
             k = tuple(key)
             sums[k] = sums.get(k, Decimal(0)) + r.cost(body["type"])
+            quantities[k] = quantities.get(k, Decimal(0)) + r.quantity
         names = ["UsageDate"] if daily else []
         for g in groupings:
             names += ["TagKey", "TagValue"] if g["type"] == "TagKey" else [g["name"]]
         names.append("Currency")
         rows = [
-            [float(cost), *key] for key, cost in sorted(sums.items(), key=lambda kv: [str(x) for x in kv[0]])
+            [float(cost), *key, *([float(quantities[key])] if with_quantity else [])]
+            for key, cost in sorted(sums.items(), key=lambda kv: [str(x) for x in kv[0]])
         ]
-        return self._cost_page(req, ["Cost", *names], rows, "query")
+        return self._cost_page(
+            req, ["Cost", *names, *(["UsageQuantity"] if with_quantity else [])], rows, "query"
+        )
 
     def _forecast(self, req: Request) -> Reply:
         body = req.json()

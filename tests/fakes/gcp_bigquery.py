@@ -87,6 +87,16 @@ STANDARD_SCHEMA: list[F] = [
     field("cost", "FLOAT"),
     field("currency", "STRING"),
     field(
+        "usage",
+        "RECORD",
+        fields=[
+            field("amount", "FLOAT"),
+            field("unit", "STRING"),
+            field("amount_in_pricing_units", "FLOAT"),
+            field("pricing_unit", "STRING"),
+        ],
+    ),
+    field(
         "credits",
         "RECORD",
         "REPEATED",

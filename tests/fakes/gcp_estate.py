@@ -99,6 +99,7 @@ def export_rows(today: date, seed: int = 5) -> list[Row]:
                         "export_time": _ts(day + timedelta(days=lag), 6),
                         "cost": cost,
                         "currency": "USD",
+                        "usage": usage_of(sname, cost),
                         "credits": credits,
                         "cost_type": "regular",
                         "resource": {
@@ -118,6 +119,23 @@ def export_rows(today: date, seed: int = 5) -> list[Row]:
         {**_extra(today - timedelta(days=2), "alpha-prj", cost=777.0), "billing_account_id": "OTHER-ACCOUNT"}
     )
     return rows
+
+
+UNIT_PRICES = {"Compute Engine": (0.05, "seconds"), "Cloud Storage": (0.02, "byte-seconds")}
+
+
+def usage_of(service: str, cost: float) -> Row | None:
+    """The row's usage (`usage.amount` in `usage.unit`) at a fixed unit price; BigQuery rows
+    have none (NULL), as some SKUs do, so their quantity is unknown."""
+    if service not in UNIT_PRICES:
+        return None
+    price, unit = UNIT_PRICES[service]
+    return {
+        "amount": round(cost / price, 6),
+        "unit": unit,
+        "amount_in_pricing_units": None,
+        "pricing_unit": None,
+    }
 
 
 def _extra(day: date, pid: str, cost: float, cost_type: str = "regular", lag: int = 0) -> Row:

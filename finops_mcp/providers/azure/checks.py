@@ -21,6 +21,7 @@ from typing import Any
 from finops_mcp.models import CostBasis, Finding, Severity
 from finops_mcp.providers.azure import prices
 from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice, SavingsPlanAdvice
+from finops_mcp.providers.azure.anomalies import DAILY_ANOMALY
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
 from finops_mcp.providers.azure.native_checks import NATIVE_CHECKS
 from finops_mcp.providers.azure.reservations import ReservationUse
@@ -463,3 +464,6 @@ PRICED_RESOURCE_TYPES: tuple[str, ...] = (
     "microsoft.network/applicationgateways",
     "microsoft.network/virtualnetworkgateways",
 )
+
+# checks over the subscription's Cost Management data rather than its inventory (`azure.anomalies`)
+ACCOUNT_WIDE: tuple[Check[Any], ...] = (DAILY_ANOMALY,)

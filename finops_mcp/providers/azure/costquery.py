@@ -36,6 +36,8 @@ DIMENSIONS: dict[str, str] = {
 }
 COST_TYPES = {"billed": "ActualCost", "effective": "AmortizedCost"}
 COST_ALIAS = "Cost"
+QUANTITY_ALIAS = "UsageQuantity"
+USAGE_ONLY = {"dimensions": {"name": "ChargeType", "operator": "In", "values": ["Usage"]}}
 COST_COLUMNS = ("Cost", "PreTaxCost", "CostUSD", "PreTaxCostUSD")
 CURRENCY_COLUMNS = ("Currency", "BillingCurrency", "BillingCurrencyCode")
 DATE_COLUMNS = ("UsageDate", "BillingMonth", "Date")
@@ -123,6 +125,40 @@ def forecast_body(span: Span, cost_type: str, filters: Filters, *, accounts_filt
         "dataset": dataset,
         "includeActualCost": True,
         "includeFreshPartialCost": False,
+    }
+
+
+def usage_body(
+    span: Span,
+    groups: Sequence[str],
+    *,
+    services: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    quantity: bool = False,
+) -> dict[str, Any]:
+    """Daily effective (AmortizedCost) usage cost (ChargeType Usage) grouped by the Dimension
+    `groups` (at most 2), optionally for some services / regions only and with the summed UsageQuantity:
+    the anomaly series (ServiceName) and their drivers (ServiceName x Meter: one meter, one unit)."""
+    aggregation = {COST_ALIAS: {"name": "Cost", "function": "Sum"}}
+    if quantity:
+        aggregation[QUANTITY_ALIAS] = {"name": "UsageQuantity", "function": "Sum"}
+    parts: list[dict[str, Any]] = [USAGE_ONLY]
+    if services:
+        parts.append(_in("dimensions", "ServiceName", services))
+    if regions:
+        parts.append(_in("dimensions", "ResourceLocation", regions))
+    if len(groups) > MAX_GROUPINGS:
+        raise ValueError(f"Cost Management allows at most {MAX_GROUPINGS} groupings")
+    return {
+        "type": COST_TYPES["effective"],
+        "timeframe": "Custom",
+        "timePeriod": _time_period(span),
+        "dataset": {
+            "granularity": "Daily",
+            "aggregation": aggregation,
+            "grouping": [{"type": "Dimension", "name": g} for g in groups],
+            "filter": parts[0] if len(parts) == 1 else {"and": parts},
+        },
     }
 
 
@@ -239,6 +275,31 @@ def cost_lines(pages: Iterable[Page], query: CostQuery, default_currency: str = 
         CostLine(keys=keys, cost=cost, currency=currency, period_start=start)
         for (keys, currency, start), cost in totals.items()
     ]
+
+
+@dataclass(frozen=True)
+class DailyRow:
+    """One row of a `usage_body` answer."""
+
+    keys: tuple[str, ...]  # the grouping columns' values, in `groups` order
+    day: date
+    cost: Decimal
+    currency: str
+    quantity: Decimal | None = None
+
+
+def daily_rows(pages: Iterable[Page], groups: Sequence[str], default_currency: str = "USD") -> list[DailyRow]:
+    """The rows of a Daily query grouped by `groups`, read by column name."""
+    out: list[DailyRow] = []
+    for cols, row, cost, currency in priced_rows(pages, default_currency):
+        day = parse_day(row[cols.require(*DATE_COLUMNS)])
+        if day is None:
+            continue
+        keys = tuple("" if row[cols.require(g)] is None else str(row[cols.require(g)]) for g in groups)
+        qi = cols.find(QUANTITY_ALIAS)
+        quantity = to_decimal(row[qi]) if qi is not None and row[qi] is not None else None
+        out.append(DailyRow(keys, day, cost, currency, quantity))
+    return out
 
 
 def totals_by_currency(pages: Iterable[Page], default_currency: str = "USD") -> dict[str, Decimal]:

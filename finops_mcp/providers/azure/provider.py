@@ -35,7 +35,7 @@ from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, add_months, month_span
 from finops_mcp.providers.azure import advice, arm, costquery, errors, prices, reservations
-from finops_mcp.providers.azure.checks import CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
+from finops_mcp.providers.azure.checks import ACCOUNT_WIDE, CHECKS, PRICED_RESOURCE_TYPES, AzureCheckContext
 from finops_mcp.providers.azure.clients import AzureClients
 from finops_mcp.providers.azure.inventory import Inventory, enum_text, list_inventory, norm_location, paged
 from finops_mcp.providers.base import (
@@ -220,7 +220,7 @@ class AzureProvider:
     # -- audit -----------------------------------------------------------------------------
 
     def checks(self) -> Sequence[Check[Any]]:
-        return CHECKS
+        return (*CHECKS, *ACCOUNT_WIDE)
 
     def audit_units(self, scope: Scope, regions: Sequence[str] | None, ctx: CallContext) -> list[AuditUnit]:
         """One unit per subscription (its resource lists are subscription-wide; the requested
@@ -238,6 +238,8 @@ class AzureProvider:
         mine = [c for c in checks_of(self.name, checks) if (reservations.NEEDS in c.needs) == on_billing]
         if on_billing:
             return self._audit_billing(unit.scope, mine, ctx)
+        series_checks = [c for c in mine if c in ACCOUNT_WIDE]
+        mine = [c for c in mine if c not in ACCOUNT_WIDE]
         subscription = unit.scope.key
         regions = frozenset(unit.scope.detail.get("regions", ()))
         kinds = needs_of(mine)
@@ -277,7 +279,42 @@ class AzureProvider:
         )
         result = run_checks(mine, context, ctx, refused=refused)
         result.regions = sorted({r.location for r in inventory.resources() if r.location})
-        return result
+        return result.extend(self._cost_series_checks(unit.scope, series_checks, ctx))
+
+    def _cost_series_checks(
+        self, scope: Scope, checks: Sequence[Check[Any]], ctx: CallContext
+    ) -> AuditResult | None:
+        """`azure.anomaly.*` for one subscription: a daily query per service, plus one per meter
+        when a service has anomalies (see `providers.azure.anomalies`). A refused or failed query
+        leaves the checks out with a note; the subscription's other checks still answer."""
+        if not checks:
+            return None
+        from finops_mcp.periods import utc_today
+        from finops_mcp.providers.azure import anomalies
+
+        window, span = anomalies.windows(utc_today())
+        regions = tuple(scope.detail.get("regions", ()))  # a region-narrowed audit: those regions' cost
+
+        def meter_days(services: Sequence[str], days: Span) -> list[costquery.DailyRow]:
+            body = costquery.usage_body(
+                days, anomalies.DRIVER_GROUPS, services=services, regions=regions, quantity=True
+            )
+            return costquery.daily_rows(self._pages(ctx, scope, body, "query"), anomalies.DRIVER_GROUPS)
+
+        try:
+            body = costquery.usage_body(span, anomalies.SERIES_GROUPS, regions=regions)
+            rows = costquery.daily_rows(self._pages(ctx, scope, body, "query"), anomalies.SERIES_GROUPS)
+            data = anomalies.CostSeries(
+                scope.id, window, rows, self.settings.spike_min_daily_cost, meter_days
+            )
+            return run_checks(checks, data, ctx)
+        except ScopeFailure as exc:
+            if exc.code in ("cancelled", "auth"):
+                raise
+            ctx.note(
+                f"{scope.id}: {', '.join(c.id for c in checks)} did not run: {exc.message[:300]} ({exc.code})"
+            )
+            return None
 
     def _audit_billing(self, scope: Scope, mine: list[Check[Any]], ctx: CallContext) -> AuditResult:
         """The billing account's unit: reservation utilization over the last 30 complete days,
@@ -358,7 +395,7 @@ class AzureProvider:
             "cost_scope": f"azure-mg:{self.management_group}"
             if self.management_group
             else "each subscription",
-            "checks": [c.id for c in CHECKS],
+            "checks": [c.id for c in (*CHECKS, *ACCOUNT_WIDE)],
             "price_table_version": prices.PRICE_TABLE_VERSION,
         }
 

@@ -16,24 +16,29 @@ quantities are known.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from statistics import median
 from typing import TYPE_CHECKING
 
-from finops_mcp.anomaly import MONTHS, WEEKS, AnomalyDay, detect
+from finops_mcp.anomaly import (
+    LOOKBACK_DAYS,
+    AnomalyDay,
+    Flagged,
+    daily_anomaly_check,
+    driver_of_day,
+    finding,
+    flag,
+)
 from finops_mcp.models import Finding
-from finops_mcp.money import money
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check
 from finops_mcp.providers.focus.loader import TABLE
-from finops_mcp.providers.focus.queries import HIGH_DAILY_EXCESS, MONTH_DAYS, USAGE_ONLY, ZERO, one_unit
+from finops_mcp.providers.focus.queries import USAGE_ONLY, ZERO, one_unit
 from finops_mcp.reports import drivers
 
 if TYPE_CHECKING:
     from finops_mcp.providers.focus.checks import FocusCheckContext
 
-LOOKBACK_DAYS = max(7 * WEEKS, 31 * MONTHS)
 SeriesKey = tuple[str, str, str, str]  # provider, service, account, currency
 
 
@@ -50,15 +55,13 @@ def evaluate_daily_anomaly(ctx: FocusCheckContext) -> Iterator[Finding]:
     series: dict[SeriesKey, dict[date, Decimal]] = defaultdict(dict)
     for provider, service, account, currency, day, cost in ctx.cursor.rows(sql, where.params):
         series[(provider, service, account, currency)][day] = cost if cost is not None else ZERO
-    for key, daily in sorted(series.items()):
-        days = detect(daily, ctx.window, min_excess=ctx.spike_min_daily_cost, data_end=ctx.window.end)
-        if days:
-            yield _finding(ctx, key, days)
+    for flagged in flag(series, ctx.window, min_excess=ctx.spike_min_daily_cost, data_end=ctx.window.end):
+        yield _finding(ctx, flagged)
 
 
 def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> drivers.CostDriver | None:
-    """Where the worst day's excess happened: resources on that day vs their average over the
-    baseline days (the explain_change rules)."""
+    """Where the worst day's excess happened: resources on that day vs their median over the
+    baseline days (`finops_mcp.anomaly.driver_of_day`)."""
     provider, service, account, currency = key
     where = ctx.where(min(worst.basis)).add("charge_day <= ?", worst.day).add(USAGE_ONLY)
     where.add("COALESCE(provider_name, '') = ?", provider).add("COALESCE(service, '') = ?", service)
@@ -69,103 +72,42 @@ def driver_of(ctx: FocusCheckContext, key: SeriesKey, worst: AnomalyDay) -> driv
         FROM {TABLE} WHERE {where.sql}
         GROUP BY 1, 2
     """
-    basis = set(worst.basis)
-    on_day: list[tuple[str, str, str, tuple[str, ...], drivers.Usage]] = []
-    before: dict[str, list[drivers.Usage]] = defaultdict(list)
-    scope = ctx.scope
-    for resource, day, cost, quantity, unit in ctx.cursor.rows(sql, where.params):
-        usage = drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None)
-        name = resource or "(no resource id)"
-        if day == worst.day:
-            on_day.append((provider, scope, currency, (service, name), usage))
-        elif day in basis:
-            before[name].append(usage)
-    average = [
-        (provider, scope, currency, (service, name), _median_usage(parts, len(basis)))
-        for name, parts in before.items()
-    ]
-    children = drivers.level_of(("service", "resource"), on_day, average)
-    parent_now = drivers.total(children.current.values())
-    parent_before = drivers.total(children.previous.values())
-    parents = drivers.Level(
-        ("service",),
-        {(provider, scope, currency, (service,)): parent_now} if parent_now else {},
-        {(provider, scope, currency, (service,)): parent_before} if parent_before else {},
+    usages = (
+        (
+            resource or "(no resource id)",
+            day,
+            drivers.Usage(cost or ZERO, quantity, unit if quantity is not None else None),
+        )
+        for resource, day, cost, quantity, unit in ctx.cursor.rows(sql, where.params)
     )
-    found = drivers.explain(parents, [children], currency=currency, limit=1).drivers
-    return found[0] if found else None
+    return driver_of_day((provider, ctx.scope, currency), ("service", service), "resource", worst, usages)
 
 
-def _median_usage(parts: Sequence[drivers.Usage], days: int) -> drivers.Usage:
-    """A resource's typical day over `days` baseline days (absent days cost 0): the median cost,
-    and the median quantity when every day has one in one unit."""
-    costs = [p.cost for p in parts] + [ZERO] * (days - len(parts))
-    units = {p.unit for p in parts}
-    known = (
-        len(parts) == days
-        and None not in units
-        and len(units) == 1
-        and all(p.quantity is not None for p in parts)
-    )
-    quantity = Decimal(median([p.quantity for p in parts if p.quantity is not None])) if known else None
-    return drivers.Usage(Decimal(median(costs)), quantity, units.pop() if known else None)
-
-
-def _finding(ctx: FocusCheckContext, key: SeriesKey, days: Sequence[AnomalyDay]) -> Finding:
-    provider, service, account, currency = key
-    worst = max(days, key=lambda d: (d.excess, d.day))
+def _finding(ctx: FocusCheckContext, flagged: Flagged[SeriesKey]) -> Finding:
+    provider, service, account, currency = flagged.key
     label = (service or "(no service)") + (f" ({provider})" if provider else "")
     label += f" in account {account}" if account else ""
-    kind = (
-        "the 1st of the previous months"
-        if worst.month_start
-        else f"the same weekday of up to {WEEKS} weeks before"
-    )
-    detail = (
-        f"{label}: {len(days)} anomalous day(s) in {ctx.window.start}..{ctx.window.end} (first "
-        f"{days[0].day}); worst {worst.day}: "
-        f"{money(worst.cost, currency)} vs a baseline of {money(worst.baseline, currency)} "
-        f"(median of {kind}, {len(worst.basis)} days), +{money(worst.excess, currency)}."
-    )
-    driver = driver_of(ctx, key, worst)
-    if driver is not None:
-        detail += f" Driver: {drivers.describe(driver)} against its median on those days."
-    last = days[-1]
-    if last.day == ctx.window.end:
-        estimate = last.excess * MONTH_DAYS
-        detail += f" Still elevated on {last.day}, the last day of data: estimate = that day's excess x 30."
-    else:
-        estimate = sum((d.excess for d in days), ZERO)
-        detail += " Estimate = the total excess over the anomalous days."
-    return DAILY_ANOMALY.finding(
-        scope=ctx.scope,
-        region=ctx.region_of(None),
-        resource_id=" / ".join(p for p in (service or "(no service)", account) if p),
-        resource_name=label,
-        detail=detail,
-        cost=estimate,
+    return finding(
+        DAILY_ANOMALY,
+        flagged,
+        label=label,
+        window=ctx.window,
         currency=currency,
-        severity=LADDER.grade(worst.excess),
+        driver=driver_of(ctx, flagged.key, flagged.worst),
+        child="resource",
+        scope=ctx.scope,
+        resource_id=" / ".join(p for p in (service or "(no service)", account) if p),
+        region=ctx.region_of(None),
     )
 
 
-LADDER = Ladder(((HIGH_DAILY_EXCESS, "high"),), "medium", "the worst day's excess")
-
-DAILY_ANOMALY: Check[FocusCheckContext] = Check(
-    id="focus.anomaly.daily_cost",
-    title="Daily cost anomaly (weekly and month-start aware)",
-    description="A (provider, service, account) whose daily usage cost in the audit window is far above "
-    "its robust baseline: the median of the same weekday in the previous 8 weeks (the 1st: the previous "
-    "3 months' 1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Names the driver.",
-    resource_type="service",
-    severity="medium",
-    cost_basis="billed_last_30_days",
-    recommendation="Look at the named driver on the anomalous day (a new or resized resource, traffic, a "
-    "deployment, a price change); if it is expected, nothing to do, else fix it and add a budget alert.",
-    evaluate=evaluate_daily_anomaly,
-    category="anomaly",
-    ladder=LADDER,
-    params=(
-        Param("spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."),
-    ),
+DAILY_ANOMALY: Check[FocusCheckContext] = daily_anomaly_check(
+    "focus.anomaly.daily_cost",
+    "Daily cost anomaly (weekly and month-start aware)",
+    "A (provider, service, account) whose daily usage cost in the audit window is far above its robust "
+    "baseline: the median of the same weekday in the previous 8 weeks (the 1st: the previous 3 months' "
+    "1sts), by 4 MAD-spreads and at least FINOPS_SPIKE_MIN_DAILY_COST. Names the driver.",
+    "Look at the named driver on the anomalous day (a new or resized resource, traffic, a deployment, a "
+    "price change); if it is expected, nothing to do, else fix it and add a budget alert.",
+    evaluate_daily_anomaly,
 )

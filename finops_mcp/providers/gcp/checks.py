@@ -24,6 +24,7 @@ from finops_mcp.models import CheckCategory, Finding, Severity
 from finops_mcp.money import money as _money
 from finops_mcp.providers.base import Check, Ladder, Param
 from finops_mcp.providers.gcp import prices
+from finops_mcp.providers.gcp.anomalies import DAILY_ANOMALY
 from finops_mcp.providers.gcp.resources import (
     ADDRESS_RECOMMENDER,
     COMMITMENT_RECOMMENDER,
@@ -527,3 +528,6 @@ CHECKS: tuple[Check[GcpAuditContext], ...] = (
     IDLE_IMAGE,
     USAGE_COMMITMENT,
 )
+
+# checks over the billing export rather than a project's inventory (see `providers.gcp.anomalies`)
+ACCOUNT_WIDE: tuple[Check[Any], ...] = (DAILY_ANOMALY,)

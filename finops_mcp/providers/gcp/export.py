@@ -65,7 +65,7 @@ _TABLE_RE = re.compile(
 )
 
 ExportKind = Literal["standard", "detailed", "focus"]
-ParamType = Literal["STRING", "INT64", "DATE", "TIMESTAMP", "ARRAY<STRING>"]
+ParamType = Literal["STRING", "INT64", "DATE", "TIMESTAMP", "ARRAY<STRING>", "ARRAY<DATE>"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,10 @@ class Dialect:
     effective: str
     service_id: str | None = None
     project_number: str | None = None
+    sku: str | None = None  # the SKU a row bills (the anomaly drivers' level)
+    usage_amount: str | None = None  # usage quantity and its unit (the drivers' volume / rate split)
+    usage_unit: str | None = None
+    usage_only: str = "cost_type = 'regular'"  # rows that are usage (not tax, adjustment, rounding)
 
 
 BILLING_DIALECT = Dialect(
@@ -144,6 +148,9 @@ BILLING_DIALECT = Dialect(
     effective="",
     service_id="service.id",
     project_number="project.number",
+    sku="sku.description",
+    usage_amount="usage.amount",
+    usage_unit="usage.unit",
 )
 FOCUS_DIALECT = Dialect(
     service="ServiceName",
@@ -157,6 +164,10 @@ FOCUS_DIALECT = Dialect(
     labels=None,
     billed="BilledCost",
     effective="EffectiveCost",
+    sku="SkuId",
+    usage_amount="ConsumedQuantity",
+    usage_unit="ConsumedUnit",
+    usage_only="ChargeCategory = 'Usage'",
 )
 
 
@@ -202,15 +213,17 @@ def detect_schema(
             and tags.child("value") is not None
             else None
         )
-        dialect = FOCUS_DIALECT
-        if labels or "effectivecost" not in cols or "billingaccountid" not in cols:
-            dialect = replace(
-                FOCUS_DIALECT,
-                labels=labels,
-                effective="EffectiveCost" if "effectivecost" in cols else "BilledCost",
-                billing_account="BillingAccountId" if "billingaccountid" in cols else None,
-                resource="ResourceId" if "resourceid" in cols else None,
-            )
+        quantities = {"consumedquantity", "consumedunit"} <= cols.keys()
+        dialect = replace(
+            FOCUS_DIALECT,
+            labels=labels,
+            effective="EffectiveCost" if "effectivecost" in cols else "BilledCost",
+            billing_account="BillingAccountId" if "billingaccountid" in cols else None,
+            resource="ResourceId" if "resourceid" in cols else None,
+            sku="SkuId" if "skuid" in cols else None,
+            usage_amount=FOCUS_DIALECT.usage_amount if quantities else None,
+            usage_unit=FOCUS_DIALECT.usage_unit if quantities else None,
+        )
         if partition == "column" and pcol and pcol.lower() == "chargeperiodstart":
             partition, pcol = "none", None  # the time filter prunes already
         return ExportSchema("focus", dialect, partition, pcol, ptype)
@@ -218,7 +231,14 @@ def detect_schema(
     if needed <= cols.keys():
         resource = cols.get("resource")
         detailed = resource is not None and resource.child("name") is not None
-        dialect = replace(BILLING_DIALECT, resource="resource.name") if detailed else BILLING_DIALECT
+        usage = cols.get("usage")
+        known = usage is not None and usage.child("amount") is not None and usage.child("unit") is not None
+        dialect = replace(
+            BILLING_DIALECT,
+            resource="resource.name" if detailed else None,
+            usage_amount=BILLING_DIALECT.usage_amount if known else None,
+            usage_unit=BILLING_DIALECT.usage_unit if known else None,
+        )
         if partition == "column" and pcol and pcol.lower() == "usage_start_time":
             partition, pcol = "none", None
         return ExportSchema("detailed" if detailed else "standard", dialect, partition, pcol, ptype)
@@ -373,9 +393,26 @@ class SqlBuilder:
 
     # -- statements -------------------------------------------------------------------------
 
+    def _grouped(self, select: Sequence[str], where: Sequence[str], keys: Sequence[str], sums: str) -> str:
+        """SELECT keys, sums FROM (SELECT select FROM table WHERE where) GROUP BY keys: the row
+        expressions are computed once, inside, and the outer query only groups by their aliases."""
+        group = ", ".join(keys)
+        return (
+            f"SELECT {group}, {sums} FROM (SELECT {', '.join(select)} FROM {self.table.ref} "
+            f"WHERE {' AND '.join(where)}) GROUP BY {group}"
+        )
+
+    def _usage(self) -> list[str]:
+        """The row's usage quantity `q` and unit `u` (none when the export has no usage columns)."""
+        if self.d.usage_amount is None or self.d.usage_unit is None:
+            return []
+        return [f"{self.d.usage_amount} AS q", f"{self.d.usage_unit} AS u"]
+
     def cost_sql(self, query: CostQuery, restriction: Restriction, per_project: bool) -> tuple[str, Params]:
-        """Columns: [kp], k0.., bucket, currency, cost. `kp` (the project id) when `per_project`.
-        `bucket` is the usage day (daily and monthly) or NULL (total)."""
+        """Columns: [kp], k0.., bucket, currency, cost [, quantity, unit]. `kp` (the project id)
+        when `per_project`. `bucket` is the usage day (daily and monthly) or NULL (total).
+        `quantity` / `unit` with `query.quantity` when the export has usage columns: the summed
+        `usage.amount`, NULL unless every row of the group has one unit."""
         if query.granularity not in ("total", "daily", "monthly"):
             raise ScopeFailure(
                 "invalid_query", f"granularity {query.granularity!r} is not one of total, daily, monthly"
@@ -396,13 +433,11 @@ class SqlBuilder:
             f"IFNULL({self.d.currency}, '') AS currency",
             f"{self.amount(query.cost_type, params)} AS amount",
         ]
+        usage = self._usage() if query.quantity else []
         where = self.base_where(query.span, restriction, params) + self.filter_where(query.filters, params)
-        group = ", ".join([*keys, "bucket", "currency"])
-        sql = (
-            f"SELECT {group}, SUM(amount) AS cost FROM (SELECT {', '.join(select)} FROM {self.table.ref} "
-            f"WHERE {' AND '.join(where)}) GROUP BY {group} ORDER BY bucket, cost DESC"
-        )
-        return sql, params
+        sums = "SUM(amount) AS cost" + (f", {ONE_UNIT}" if usage else "")
+        sql = self._grouped(select + usage, where, [*keys, "bucket", "currency"], sums)
+        return sql + " ORDER BY bucket, cost DESC", params
 
     def totals_sql(
         self, span: Span, cost_type: str, filters: Filters, restriction: Restriction, per_project: bool
@@ -422,12 +457,64 @@ class SqlBuilder:
             select.insert(0, f"IFNULL({self.d.account}, '') AS kp")
             keys.insert(0, "kp")
         where = self.base_where(span, restriction, params)
-        group = ", ".join(keys)
-        sql = (
-            f"SELECT {group}, SUM(IF(keep, amount, 0)) AS cost, MAX(day) AS last_day FROM (SELECT "
-            f"{', '.join(select)} FROM {self.table.ref} WHERE {' AND '.join(where)}) GROUP BY {group}"
+        sql = self._grouped(select, where, keys, "SUM(IF(keep, amount, 0)) AS cost, MAX(day) AS last_day")
+        return sql, params
+
+    def daily_usage_sql(self, span: Span, restriction: Restriction) -> tuple[str, Params]:
+        """Effective usage cost per (project, region, service, day, currency) over `span`: the
+        anomaly detector's series. Columns: kp, region, service, day, currency, cost."""
+        params = Params()
+        select = [
+            f"IFNULL({self.d.account}, '') AS kp",
+            f"IFNULL({self.d.region}, '') AS region",
+            f"IFNULL({self.d.service}, '') AS service",
+            f"{self.day()} AS day",
+            f"IFNULL({self.d.currency}, '') AS currency",
+            f"{self.amount('effective', params)} AS amount",
+        ]
+        where = [*self.base_where(span, restriction, params), self.d.usage_only]
+        sql = self._grouped(
+            select, where, ["kp", "region", "service", "day", "currency"], "SUM(amount) AS cost"
         )
         return sql, params
+
+    def sku_days_sql(
+        self,
+        restriction: Restriction,
+        project: str,
+        region: str | None,
+        services: Sequence[str],
+        days: Sequence[date],
+    ) -> tuple[str, Params]:
+        """Effective usage cost per (service, SKU, day, currency), with quantity and unit, for one
+        project's `services` on `days` (optionally one region): the anomaly drivers. Columns:
+        service, sku, day, currency, cost, quantity, unit."""
+        params = Params()
+        sku = f"IFNULL({self.d.sku}, '')" if self.d.sku else "''"
+        usage = self._usage() or ["CAST(NULL AS FLOAT64) AS q", "CAST(NULL AS STRING) AS u"]
+        select = [
+            f"IFNULL({self.d.service}, '') AS service",
+            f"{sku} AS sku",
+            f"{self.day()} AS day",
+            f"IFNULL({self.d.currency}, '') AS currency",
+            f"{self.amount('effective', params)} AS amount",
+            *usage,
+        ]
+        where = self.base_where(Span(min(days), max(days)), restriction, params)
+        where += [self.d.usage_only, f"IFNULL({self.d.account}, '') = {params.add(project, 'STRING')}"]
+        where.append(f"IFNULL({self.d.service}, '') IN UNNEST({params.strings(services)})")
+        where.append(f"{self.day()} IN UNNEST({params.add(sorted(set(days)), 'ARRAY<DATE>')})")
+        if region is not None:
+            where.append(f"IFNULL({self.d.region}, '') = {params.add(region, 'STRING')}")
+        keys = ["service", "sku", "day", "currency"]
+        return self._grouped(select, where, keys, f"SUM(amount) AS cost, {ONE_UNIT}"), params
+
+
+# the summed quantity and its unit, NULL unless every row of the group has one, in one unit
+ONE_UNIT = (
+    "CASE WHEN COUNT(*) = COUNT(q) AND COUNT(*) = COUNT(u) AND MIN(u) = MAX(u) THEN SUM(q) END AS quantity, "
+    "MIN(u) AS unit"
+)
 
 
 def to_decimal(value: Any) -> Decimal:

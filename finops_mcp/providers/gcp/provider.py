@@ -49,7 +49,7 @@ from finops_mcp.providers.base import (
     needs_of,
     run_checks,
 )
-from finops_mcp.providers.gcp.checks import CHECKS, GcpAuditContext, viewer_role
+from finops_mcp.providers.gcp.checks import ACCOUNT_WIDE, CHECKS, GcpAuditContext, viewer_role
 from finops_mcp.providers.gcp.export import ExportTable, Restriction, SqlBuilder, fold_months, to_decimal
 from finops_mcp.providers.gcp.resources import REGIONAL_RECOMMENDERS, locations_for, region_of
 from finops_mcp.settings import Settings
@@ -164,11 +164,14 @@ class GcpProvider:
             out: dict[str, list[CostLine]] = {}
             for row in rows:
                 keys = tuple((dim, str(row[f"k{i}"] or "")) for i, dim in enumerate(query.group_by))
+                quantity, unit = row.get("quantity"), row.get("unit")
                 line = CostLine(
                     keys=keys,
                     cost=to_decimal(row["cost"]),
                     currency=str(row["currency"] or ""),
                     period_start=row["bucket"],
+                    quantity=to_decimal(quantity) if quantity is not None and unit else None,
+                    unit=str(unit) if quantity is not None and unit else None,
                 )
                 out.setdefault(str(row["kp"]) if per_project else "", []).append(line)
             if query.granularity == "monthly":
@@ -250,7 +253,7 @@ class GcpProvider:
     # -- audit ------------------------------------------------------------------------------
 
     def checks(self) -> Sequence[Check[Any]]:
-        return CHECKS
+        return (*CHECKS, *ACCOUNT_WIDE)
 
     def _billing_projects(self, account: str, ctx: CallContext) -> list[str]:
         from finops_mcp.providers.gcp.clients import pages
@@ -289,6 +292,8 @@ class GcpProvider:
         from finops_mcp.providers.gcp import inventory
 
         mine = checks_of(self.name, checks)
+        fed = self._export_checks(unit, [c for c in mine if c in ACCOUNT_WIDE], ctx)
+        mine = [c for c in mine if c not in ACCOUNT_WIDE]
         project = unit.scope.key
         needs = set(needs_of(mine))
         configured = [r for r in self.settings.gcp_recommender_regions if r]
@@ -346,7 +351,50 @@ class GcpProvider:
         seen = {x.region for items in listed.values() for x in items if x.region and x.region != "global"}
         if unit.region:
             seen = {unit.region}
-        return run_checks(mine, context, ctx, sorted(seen), refused=refused)
+        return run_checks(mine, context, ctx, sorted(seen), refused=refused).extend(fed)
+
+    def _export_checks(
+        self, unit: AuditUnit, checks: Sequence[Check[Any]], ctx: CallContext
+    ) -> AuditResult | None:
+        """The billing-export checks (`gcp.anomaly.*`) of one project unit: one series statement
+        shared by every project unit of the audit, plus one SKU statement for a project with
+        anomalies. An export that cannot be read (not set, refused, over the scan limit) leaves
+        the checks out with a note naming the fix; the project's other checks still answer."""
+        if not checks:
+            return None
+        from finops_mcp.periods import utc_today
+        from finops_mcp.providers.gcp import anomalies
+
+        project = unit.scope.key
+        account = (self.settings.gcp_billing_account or "").strip()
+        restriction = (
+            Restriction(billing_account=account)
+            if account
+            else Restriction(projects=self._project_ids() or (project,))
+        )
+        span = anomalies.query_span(utc_today())
+
+        def series() -> list[dict[str, Any]]:
+            sql, params = self._builder(ctx).daily_usage_sql(span, restriction)
+            return self._export().query(sql, params, ctx, "anomaly series query")
+
+        def sku_days(services: Sequence[str], days: Sequence[date]) -> list[dict[str, Any]]:
+            sql, params = self._builder(ctx).sku_days_sql(restriction, project, unit.region, services, days)
+            return self._export().query(sql, params, ctx, "anomaly driver query")
+
+        try:
+            rows = self._shared.get(("anomaly-series", span, restriction), series)
+            data = anomalies.AnomalyData(
+                project, unit.region, rows, self.settings.spike_min_daily_cost, sku_days
+            )
+            return run_checks(checks, data, ctx)
+        except Exception as exc:
+            code = self.classify_error(exc)
+            if code is None or code[0] in ("cancelled", "auth"):
+                raise
+            why = exc.message if isinstance(exc, ScopeFailure) else f"{code[0]} ({type(exc).__name__})"
+            ctx.note(f"{unit.scope.id}: {', '.join(c.id for c in checks)} did not run: {why}")
+            return None
 
     # -- misc -------------------------------------------------------------------------------
 
@@ -376,7 +424,7 @@ class GcpProvider:
             "bigquery_endpoint": self.settings.gcp_bigquery_endpoint,
             "credentials": "Application Default Credentials "
             "(GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)",
-            "checks": [c.id for c in CHECKS],
+            "checks": [c.id for c in (*CHECKS, *ACCOUNT_WIDE)],
         }
         if export_error:
             info["billing_export_table_error"] = export_error

@@ -302,7 +302,8 @@ def test_audit_findings_and_call_pattern(arm: FakeArm, make_provider: Make, ctx:
     assert len(vm_lists) == 3  # 5 VMs, 2 a page: one paged call
     assert not arm.calls(pattern=r"/virtualMachines/[^/]+")  # never one call per VM
     first_queries = [r for r in arm.calls("POST", QUERY) if not r.arg("$skiptoken")]
-    assert len(first_queries) == 1 and b"ResourceId" in first_queries[0].body
+    # one for the billed cost per resource, one for azure.anomaly.daily_cost's daily series
+    assert len(first_queries) == 2 and sum(b"ResourceId" in r.body for r in first_queries) == 1
 
     (west,) = provider.audit_units(PROD, ["West Europe"], ctx)
     regional = provider.audit(west, provider.checks(), ctx)
