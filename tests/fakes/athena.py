@@ -322,7 +322,7 @@ class AthenaFake:
                 )
                 return
             self._check_types(con, tree)
-            duck = tree.sql(dialect="duckdb")
+            duck = _for_duckdb(tree).sql(dialect="duckdb")
             began = time.monotonic()
             try:
                 cursor = con.execute(duck)
@@ -500,3 +500,16 @@ def _error(status: int, code: str, message: str) -> Reply:
         json.dumps({"__type": code, "message": message, "Message": message}).encode(),
         {"Content-Type": JSON, "x-amzn-ErrorType": code},
     )
+
+
+def _for_duckdb(tree: exp.Query) -> exp.Query:
+    """Trino's `TIMESTAMP 'x'` literal is a timestamp(p) of the digits' precision: DuckDB renders
+    that as TIMESTAMP_S/_MS, which DuckDB 1.5 will not compare with a TIMESTAMP WITH TIME ZONE
+    column (2.0 will). Plain TIMESTAMP keeps the meaning (the session is UTC) on both."""
+
+    def plain(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.TIMESTAMP and node.expressions:
+            return exp.DataType.build("TIMESTAMP")
+        return node
+
+    return tree.copy().transform(plain)

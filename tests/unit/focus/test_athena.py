@@ -343,7 +343,8 @@ def test_the_fake_fails_trino_invalid_sql(fake: AthenaFake, name: str) -> None:
 
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_the_fake_runs_the_valid_look_alikes(fake: AthenaFake, name: str) -> None:
-    assert _athena_raw(fake, ACCEPTED[name])["State"] == "SUCCEEDED"
+    status = _athena_raw(fake, ACCEPTED[name])
+    assert status["State"] == "SUCCEEDED", status
 
 
 def test_the_fake_substitutes_execution_parameters_as_athena_does(fake: AthenaFake) -> None:
