@@ -14,7 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -24,9 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+from finops_mcp.providers import SCOPE_KINDS, ProviderId
+
 SCHEMA_VERSION = "1.0"
 
-ProviderId = Literal["aws", "azure", "gcp", "focus"]
 PeriodName = Literal[
     "month_to_date", "last_month", "last_7_days", "last_30_days", "last_90_days", "year_to_date"
 ]
@@ -55,7 +58,7 @@ BudgetState = Literal["exceeded", "forecast_exceeded", "warning", "ok"]
 
 # A tag key as the clouds allow it (AWS: letters, digits, spaces and _ . : / = + - @; Azure/GCP subsets).
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
-SCOPE_RE = re.compile(r"^(aws|azure|azure-mg|azure-billing|gcp|gcp-project|focus):[\w.\-:/@ ]{1,200}$")
+SCOPE_RE = re.compile(rf"^({'|'.join(SCOPE_KINDS)}):[\w.\-:/@ ]{{1,200}}$")
 CHECK_SELECTOR_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
 CENT = Decimal("0.01")
 AUDIT_PAGE_SIZE = 25
@@ -75,7 +78,42 @@ Amount = Annotated[
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_AMOUNT}),
 ]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
-TextList = Annotated[list[Text], Field(max_length=MAX_LIST_ITEMS)]
+
+
+def _json_list(value: Any) -> Any:
+    """Accept a JSON-encoded list passed as a string (some clients do that) or a single value."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return value
+        return [value]
+    return value
+
+
+def _each(pattern: re.Pattern[str], problem: str) -> AfterValidator:
+    """Every item of a list must match `pattern`; a bad one is named: `'<item>' <problem>`."""
+
+    def check(values: list[str]) -> list[str]:
+        for value in values:
+            if not pattern.match(value):
+                raise ValueError(f"{value!r} {problem}")
+        return values
+
+    return AfterValidator(check)
+
+
+# A request's lists: a JSON-encoded list in a string, or a single value, is taken as that list.
+AsList = BeforeValidator(_json_list)
+TextList = Annotated[list[Text], Field(max_length=MAX_LIST_ITEMS), AsList]
+ScopeList = Annotated[
+    TextList, _each(SCOPE_RE, "is not a scope; use '<kind>:<id>' such as 'aws:123456789012' or 'focus:demo'")
+]
+CheckList = Annotated[
+    TextList, _each(CHECK_SELECTOR_RE, "is not a check id or prefix; e.g. 'aws.ebs' or 'focus.cost_spike'")
+]
 
 
 def to_cents(value: Decimal) -> float:
@@ -93,47 +131,19 @@ Percent = Annotated[
 ]
 
 
-def _json_list(value: Any) -> Any:
-    """Accept a JSON-encoded list passed as a string (some clients do that) or a single value."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text)
-            except ValueError:
-                return value
-        return [value]
-    return value
-
-
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    providers: list[ProviderId] | None = Field(
+    providers: Annotated[list[ProviderId], AsList] | None = Field(
         None,
         description="Limit to these providers (aws, azure, gcp, focus). Default: all configured.",
         max_length=4,
     )
-    scopes: TextList | None = Field(
+    scopes: ScopeList | None = Field(
         None,
         description="Limit to these scopes, e.g. 'aws:123456789012', 'azure:<subscription-id>', "
         "'gcp-project:<id>', 'focus:<dataset>'. See the finops://providers resource.",
     )
-
-    @field_validator("providers", "scopes", mode="before")
-    @classmethod
-    def _lists(cls, value: Any) -> Any:
-        return _json_list(value)
-
-    @field_validator("scopes")
-    @classmethod
-    def _scope_shape(cls, value: list[str] | None) -> list[str] | None:
-        for scope in value or []:
-            if not SCOPE_RE.match(scope):
-                raise ValueError(
-                    f"{scope!r} is not a scope; use '<kind>:<id>' such as 'aws:123456789012' or 'focus:demo'"
-                )
-        return value
 
 
 class CostFilters(BaseModel):
@@ -149,11 +159,6 @@ class CostFilters(BaseModel):
         description="Tag key -> allowed values, e.g. {'team': ['data', 'web']}.",
         max_length=MAX_TAG_FILTERS,
     )
-
-    @field_validator("services", "accounts", "regions", mode="before")
-    @classmethod
-    def _lists(cls, value: Any) -> Any:
-        return _json_list(value)
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -190,7 +195,7 @@ class GetCostRequest(_Request):
     )
     end_date: date | None = Field(None, description="Last day, inclusive, ISO date (e.g. 2026-10-31).")
     granularity: Granularity = Field("total", description="total, daily or monthly rows.")
-    group_by: list[Text] = Field(
+    group_by: Annotated[list[Text], AsList] = Field(
         default_factory=lambda: ["service"],
         description="Up to 2 of service, account, region, resource, charge_category, tag:<key>.",
         max_length=2,
@@ -208,11 +213,6 @@ class GetCostRequest(_Request):
         description="With compare_previous: add `drivers`, the changes that explain the difference "
         "between the two periods (one level deeper than group_by where the data allows), ranked.",
     )
-
-    @field_validator("group_by", mode="before")
-    @classmethod
-    def _group_list(cls, value: Any) -> Any:
-        return _json_list(value)
 
     @field_validator("group_by")
     @classmethod
@@ -262,7 +262,7 @@ class RunAuditRequest(_Request):
     regions: TextList | None = Field(
         None, description="Regions to scan. Default: configured / enabled regions."
     )
-    checks: TextList | None = Field(
+    checks: CheckList | None = Field(
         None,
         description="Check ids or prefixes, e.g. ['aws.ebs', 'focus.untagged_cost']. See finops://checks.",
     )
@@ -281,29 +281,11 @@ class RunAuditRequest(_Request):
         description="`next_cursor` of the previous page, with the same other arguments.",
     )
 
-    @field_validator("regions", "checks", mode="before")
-    @classmethod
-    def _lists2(cls, value: Any) -> Any:
-        return _json_list(value)
-
-    @field_validator("checks")
-    @classmethod
-    def _check_shape(cls, value: list[str] | None) -> list[str] | None:
-        for sel in value or []:
-            if not CHECK_SELECTOR_RE.match(sel):
-                raise ValueError(f"{sel!r} is not a check id or prefix; e.g. 'aws.ebs' or 'focus.cost_spike'")
-        return value
-
 
 class GetBudgetStatusRequest(_Request):
     """Inputs of get_budget_status."""
 
     names: TextList | None = Field(None, description="Only budgets with these names.")
-
-    @field_validator("names", mode="before")
-    @classmethod
-    def _lists2(cls, value: Any) -> Any:
-        return _json_list(value)
 
 
 # ----------------------------------------------------------------------------------------------

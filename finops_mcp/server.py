@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -244,15 +244,20 @@ def build_server(
             return False
         return span.days > LONG_RANGE_DAYS
 
-    # The return annotations give the output schema (advertised only with FINOPS_OUTPUT_SCHEMAS).
-    async def get_cost(ctx: Context, arguments: dict[str, Any]) -> CostReport:
-        return await cost_call(arguments, _progress(ctx))  # type: ignore[return-value]
+    # Each returns its own CallToolResult; the report model in the annotation is what the SDK
+    # validates structured content against (the schema itself is set in _model_tool).
+    async def get_cost(ctx: Context, arguments: dict[str, Any]) -> Annotated[CallToolResult, CostReport]:
+        return await cost_call(arguments, _progress(ctx))
 
-    async def run_finops_audit(ctx: Context, arguments: dict[str, Any]) -> AuditReport:
-        return await audit_call(arguments, _progress(ctx))  # type: ignore[return-value]
+    async def run_finops_audit(
+        ctx: Context, arguments: dict[str, Any]
+    ) -> Annotated[CallToolResult, AuditReport]:
+        return await audit_call(arguments, _progress(ctx))
 
-    async def get_budget_status(ctx: Context, arguments: dict[str, Any]) -> BudgetReport:
-        return await answer(  # type: ignore[return-value]
+    async def get_budget_status(
+        ctx: Context, arguments: dict[str, Any]
+    ) -> Annotated[CallToolResult, BudgetReport]:
+        return await answer(
             "get_budget_status",
             GetBudgetStatusRequest,
             lambda s: s.get_budget_status,

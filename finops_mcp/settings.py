@@ -8,32 +8,33 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ProviderName = Literal["aws", "azure", "gcp", "focus"]
-KNOWN_PROVIDERS: tuple[ProviderName, ...] = ("aws", "azure", "gcp", "focus")
+from finops_mcp.providers import DETECT_ORDER, ProviderId
+from finops_mcp.providers.aws.settings import AwsSettings
+from finops_mcp.providers.azure.settings import AzureSettings
+from finops_mcp.providers.focus.settings import FocusSettings
+from finops_mcp.providers.gcp.settings import GcpSettings
+from finops_mcp.settings_fields import CsvList, PercentSetting
 
-CsvList = Annotated[list[str], NoDecode]
-
-
-def _split_csv(value: object) -> object:
-    """Comma- (or newline-) separated text to a list; lists pass through; blanks dropped."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        parts = value.replace("\n", ",").split(",")
-        return [p.strip() for p in parts if p.strip()]
-    return value
+ProviderName = ProviderId
+KNOWN_PROVIDERS: tuple[str, ...] = DETECT_ORDER
+# Each provider's own settings class (its FINOPS_<CLOUD>_* fields), composed into `Settings`;
+# the registry names the same classes (tests/unit/test_registry.py holds the two together: the
+# bases must be static for mypy and pydantic).
+PROVIDER_SETTINGS = (AwsSettings, AzureSettings, GcpSettings, FocusSettings)
 
 
 class SettingsError(Exception):
     """A setting is invalid. The message names the environment variable and the fix."""
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, AwsSettings, AzureSettings, GcpSettings, FocusSettings):
+    """Every setting: the core's below, each provider's from its own class (same variables)."""
+
     model_config = SettingsConfigDict(
         env_prefix="FINOPS_",
         env_file=".env",
@@ -104,93 +105,13 @@ class Settings(BaseSettings):
         Decimal("25"), ge=0, description="focus.cost_spike: ignore days whose excess is below this amount."
     )
     spike_baseline_days: int = Field(14, ge=3, le=90, description="focus.cost_spike: trailing baseline days.")
-    commitment_min_utilization_pct: float = Field(
+    commitment_min_utilization_pct: PercentSetting = Field(
         90.0,
-        ge=0,
-        le=100,
         description="*.commitment.*utilization: report commitments used less than this percent.",
     )
-    commitment_min_coverage_pct: float = Field(
+    commitment_min_coverage_pct: PercentSetting = Field(
         80.0,
-        ge=0,
-        le=100,
         description="*.commitment.*coverage: report eligible spend covered less than this percent.",
-    )
-
-    # --- AWS -------------------------------------------------------------------------------
-    aws_profiles: CsvList = Field(default_factory=list, description="Profiles to fan out over.")
-    aws_regions: CsvList = Field(
-        default_factory=list, description="Regions to audit; empty: enabled regions."
-    )
-    aws_account_ids: CsvList = Field(default_factory=list, description="Member accounts (assume role).")
-    aws_role_name: str | None = Field(None, description="Read-only role assumed in each member account.")
-    aws_discover_accounts: bool = Field(
-        False, description="Assume the role in every ACTIVE account of the organization (ListAccounts)."
-    )
-    aws_snapshot_max_age_days: int = Field(
-        90, ge=1, description="aws.ebs.old_snapshot: snapshots older than this many days."
-    )
-
-    # --- Azure -----------------------------------------------------------------------------
-    azure_subscription_ids: CsvList = Field(default_factory=list, description="Subscription allowlist.")
-    azure_management_group: str | None = Field(None, description="Management group id.")
-    azure_billing_account_id: str | None = Field(
-        None,
-        description="Billing account id (EA enrollment / MCA account): adds the azure-billing scope whose "
-        "audit reports reservation utilization.",
-    )
-    azure_cloud: Literal["public", "usgov", "china"] = Field("public", description="Azure cloud.")
-    azure_arm_endpoint: str | None = Field(None, description="Explicit ARM base URL (tests).")
-    azure_snapshot_max_age_days: int = Field(
-        90, ge=1, description="azure.compute.old_snapshot: snapshots older than this many days."
-    )
-    azure_deallocated_vm_days: int = Field(
-        30, ge=1, description="azure.compute.deallocated_vm: VMs deallocated longer than this many days."
-    )
-
-    # --- GCP -------------------------------------------------------------------------------
-    gcp_billing_account: str | None = Field(None, description="Billing account id.")
-    gcp_projects: CsvList = Field(default_factory=list, description="Project ids.")
-    gcp_billing_export_table: str | None = Field(None, description="project.dataset.table of the export.")
-    gcp_api_endpoint: str | None = Field(None, description="REST endpoint override.")
-    gcp_bigquery_endpoint: str | None = Field(None, description="BigQuery endpoint override.")
-    gcp_max_bytes_billed: int = Field(10 * 1024**3, ge=1, description="BigQuery scan guard in bytes.")
-    gcp_snapshot_max_age_days: int = Field(
-        90, ge=1, description="gcp.compute.old_snapshot: snapshots older than this many days."
-    )
-    gcp_image_unused_days: int = Field(
-        180, ge=1, description="gcp.compute.unused_image: images older than this many days that no disk uses."
-    )
-    gcp_recommender_regions: CsvList = Field(
-        default_factory=list,
-        description="Regions asked for Cloud SQL and committed-use recommendations (default: the "
-        "regions of each project's Compute Engine resources).",
-    )
-
-    # --- FOCUS -----------------------------------------------------------------------------
-    focus_paths: CsvList = Field(
-        default_factory=list,
-        description="Globs of FOCUS CSV/Parquet exports; `name=glob` names a dataset.",
-    )
-    focus_budgets: str | None = Field(None, description="YAML or JSON budgets file for FOCUS data.")
-    focus_cache_dir: str | None = Field(
-        None, description="Folder of the FOCUS CSV-to-Parquet cache; default: the user cache dir."
-    )
-    # FOCUS tables in a warehouse (docs/warehouses.md)
-    focus_max_bytes_billed: int = Field(
-        100 * 1024**3,
-        ge=0,
-        description="BigQuery FOCUS tables: maximum_bytes_billed of each query in bytes (0: no cap).",
-    )
-    snowflake_user: str | None = Field(None, description="Snowflake FOCUS tables: the login name.")
-    snowflake_password: SecretStr | None = Field(
-        None, description="Snowflake FOCUS tables: the password (or use a private key file)."
-    )
-    snowflake_private_key_file: str | None = Field(
-        None, description="Snowflake FOCUS tables: PEM private key file for key-pair authentication."
-    )
-    snowflake_host: str | None = Field(
-        None, description="Snowflake FOCUS tables: host override, `host[:port]` (private link, tests)."
     )
 
     # --- remote use: streamable HTTP with OAuth, audit log (docs/remote.md) ---------------
@@ -208,23 +129,6 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra Origin header values accepted (DNS-rebinding guard)."
     )
     audit_log: str | None = Field(None, description="Audit log file; empty: stderr; `off` disables.")
-
-    @field_validator(
-        "providers",
-        "required_tags",
-        "aws_profiles",
-        "aws_regions",
-        "aws_account_ids",
-        "azure_subscription_ids",
-        "gcp_projects",
-        "focus_paths",
-        "http_allowed_hosts",
-        "http_allowed_origins",
-        mode="before",
-    )
-    @classmethod
-    def _csv(cls, value: object) -> object:
-        return _split_csv(value)
 
     @field_validator("task_store")
     @classmethod

@@ -2,23 +2,38 @@
 SDKs) are imported only when used.
 
 Each `Entry` declares a provider's id, the class implementing the protocol, the scope kinds it
-answers for (`<kind>:<id>`), how its configuration is detected when FINOPS_PROVIDERS is empty,
-and the hint given when it is asked for but not configured. The request models' `ProviderId`, the
-scope pattern and the settings' provider list are held to this registry by
-tests/unit/test_registry.py. Adding a cloud: a package implementing the protocol, an entry here.
+answers for (`<kind>:<id>`), its settings class and how its configuration is detected when
+FINOPS_PROVIDERS is empty (both from the provider's own `settings` module, light: pydantic only),
+and the hint given when it is asked for but not configured. The request models' `ProviderId`
+(a literal, so mypy and the tool schemas see the ids) is defined here, the scope pattern and the
+settings' provider list are derived from the entries, and `settings.Settings` composes the
+entries' settings classes (static bases: tests/unit/test_registry.py holds them to the entries).
+Adding a cloud: a package implementing the protocol with its `settings` module, an entry here.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+from finops_mcp.providers.aws.settings import AwsSettings
+from finops_mcp.providers.aws.settings import detect as detect_aws
+from finops_mcp.providers.azure.settings import AzureSettings
+from finops_mcp.providers.azure.settings import detect as detect_azure
+from finops_mcp.providers.focus.settings import FocusSettings
+from finops_mcp.providers.focus.settings import detect as detect_focus
+from finops_mcp.providers.gcp.settings import GcpSettings
+from finops_mcp.providers.gcp.settings import detect as detect_gcp
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from finops_mcp.providers.base import Provider
     from finops_mcp.settings import Settings
+
+ProviderId = Literal["aws", "azure", "gcp", "focus"]
 
 
 @dataclass(frozen=True)
@@ -28,20 +43,8 @@ class Entry:
     scope_kinds: tuple[str, ...]
     detect: Callable[[Settings], bool]
     not_configured_hint: str
+    settings: type[BaseModel] | None = None  # its FINOPS_<CLOUD>_* fields (None: an injected one)
     instance: Provider | None = field(default=None, compare=False)  # given up front (tests)
-
-
-def _aws_detected(settings: Settings) -> bool:
-    env = os.environ.get
-    return bool(
-        settings.aws_profiles
-        or settings.aws_account_ids
-        or env("AWS_PROFILE")
-        or env("AWS_WEB_IDENTITY_TOKEN_FILE")  # OIDC / IRSA
-        or env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        or env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        or (env("AWS_ACCESS_KEY_ID") and env("AWS_SECRET_ACCESS_KEY"))
-    )
 
 
 REGISTRY: tuple[Entry, ...] = (
@@ -49,29 +52,33 @@ REGISTRY: tuple[Entry, ...] = (
         "focus",
         "finops_mcp.providers.focus.provider:FocusProvider",
         ("focus",),
-        lambda s: bool(s.focus_paths),
+        detect_focus,
         "set FINOPS_FOCUS_PATHS to globs of your FOCUS CSV/Parquet exports",
+        FocusSettings,
     ),
     Entry(
         "aws",
         "finops_mcp.providers.aws.provider:AwsProvider",
         ("aws",),
-        _aws_detected,
+        detect_aws,
         "set AWS credentials (AWS_PROFILE, FINOPS_AWS_PROFILES or FINOPS_AWS_ACCOUNT_IDS)",
+        AwsSettings,
     ),
     Entry(
         "azure",
         "finops_mcp.providers.azure.provider:AzureProvider",
         ("azure", "azure-mg", "azure-billing"),
-        lambda s: bool(s.azure_subscription_ids or s.azure_management_group or s.azure_billing_account_id),
+        detect_azure,
         "set FINOPS_AZURE_SUBSCRIPTION_IDS or FINOPS_AZURE_MANAGEMENT_GROUP and Azure credentials",
+        AzureSettings,
     ),
     Entry(
         "gcp",
         "finops_mcp.providers.gcp.provider:GcpProvider",
         ("gcp", "gcp-project"),
-        lambda s: bool(s.gcp_billing_account or s.gcp_projects or s.gcp_billing_export_table),
+        detect_gcp,
         "set FINOPS_GCP_BILLING_EXPORT_TABLE and FINOPS_GCP_PROJECTS or FINOPS_GCP_BILLING_ACCOUNT",
+        GcpSettings,
     ),
 )
 ENTRIES: dict[str, Entry] = {e.id: e for e in REGISTRY}
@@ -81,6 +88,8 @@ IMPLEMENTED: dict[str, str] = {e.id: e.target for e in REGISTRY}
 
 # The order auto-detection reports providers in (kept from earlier versions).
 DETECT_ORDER: tuple[str, ...] = ("aws", "azure", "gcp", "focus")
+# Every `<kind>` a scope id may start with.
+SCOPE_KINDS: tuple[str, ...] = tuple(k for e in REGISTRY for k in e.scope_kinds)
 
 
 @dataclass(frozen=True)

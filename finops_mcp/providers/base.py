@@ -281,6 +281,45 @@ class Check(Generic[CtxT]):
         )
 
 
+# How a cloud's own recommendation is graded: by the monthly saving it estimates.
+BY_SAVING = Ladder(((Decimal(100), "high"), (Decimal(20), "medium")), "low")
+
+
+def native_check(
+    check_id: str,
+    title: str,
+    description: str,
+    resource_type: str,
+    recommendation: str,
+    evaluate: Callable[[CtxT], Iterable[Finding]],
+    need: str,
+    permissions: tuple[str, ...],
+    source: str,
+    *,
+    category: CheckCategory,
+    basis: CostBasis = "recommender",
+    params: tuple[Param, ...] = (),
+) -> Check[CtxT]:
+    """A check over one of the cloud's own answers (`need`, read with `permissions`), medium by
+    default and graded by the saving, its findings naming the `source` API."""
+    return Check(
+        id=check_id,
+        title=title,
+        description=description,
+        resource_type=resource_type,
+        severity="medium",
+        cost_basis=basis,
+        recommendation=recommendation,
+        evaluate=evaluate,
+        category=category,
+        ladder=BY_SAVING,
+        needs=frozenset({need}),
+        params=params,
+        permissions=permissions,
+        source=source,
+    )
+
+
 def one_per_resource(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per resource where a native recommendation (a finding with a `source`) and
     another `waste` finding name the same resource (provider, scope, resource id, case-insensitive):

@@ -13,7 +13,7 @@ translate wire formats. Clients that do not opt in get the tools' ordinary synch
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -23,7 +23,7 @@ from mcp_types import CallToolRequestParams, PaginatedRequestParams
 from finops_mcp.errors import redact
 from finops_mcp.tasks import legacy, modern
 from finops_mcp.tasks.runtime import TaskError, TaskRuntime, TaskTool
-from finops_mcp.tasks.wire import TaskIdParams
+from finops_mcp.tasks.wire import TaskEra, TaskIdParams
 
 if TYPE_CHECKING:
     from finops_mcp.settings import Settings
@@ -55,49 +55,40 @@ class TasksExtension(Extension):
             ),
         )
 
+    def _era(self, ctx: ServerRequestContext[Any, Any]) -> TaskEra:
+        return self.modern if modern.is_modern(ctx) else self.legacy
+
     async def intercept_tool_call(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
-        era = self.modern if modern.is_modern(ctx) else self.legacy
-        return await era.intercept(params, ctx, call_next)
+        return await self._era(ctx).intercept(params, ctx, call_next)
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> HandlerResult:
-        try:
-            if modern.is_modern(ctx):
-                return await self.modern.get(ctx, params.task_id)
-            return await self.legacy.get(ctx, params.task_id)
-        except TaskError as exc:
-            raise exc.to_mcp() from None
+        return await _mcp_errors(self._era(ctx).get(ctx, params.task_id))
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> HandlerResult:
-        try:
-            if modern.is_modern(ctx):
-                return await self.modern.cancel(ctx, params.task_id)
-            return await self.legacy.cancel(ctx, params.task_id)
-        except TaskError as exc:
-            raise exc.to_mcp() from None
+        return await _mcp_errors(self._era(ctx).cancel(ctx, params.task_id))
 
     async def _update(
         self, ctx: ServerRequestContext[Any, Any], params: modern.UpdateTaskParams
     ) -> HandlerResult:
-        try:
-            return await self.modern.update(ctx, params)
-        except TaskError as exc:
-            raise exc.to_mcp() from None
+        return await _mcp_errors(self.modern.update(ctx, params))
 
     async def _result(self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams) -> HandlerResult:
-        try:
-            return await self.legacy.result(ctx, params.task_id)
-        except TaskError as exc:
-            raise exc.to_mcp() from None
+        return await _mcp_errors(self.legacy.result(ctx, params.task_id))
 
     async def _list(
         self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams
     ) -> HandlerResult:
-        try:
-            return await self.legacy.list(ctx, params)
-        except TaskError as exc:
-            raise exc.to_mcp() from None
+        return await _mcp_errors(self.legacy.list(ctx, params))
+
+
+async def _mcp_errors(answer: Awaitable[HandlerResult]) -> HandlerResult:
+    """A task method's answer; a TaskError (unknown id, not the owner...) as the MCP error it names."""
+    try:
+        return await answer
+    except TaskError as exc:
+        raise exc.to_mcp() from None
 
 
 class TaskSupport:

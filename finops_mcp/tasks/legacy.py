@@ -31,9 +31,10 @@ from mcp_types import (
     TaskStatusNotificationParams,
 )
 
-from finops_mcp.tasks.runtime import TaskError, TaskHooks, TaskRuntime, owner_of
+from finops_mcp.tasks import wire
+from finops_mcp.tasks.runtime import TaskError, TaskHooks, owner_of
 from finops_mcp.tasks.store import TaskRecord
-from finops_mcp.tasks.wire import iso
+from finops_mcp.tasks.wire import TaskEra
 
 VERSION = "2025-11-25"
 VERSIONS = frozenset({VERSION})
@@ -57,23 +58,10 @@ def status_of(record: TaskRecord) -> str:
 
 
 def task_view(record: TaskRecord) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "taskId": record.task_id,
-        "status": status_of(record),
-        "createdAt": iso(record.created_at),
-        "lastUpdatedAt": iso(record.updated_at),
-        "ttl": record.ttl_ms,
-        "pollInterval": record.poll_interval_ms,
-    }
-    if record.status_message:
-        view["statusMessage"] = record.status_message
-    return view
+    return wire.task_view(record, status=status_of(record), ttl="ttl", poll_interval="pollInterval")
 
 
-class LegacyTasks:
-    def __init__(self, runtime: TaskRuntime) -> None:
-        self.runtime = runtime
-
+class LegacyTasks(TaskEra):
     async def intercept(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:

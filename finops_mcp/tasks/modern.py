@@ -20,9 +20,10 @@ from mcp_types import CallToolRequestParams, RequestParams
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
-from finops_mcp.tasks.runtime import TaskError, TaskFinished, TaskRuntime, owner_of
+from finops_mcp.tasks import wire
+from finops_mcp.tasks.runtime import TaskError, TaskFinished, owner_of
 from finops_mcp.tasks.store import TaskRecord
-from finops_mcp.tasks.wire import iso
+from finops_mcp.tasks.wire import TaskEra
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
 VERSIONS = frozenset(MODERN_PROTOCOL_VERSIONS)
@@ -43,17 +44,7 @@ def opted_in(ctx: ServerRequestContext[Any, Any]) -> bool:
 
 
 def task_view(record: TaskRecord) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "taskId": record.task_id,
-        "status": record.status,
-        "createdAt": iso(record.created_at),
-        "lastUpdatedAt": iso(record.updated_at),
-        "ttlMs": record.ttl_ms,
-        "pollIntervalMs": record.poll_interval_ms,
-    }
-    if record.status_message:
-        view["statusMessage"] = record.status_message
-    return view
+    return wire.task_view(record, status=record.status, ttl="ttlMs", poll_interval="pollIntervalMs")
 
 
 def detailed_view(record: TaskRecord) -> dict[str, Any]:
@@ -66,10 +57,7 @@ def detailed_view(record: TaskRecord) -> dict[str, Any]:
     return view
 
 
-class ModernTasks:
-    def __init__(self, runtime: TaskRuntime) -> None:
-        self.runtime = runtime
-
+class ModernTasks(TaskEra):
     async def intercept(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:

@@ -8,6 +8,7 @@ it (`runner`), so a restarted server can fail the tasks of a process that died (
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -41,29 +42,19 @@ CREATE TABLE IF NOT EXISTS finops_tasks (
 CREATE INDEX IF NOT EXISTS finops_tasks_owner ON finops_tasks (owner, created_at, task_id);
 CREATE INDEX IF NOT EXISTS finops_tasks_expiry ON finops_tasks (expires_at);
 """
-_COLUMNS = (
-    "task_id, owner, tool, status, created_at, updated_at, ttl_ms, poll_interval_ms, "
-    "status_message, result, error, runner"
-)
+# The table's columns are TaskRecord's fields, by name; result and error are stored as JSON text.
+_FIELDS = tuple(f.name for f in dataclasses.fields(TaskRecord))
+_COLUMNS = ", ".join(_FIELDS)
+_JSON_FIELDS = ("result", "error")
 _UNFINISHED = ("working", "input_required")
 
 
 def _row(row: tuple[Any, ...]) -> TaskRecord:
-    task_id, owner, tool, status, created, updated, ttl_ms, poll_ms, message, result, error, runner = row
-    return TaskRecord(
-        task_id=task_id,
-        owner=owner,
-        tool=tool,
-        status=status,
-        created_at=created,
-        updated_at=updated,
-        ttl_ms=ttl_ms,
-        poll_interval_ms=poll_ms,
-        status_message=message,
-        result=json.loads(result) if result is not None else None,
-        error=json.loads(error) if error is not None else None,
-        runner=runner,
-    )
+    values = dict(zip(_FIELDS, row, strict=True))
+    for name in _JSON_FIELDS:
+        if values[name] is not None:
+            values[name] = json.loads(values[name])
+    return TaskRecord(**values)
 
 
 def _add_runner_column(db: sqlite3.Connection) -> None:

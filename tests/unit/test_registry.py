@@ -77,3 +77,20 @@ def test_the_default_registry_names_each_scope_kind_owner() -> None:
 
     assert DEFAULT.owner("azure-mg:root") == "azure" and DEFAULT.owner("gcp-project:p") == "gcp"
     assert DEFAULT.owner("nope:x") == "nope"
+
+
+def test_settings_compose_exactly_the_registered_providers_settings_classes() -> None:
+    """Each provider declares its own settings class; `Settings` is made of exactly those, no two
+    declare the same variable, and the core does not redeclare (so silently replace) one."""
+    classes = [e.settings for e in REGISTRY]
+    assert set(classes) == set(settings_mod.PROVIDER_SETTINGS)
+    assert all(cls is not None and issubclass(Settings, cls) for cls in classes)
+    seen: set[str] = set()
+    for entry in REGISTRY:
+        assert entry.settings is not None and entry.settings.model_fields
+        fields = set(entry.settings.model_fields)
+        assert not fields & seen, fields & seen
+        seen |= fields
+        assert fields <= set(Settings.model_fields)
+        assert any(name.startswith(f"{entry.id}_") for name in fields)
+    assert not seen & set(Settings.__annotations__)

@@ -61,6 +61,19 @@ def test_defaults_match_the_contract() -> None:
         ),
         ("FINOPS_AZURE_SUBSCRIPTION_IDS", "s1, s2", "azure_subscription_ids", ["s1", "s2"]),
         ("FINOPS_GCP_PROJECTS", "p-1", "gcp_projects", ["p-1"]),
+        # every list setting is a comma list (this one was refused as "not a valid list" before)
+        (
+            "FINOPS_GCP_RECOMMENDER_REGIONS",
+            "us-central1, europe-west1",
+            "gcp_recommender_regions",
+            ["us-central1", "europe-west1"],
+        ),
+        (
+            "FINOPS_HTTP_ALLOWED_HOSTS",
+            "a.example,b.example",
+            "http_allowed_hosts",
+            ["a.example", "b.example"],
+        ),
         ("FINOPS_REQUIRED_TAGS", "team,cost-center", "required_tags", ["team", "cost-center"]),
         ("FINOPS_PROVIDERS", "aws,focus", "providers", ["aws", "focus"]),
         ("FINOPS_PROVIDERS", " AWS , Gcp,aws ", "providers", ["aws", "gcp"]),

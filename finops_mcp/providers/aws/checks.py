@@ -285,15 +285,8 @@ def evaluate_old_snapshot(ctx: AwsCheckContext) -> Iterator[Finding]:
             f"Snapshot {age} days old (threshold {ctx.snapshot_max_age_days}), {size}, "
             f"{snapshot.storage_tier} tier; {source}: about {money(cost)} per month." + _price_note(ctx)
         )
-        yield _finding(
-            OLD_SNAPSHOT,
-            ctx,
-            snapshot.id,
-            detail,
-            cost,
-            severity="medium" if gone else "low",
-            tags=snapshot.tags,
-        )
+        severity: Severity = "medium" if gone else "low"  # an orphan is worth a closer look
+        yield _finding(OLD_SNAPSHOT, ctx, snapshot.id, detail, cost, severity=severity, tags=snapshot.tags)
 
 
 OLD_SNAPSHOT: Check[AwsCheckContext] = Check(
@@ -474,15 +467,8 @@ def evaluate_idle_nat_gateway(ctx: AwsCheckContext) -> Iterator[Finding]:
             f"NAT gateway moved no bytes {window} (CloudWatch {' + '.join(inv.NAT_METRICS)}); its hourly "
             f"charge is {ctx.prices.nat_gateway_hour} USD: {money(cost)} per month." + _price_note(ctx)
         )
-        yield _finding(
-            IDLE_NAT_GATEWAY,
-            ctx,
-            nat.id,
-            detail,
-            cost,
-            severity="low" if young else "medium",
-            tags=nat.tags,
-        )
+        severity: Severity = "low" if young else "medium"
+        yield _finding(IDLE_NAT_GATEWAY, ctx, nat.id, detail, cost, severity=severity, tags=nat.tags)
 
 
 IDLE_NAT_GATEWAY: Check[AwsCheckContext] = Check(

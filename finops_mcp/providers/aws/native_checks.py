@@ -18,16 +18,15 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finops_mcp.models import Finding
+from finops_mcp.models import CheckCategory, CostBasis, Finding
 from finops_mcp.money import money
 from finops_mcp.providers.aws import optimization as opt
 from finops_mcp.providers.aws.optimization import Purchase, Rightsizing, Utilization
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check, Param, native_check
 
 if TYPE_CHECKING:
     from finops_mcp.providers.aws.checks import AwsCheckContext
 
-BY_SAVING = Ladder(((Decimal(100), "high"), (Decimal(20), "medium")), "low")
 HUB_PERMISSION = "cost-optimization-hub:ListRecommendations"
 CO_PERMISSIONS = {
     "ec2_instance": "compute-optimizer:GetEC2InstanceRecommendations",
@@ -106,20 +105,18 @@ def _rightsizing_check(
         if fallback
         else " Not available from the Compute Optimizer fallback (a note says so)."
     )
-    check: Check[AwsCheckContext] = Check(
-        id=check_id,
-        title=title,
-        description=f"Cost Optimization Hub recommendations for {what}, priced with the hub's "
+    check: Check[AwsCheckContext] = native_check(
+        check_id,
+        title,
+        f"Cost Optimization Hub recommendations for {what}, priced with the hub's "
         "estimatedMonthlySavings." + fallback_note,
-        resource_type={"idle": "resource", "graviton": "resource", "other": "resource"}.get(name, name),
-        severity="medium",
-        cost_basis="recommender",
-        recommendation=recommendation,
-        evaluate=evaluate,
-        ladder=BY_SAVING,
-        needs=frozenset({opt.HUB}),
-        permissions=(HUB_PERMISSION, *([CO_PERMISSIONS[name]] if fallback else [])),
-        source=opt.HUB_SOURCE,
+        {"idle": "resource", "graviton": "resource", "other": "resource"}.get(name, name),
+        recommendation,
+        evaluate,
+        opt.HUB,
+        (HUB_PERMISSION, *([CO_PERMISSIONS[name]] if fallback else [])),
+        opt.HUB_SOURCE,
+        category="waste",
     )
     return check
 
@@ -228,25 +225,23 @@ def _commitment_check(
     need: str,
     permission: str,
     *,
-    category: str = "waste",
-    basis: str = "billed_last_30_days",
+    category: CheckCategory = "waste",
+    basis: CostBasis = "billed_last_30_days",
     params: tuple[Param, ...] = (),
 ) -> Check[AwsCheckContext]:
-    return Check(
-        id=f"aws.commitment.{name}",
-        title=title,
-        description=description,
-        resource_type="savings_plan" if "savings_plans" in name else "reservation",
-        severity="medium",
-        cost_basis=basis,  # type: ignore[arg-type]
-        recommendation=recommendation,
-        evaluate=evaluate,
-        category=category,  # type: ignore[arg-type]
-        ladder=BY_SAVING,
-        needs=frozenset({need}),
+    return native_check(
+        f"aws.commitment.{name}",
+        title,
+        description,
+        "savings_plan" if "savings_plans" in name else "reservation",
+        recommendation,
+        evaluate,
+        need,
+        (permission,),
+        opt.CE_SOURCE,
+        category=category,
+        basis=basis,
         params=params,
-        permissions=(permission,),
-        source=opt.CE_SOURCE,
     )
 
 

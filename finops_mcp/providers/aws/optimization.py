@@ -177,6 +177,14 @@ def _optimizer_items(optimizer: Any, op: str, key: str, account_id: str, ctx: Ca
         yield from page.get(key, [])
 
 
+def _not_optimized(finding: str) -> bool:
+    return finding == "NotOptimized"
+
+
+def _last_path_part(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class _OptimizerListing:
     """One Compute Optimizer listing and how its items read as a `Rightsizing`."""
@@ -187,19 +195,11 @@ class _OptimizerListing:
     options_key: str
     arn_key: str
     resource_type: str
-    lookback_key: str
-    is_candidate: Callable[[str], bool]  # on the item's `finding`
-    resource_id: Callable[[str], str]  # from its ARN
     current: Callable[[Mapping[str, Any]], str]  # from the item
     recommended: Callable[[Mapping[str, Any]], str]  # from its best option
-
-
-def _not_optimized(finding: str) -> bool:
-    return finding == "NotOptimized"
-
-
-def _last_path_part(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
+    is_candidate: Callable[[str], bool] = _not_optimized  # on the item's `finding`
+    resource_id: Callable[[str], str] = _last_path_part  # from its ARN
+    lookback_key: str = "lookBackPeriodInDays"
 
 
 def _volume(conf: Mapping[str, Any]) -> str:
@@ -214,11 +214,9 @@ OPTIMIZER_LISTINGS = (
         options_key="recommendationOptions",
         arn_key="instanceArn",
         resource_type="Ec2Instance",
-        lookback_key="lookBackPeriodInDays",
-        is_candidate=lambda finding: finding.upper() in ("OVERPROVISIONED", "OVER_PROVISIONED"),
-        resource_id=_last_path_part,
         current=lambda rec: str(rec.get("currentInstanceType", "")),
         recommended=lambda option: str(option.get("instanceType", "")),
+        is_candidate=lambda finding: finding.upper() in ("OVERPROVISIONED", "OVER_PROVISIONED"),
     ),
     _OptimizerListing(
         op="get_ebs_volume_recommendations",
@@ -227,9 +225,6 @@ OPTIMIZER_LISTINGS = (
         options_key="volumeRecommendationOptions",
         arn_key="volumeArn",
         resource_type="EbsVolume",
-        lookback_key="lookBackPeriodInDays",
-        is_candidate=_not_optimized,
-        resource_id=_last_path_part,
         current=lambda rec: _volume(rec.get("currentConfiguration") or {}),
         recommended=lambda option: _volume(option.get("configuration") or {}),
     ),
@@ -240,11 +235,10 @@ OPTIMIZER_LISTINGS = (
         options_key="memorySizeRecommendationOptions",
         arn_key="functionArn",
         resource_type="LambdaFunction",
-        lookback_key="lookbackPeriodInDays",
-        is_candidate=_not_optimized,
-        resource_id=lambda arn: arn.split(":function:", 1)[-1].split(":", 1)[0] or arn,
         current=lambda rec: f"{rec.get('currentMemorySize', '?')} MB",
         recommended=lambda option: f"{option.get('memorySize', '?')} MB",
+        resource_id=lambda arn: arn.split(":function:", 1)[-1].split(":", 1)[0] or arn,
+        lookback_key="lookbackPeriodInDays",  # sic: Lambda's listing spells it with a lower-case b
     ),
 )
 
@@ -472,6 +466,16 @@ def _sp_coverage(ce: Any, account_id: str, period: dict[str, str], ctx: CallCont
     return Coverage(coverage_pct=covered * 100 / total, on_demand_cost=on_demand, total_cost=total)
 
 
+# What both purchase recommendations are asked for: this linked account's last 30 days of usage,
+# 1-year terms, no upfront payment (the findings' details say so).
+PURCHASE_TERMS = {
+    "AccountScope": "LINKED",
+    "LookbackPeriodInDays": "THIRTY_DAYS",
+    "TermInYears": "ONE_YEAR",
+    "PaymentOption": "NO_UPFRONT",
+}
+
+
 def _sp_purchases(ce: Any, account_id: str, ctx: CallContext) -> list[Purchase]:
     found: list[Purchase] = []
     for page in api_pages(
@@ -482,11 +486,8 @@ def _sp_purchases(ce: Any, account_id: str, ctx: CallContext) -> list[Purchase]:
         token_out="NextPageToken",
         billed=BILLED_API,
         SavingsPlansType="COMPUTE_SP",
-        TermInYears="ONE_YEAR",
-        PaymentOption="NO_UPFRONT",
-        AccountScope="LINKED",
-        LookbackPeriodInDays="THIRTY_DAYS",
         Filter=_account_filter(account_id),
+        **PURCHASE_TERMS,
         PageSize=PAGE_SIZE["ce"],
     ):
         rec = page.get("SavingsPlansPurchaseRecommendation") or {}
@@ -536,11 +537,8 @@ def _ri_purchases(ce: Any, account_id: str, ctx: CallContext) -> list[Purchase]:
                     billed=BILLED_API,
                     AccountId=account_id,
                     Service=service,
-                    AccountScope="LINKED",
-                    LookbackPeriodInDays="THIRTY_DAYS",
-                    TermInYears="ONE_YEAR",
-                    PaymentOption="NO_UPFRONT",
                     PageSize=PAGE_SIZE["ce"],
+                    **PURCHASE_TERMS,
                 )
             )
         except Exception as exc:

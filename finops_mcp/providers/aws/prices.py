@@ -2,8 +2,9 @@
 
 Version 2025-06 (prices as published on the AWS pricing pages for EC2 on-demand Linux/shared
 tenancy, EBS, VPC public IPv4 / NAT gateway and Elastic Load Balancing, checked June 2025), USD.
-Only the prices the `aws.*` checks need are listed. Regions not in the table use the us-east-1
-prices and say so in the finding's detail (`RegionPrices.exact` is False). Load balancer and NAT
+Only the prices the `aws.*` checks need are listed; the per-region EBS / snapshot / IPv4 / NAT /
+ELB prices are data, in region_prices.json beside this module. Regions not in the table use the
+us-east-1 prices and say so in the finding's detail (`RegionPrices.exact` is False). Load balancer and NAT
 gateway prices are the hourly charge only (LCU and per-GB processing come on top, and are zero
 for an idle resource anyway). A month is `finops_mcp.money.HOURS_PER_MONTH` (730) hours.
 
@@ -13,8 +14,10 @@ is slow, paged per SKU, and not available in every partition.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from importlib import resources
 
 PRICE_TABLE_VERSION = "2025-06"
 PRICE_TABLE_SOURCE = "AWS public on-demand list prices (USD), finops-mcp price table " + PRICE_TABLE_VERSION
@@ -63,95 +66,25 @@ class RegionPrices:
         return f"{where} list price, table {PRICE_TABLE_VERSION}"
 
 
-_US_EAST_1 = RegionPrices(
-    region="us-east-1",
-    ebs_gb_month={
-        "gp2": D("0.10"),
-        "gp3": D("0.08"),
-        "io1": D("0.125"),
-        "io2": D("0.125"),
-        "st1": D("0.045"),
-        "sc1": D("0.015"),
-        "standard": D("0.05"),
-    },
-    io_iops_month=D("0.065"),
-    gp3_iops_month=D("0.005"),
-    gp3_mibps_month=D("0.04"),
-    snapshot_gb_month=D("0.05"),
-    snapshot_archive_gb_month=D("0.0125"),
-    public_ipv4_hour=D("0.005"),
-    nat_gateway_hour=D("0.045"),
-    load_balancer_hour={
-        "application": D("0.0225"),
-        "network": D("0.0225"),
-        "gateway": D("0.0125"),
-        "classic": D("0.025"),
-    },
-)
-
-_EU_WEST_1 = RegionPrices(
-    region="eu-west-1",
-    ebs_gb_month={
-        "gp2": D("0.11"),
-        "gp3": D("0.088"),
-        "io1": D("0.138"),
-        "io2": D("0.138"),
-        "st1": D("0.05"),
-        "sc1": D("0.0168"),
-        "standard": D("0.055"),
-    },
-    io_iops_month=D("0.072"),
-    gp3_iops_month=D("0.0055"),
-    gp3_mibps_month=D("0.044"),
-    snapshot_gb_month=D("0.05"),
-    snapshot_archive_gb_month=D("0.0125"),
-    public_ipv4_hour=D("0.005"),
-    nat_gateway_hour=D("0.048"),
-    load_balancer_hour={
-        "application": D("0.0252"),
-        "network": D("0.0252"),
-        "gateway": D("0.014"),
-        "classic": D("0.028"),
-    },
-)
-
-_EU_CENTRAL_1 = RegionPrices(
-    region="eu-central-1",
-    ebs_gb_month={
-        "gp2": D("0.119"),
-        "gp3": D("0.0952"),
-        "io1": D("0.149"),
-        "io2": D("0.149"),
-        "st1": D("0.054"),
-        "sc1": D("0.018"),
-        "standard": D("0.059"),
-    },
-    io_iops_month=D("0.078"),
-    gp3_iops_month=D("0.006"),
-    gp3_mibps_month=D("0.048"),
-    snapshot_gb_month=D("0.054"),
-    snapshot_archive_gb_month=D("0.0135"),
-    public_ipv4_hour=D("0.005"),
-    nat_gateway_hour=D("0.052"),
-    load_balancer_hour={
-        "application": D("0.027"),
-        "network": D("0.027"),
-        "gateway": D("0.015"),
-        "classic": D("0.03"),
-    },
-)
-
 # us-east-2 and us-west-2 list the same EBS / IPv4 / NAT / ELB prices as us-east-1.
-REGION_PRICES: dict[str, RegionPrices] = {
-    p.region: p
-    for p in (
-        _US_EAST_1,
-        replace(_US_EAST_1, region="us-east-2"),
-        replace(_US_EAST_1, region="us-west-2"),
-        _EU_WEST_1,
-        _EU_CENTRAL_1,
+_SAME_AS = {"us-east-2": REFERENCE_REGION, "us-west-2": REFERENCE_REGION}
+
+
+def _region_prices() -> dict[str, RegionPrices]:
+    """The table in region_prices.json (its numbers read as Decimals, digits as written)."""
+    text = (
+        resources.files("finops_mcp.providers.aws").joinpath("region_prices.json").read_text(encoding="utf-8")
     )
-}
+    table = {
+        region: RegionPrices(region=region, **prices)
+        for region, prices in json.loads(text, parse_float=Decimal).items()
+    }
+    for region, same_as in _SAME_AS.items():
+        table[region] = replace(table[same_as], region=region)
+    return table
+
+
+REGION_PRICES: dict[str, RegionPrices] = _region_prices()
 
 
 def prices_for(region: str) -> RegionPrices:
@@ -159,7 +92,7 @@ def prices_for(region: str) -> RegionPrices:
     found = REGION_PRICES.get(region)
     if found is not None:
         return found
-    return replace(_US_EAST_1, region=region, exact=False)
+    return replace(REGION_PRICES[REFERENCE_REGION], region=region, exact=False)
 
 
 # EC2 on-demand Linux hourly prices in us-east-1, for the instance types the previous-generation

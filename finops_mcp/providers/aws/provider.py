@@ -21,25 +21,14 @@ from finops_mcp.providers.aws import errors
 from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS, AwsCheckContext
 from finops_mcp.providers.aws.native_checks import FALLBACK_CHECKS
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
-from finops_mcp.providers.base import (
-    AuditResult,
-    AuditUnit,
-    BudgetLine,
-    Check,
-    CostLine,
-    CostQuery,
-    ForecastLine,
-    Scope,
-    checks_of,
-    needs_of,
-    run_checks,
-)
+from finops_mcp.providers.base import AuditResult, AuditUnit, Scope, checks_of, needs_of, run_checks
 from finops_mcp.settings import Settings
 
 if TYPE_CHECKING:
     from datetime import date
 
     from finops_mcp.providers.aws.sessions import Account
+    from finops_mcp.providers.base import BudgetLine, Check, CostLine, CostQuery, ForecastLine
 
 ENABLED_REGION_STATUSES = ["opt-in-not-required", "opted-in"]
 

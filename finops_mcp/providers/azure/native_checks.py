@@ -8,58 +8,23 @@ stopped is one finding, with the larger saving.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finops_mcp.models import CheckCategory, CostBasis, Finding
+from finops_mcp.models import Finding
 from finops_mcp.money import money
 from finops_mcp.providers.azure import advice, reservations
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check, Param, native_check
 
 if TYPE_CHECKING:
     from finops_mcp.providers.azure.checks import AzureCheckContext
 
-BY_SAVING = Ladder(((Decimal(100), "high"), (Decimal(20), "medium")), "low")
 ADVISOR_PERMISSION = "Microsoft.Advisor/recommendations/read"
 # with FINOPS_AZURE_MANAGEMENT_GROUP, Advisor is read by a Resource Graph query
 ADVISOR_PERMISSIONS = (ADVISOR_PERMISSION, "Microsoft.ResourceGraph/resources/read")
 RESERVATION_PERMISSION = "Microsoft.Consumption/reservationRecommendations/read"
 SAVINGS_PLAN_PERMISSION = "Microsoft.CostManagement/benefitRecommendations/read"
-
-
-def _native_check(
-    check_id: str,
-    title: str,
-    description: str,
-    resource_type: str,
-    recommendation: str,
-    evaluate: Callable[[AzureCheckContext], Iterable[Finding]],
-    need: str,
-    permissions: tuple[str, ...],
-    source: str,
-    *,
-    category: CheckCategory = "commitment",
-    basis: CostBasis = "recommender",
-    params: tuple[Param, ...] = (),
-) -> Check[AzureCheckContext]:
-    """A check over one of Azure's own answers (`need`), graded by the saving, naming its source."""
-    return Check(
-        id=check_id,
-        title=title,
-        description=description,
-        resource_type=resource_type,
-        severity="medium",
-        cost_basis=basis,
-        recommendation=recommendation,
-        evaluate=evaluate,
-        category=category,
-        ladder=BY_SAVING,
-        needs=frozenset({need}),
-        params=params,
-        permissions=permissions,
-        source=source,
-    )
 
 
 def _advisor_check(
@@ -91,7 +56,7 @@ def _advisor_check(
                 currency=item.currency,
             )
 
-    check = _native_check(
+    check = native_check(
         check_id,
         title,
         f"Advisor Cost recommendations for {about}: one paged call per subscription, or one Resource "
@@ -148,7 +113,7 @@ def evaluate_reservation_purchase(ctx: AzureCheckContext) -> Iterator[Finding]:
         )
 
 
-RESERVATION_PURCHASE = _native_check(
+RESERVATION_PURCHASE = native_check(
     "azure.commitment.reservation_purchase",
     "Reservation to buy (Azure recommendation)",
     "Consumption reservation recommendations for the subscription (scope Single, 30-day "
@@ -161,6 +126,7 @@ RESERVATION_PURCHASE = _native_check(
     advice.RESERVATIONS,
     (RESERVATION_PERMISSION,),
     advice.RESERVATION_SOURCE,
+    category="commitment",
 )
 
 
@@ -188,7 +154,7 @@ def evaluate_savings_plan_purchase(ctx: AzureCheckContext) -> Iterator[Finding]:
         )
 
 
-SAVINGS_PLAN_PURCHASE = _native_check(
+SAVINGS_PLAN_PURCHASE = native_check(
     "azure.commitment.savings_plan_purchase",
     "Savings plan to buy (Azure recommendation)",
     "Cost Management benefit (savings plan) recommendations for the subscription (scope "
@@ -202,6 +168,7 @@ SAVINGS_PLAN_PURCHASE = _native_check(
     advice.SAVINGS_PLANS,
     (SAVINGS_PLAN_PERMISSION,),
     advice.SAVINGS_PLAN_SOURCE,
+    category="commitment",
 )
 
 
@@ -237,7 +204,7 @@ def evaluate_reservation_utilization(ctx: AzureCheckContext) -> Iterator[Finding
         )
 
 
-RESERVATION_UTILIZATION = _native_check(
+RESERVATION_UTILIZATION = native_check(
     "azure.commitment.reservation_utilization",
     "Reservation used below the threshold",
     "Reservations of the billing account FINOPS_AZURE_BILLING_ACCOUNT_ID (its azure-billing "

@@ -28,18 +28,7 @@ from finops_mcp.engine.retry import ErrorMap, TypeTable, by_type
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span
-from finops_mcp.providers.base import (
-    AuditResult,
-    AuditUnit,
-    BudgetLine,
-    Check,
-    CostLine,
-    CostQuery,
-    ForecastLine,
-    Scope,
-    checks_of,
-    run_checks,
-)
+from finops_mcp.providers.base import AuditResult, AuditUnit, Scope, checks_of, run_checks
 from finops_mcp.providers.focus import budgets as budgets_mod
 from finops_mcp.providers.focus import queries
 from finops_mcp.providers.focus.checks import CHECKS, FocusCheckContext, audit_window
@@ -51,6 +40,7 @@ from finops_mcp.providers.focus.store import DatasetStore
 from finops_mcp.settings import Settings
 
 if TYPE_CHECKING:
+    from finops_mcp.providers.base import BudgetLine, Check, CostLine, CostQuery, ForecastLine
     from finops_mcp.providers.focus.warehouse.dataset import WarehouseDataset, WarehouseSnapshot
 
 _DESCRIBE_FILE_LIMIT = 20

@@ -37,12 +37,8 @@ from finops_mcp.forecast import run_rate
 from finops_mcp.models import ErrorCode
 from finops_mcp.periods import Span, month_span
 from finops_mcp.providers.base import (
-    AuditResult,
     AuditUnit,
-    BudgetLine,
-    Check,
     CostLine,
-    CostQuery,
     ForecastLine,
     Scope,
     checks_of,
@@ -55,6 +51,7 @@ from finops_mcp.providers.gcp.resources import REGIONAL_RECOMMENDERS, locations_
 from finops_mcp.settings import Settings
 
 if TYPE_CHECKING:
+    from finops_mcp.providers.base import AuditResult, BudgetLine, Check, CostQuery
     from finops_mcp.providers.gcp.bigquery import ExportRunner
     from finops_mcp.providers.gcp.clients import GcpClients
 
