@@ -19,9 +19,10 @@ from finops_mcp.money import HOURS_PER_MONTH
 from finops_mcp.money import money as _money
 from finops_mcp.providers.aws import inventory as inv
 from finops_mcp.providers.aws.anomalies import COST_ANOMALY
+from finops_mcp.providers.aws.commitments import Commitments
 from finops_mcp.providers.aws.inventory import Instance, Inventory, Snapshot, Volume
 from finops_mcp.providers.aws.native_checks import NATIVE_CHECKS
-from finops_mcp.providers.aws.optimization import Commitments, RightsizingAnswer
+from finops_mcp.providers.aws.optimization import RightsizingAnswer
 from finops_mcp.providers.aws.prices import (
     CURRENCY,
     LOGS_GB_MONTH,

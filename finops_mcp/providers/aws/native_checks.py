@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from finops_mcp.models import CheckCategory, CostBasis, Finding
 from finops_mcp.money import money
 from finops_mcp.providers.aws import optimization as opt
-from finops_mcp.providers.aws.optimization import Purchase, Rightsizing, Utilization
+from finops_mcp.providers.aws.commitments import Purchase, Utilization
+from finops_mcp.providers.aws.optimization import Rightsizing
 from finops_mcp.providers.base import Check, Param, native_check
 
 if TYPE_CHECKING:

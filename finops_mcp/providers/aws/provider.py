@@ -199,13 +199,13 @@ class AwsProvider:
     def _audit_account(self, account: Account, mine: list[Check[Any]], ctx: CallContext) -> AuditResult:
         """The account-wide checks (Cost Explorer commitments): a refused part leaves its checks
         out with a note naming the permission; the others still answer."""
-        from finops_mcp.providers.aws import inventory, optimization
+        from finops_mcp.providers.aws import commitments, inventory
 
         if not mine:
             return AuditResult(findings=[], checks_run=[])
         wanted = needs_of(mine)
         ce = account.client("ce", account.billing_region)
-        found = optimization.commitments(ce, account.account_id, wanted, periods.utc_today(), ctx)
+        found = commitments.commitments(ce, account.account_id, wanted, periods.utc_today(), ctx)
         for part, why in sorted(found.failed.items()):
             skipped = ", ".join(c.id for c in mine if part in c.needs)
             ctx.note(
