@@ -58,6 +58,18 @@ MIN_EXCESS = Param(
     "spike_min_daily_cost", "An anomalous day must exceed its baseline by at least this amount."
 )
 K = TypeVar("K", bound=Hashable)
+WINDOW_DAYS = 30  # the cloud detectors' audit window: the last 30 days of data
+
+
+def audit_window(end: date) -> Span:
+    """The `WINDOW_DAYS` days ending at `end` (the last day with data)."""
+    return Span(end - timedelta(days=WINDOW_DAYS - 1), end)
+
+
+def with_baselines(window: Span) -> Span:
+    """The days a series must cover to judge every day of `window`: it and the `LOOKBACK_DAYS`
+    before it."""
+    return Span(window.start - timedelta(days=LOOKBACK_DAYS), window.end)
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,44 @@ class Check(Generic[CtxT]):
 BY_SAVING = Ladder(((Decimal(100), "high"), (Decimal(20), "medium")), "low")
 
 
+def inventory_check(
+    check_id: str,
+    title: str,
+    description: str,
+    resource_type: str,
+    severity: Severity,
+    recommendation: str,
+    evaluate: Callable[[CtxT], Iterable[Finding]],
+    needs: Iterable[str],
+    permissions: tuple[str, ...],
+    *,
+    basis: CostBasis,
+    ladder: Ladder | None,
+    category: CheckCategory = "waste",
+    params: tuple[Param, ...] = (),
+    source: str | None = None,
+) -> Check[CtxT]:
+    """A check over what the provider collects (`needs`: inventory kinds or the cloud's own
+    answers, read with `permissions`). A provider fixes its usual basis and ladder once, e.g.
+    `partial(inventory_check, basis="list_price", ladder=BY_COST)`."""
+    return Check(
+        id=check_id,
+        title=title,
+        description=description,
+        resource_type=resource_type,
+        severity=severity,
+        cost_basis=basis,
+        recommendation=recommendation,
+        evaluate=evaluate,
+        category=category,
+        ladder=ladder,
+        needs=frozenset(needs),
+        params=params,
+        permissions=permissions,
+        source=source,
+    )
+
+
 def native_check(
     check_id: str,
     title: str,
@@ -299,23 +337,25 @@ def native_check(
     category: CheckCategory,
     basis: CostBasis = "recommender",
     params: tuple[Param, ...] = (),
+    also_needs: tuple[str, ...] = (),
 ) -> Check[CtxT]:
-    """A check over one of the cloud's own answers (`need`, read with `permissions`), medium by
-    default and graded by the saving, its findings naming the `source` API."""
-    return Check(
-        id=check_id,
-        title=title,
-        description=description,
-        resource_type=resource_type,
-        severity="medium",
-        cost_basis=basis,
-        recommendation=recommendation,
-        evaluate=evaluate,
-        category=category,
+    """A check over one of the cloud's own answers (`need`, read with `permissions`; `also_needs`:
+    other kinds it needs collected), medium by default and graded by the saving, its findings
+    naming the `source` API."""
+    return inventory_check(
+        check_id,
+        title,
+        description,
+        resource_type,
+        "medium",
+        recommendation,
+        evaluate,
+        (need, *also_needs),
+        permissions,
+        basis=basis,
         ladder=BY_SAVING,
-        needs=frozenset({need}),
+        category=category,
         params=params,
-        permissions=permissions,
         source=source,
     )
 

@@ -17,7 +17,7 @@ Data (two queries at most per subscription, `Microsoft.CostManagement/query/acti
    the first baseline day to the worst day. A meter bills in one unit, so its quantity is
    comparable between days: the driver gets the volume / rate split.
 
-Audit window: the `WINDOW_DAYS` days ending yesterday (Cost Management data lags by up to a day;
+Audit window: the `anomaly.WINDOW_DAYS` days ending yesterday (Cost Management data lags by up to a day;
 a partial day is low, never a false spike).
 """
 
@@ -30,13 +30,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from finops_mcp.anomaly import (
-    LOOKBACK_DAYS,
     AnomalyDay,
     Flagged,
+    audit_window,
     daily_anomaly_check,
     driver_of_day,
     finding,
     flag,
+    with_baselines,
 )
 from finops_mcp.models import Finding
 from finops_mcp.periods import Span
@@ -44,7 +45,6 @@ from finops_mcp.providers.azure.costquery import DailyRow
 from finops_mcp.providers.base import Check
 from finops_mcp.reports import drivers
 
-WINDOW_DAYS = 30
 FEED = "cost_series"  # Check.needs: the subscription's daily cost per service
 SERIES_GROUPS = ("ServiceName",)
 DRIVER_GROUPS = ("ServiceName", "Meter")
@@ -53,9 +53,8 @@ SeriesKey = tuple[str, str]  # service, currency
 
 def windows(today: date) -> tuple[Span, Span]:
     """(the audit window, the days the series query reads)."""
-    end = today - timedelta(days=1)
-    window = Span(end - timedelta(days=WINDOW_DAYS - 1), end)
-    return window, Span(window.start - timedelta(days=LOOKBACK_DAYS), end)
+    window = audit_window(today - timedelta(days=1))
+    return window, with_baselines(window)
 
 
 @dataclass(frozen=True)

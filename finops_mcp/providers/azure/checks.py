@@ -12,20 +12,21 @@ returns them in a different case than the resource APIs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from finops_mcp.models import CostBasis, Finding, Severity
+from finops_mcp.models import CostBasis, Finding
 from finops_mcp.providers.azure import prices
 from finops_mcp.providers.azure.advice import AdvisorItem, ReservationAdvice, SavingsPlanAdvice
 from finops_mcp.providers.azure.anomalies import DAILY_ANOMALY
 from finops_mcp.providers.azure.inventory import Disk, Inventory, PublicIp
 from finops_mcp.providers.azure.native_checks import NATIVE_CHECKS
 from finops_mcp.providers.azure.reservations import ReservationUse
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check, Ladder, Param, inventory_check
 
 DEALLOCATED_DAYS = 30  # azure.compute.deallocated_vm: parked longer than this
 OLD_SNAPSHOT_DAYS = 90  # azure.compute.old_snapshot: older than this
@@ -126,38 +127,9 @@ BY_COST = Ladder(((HIGH_MONTHLY, "high"),), "medium")
 READ_BILLED = "Microsoft.CostManagement/query/action"  # the 30-day billed cost per resource (optional)
 
 
-def _inventory_check(
-    check_id: str,
-    title: str,
-    description: str,
-    resource_type: str,
-    severity: Severity,
-    recommendation: str,
-    evaluate: Callable[[AzureCheckContext], Iterable[Finding]],
-    needs: tuple[str, ...],
-    reads: tuple[str, ...],
-    *,
-    ladder: Ladder | None = BY_COST,
-    basis: CostBasis = "billed_last_30_days",
-    params: tuple[Param, ...] = (),
-) -> Check[AzureCheckContext]:
-    """A check over the subscription's inventory (`needs`: Inventory kinds, listed with the `reads`
-    permissions), priced by the resource's billed cost (Cost Management, hence READ_BILLED) with the
-    list price as fallback."""
-    return Check(
-        id=check_id,
-        title=title,
-        description=description,
-        resource_type=resource_type,
-        severity=severity,
-        cost_basis=basis,
-        recommendation=recommendation,
-        evaluate=evaluate,
-        ladder=ladder,
-        needs=frozenset(needs),
-        params=params,
-        permissions=(*reads, READ_BILLED),
-    )
+# A check over the subscription's inventory, priced by the resource's billed cost (Cost Management,
+# hence READ_BILLED among its permissions) with the list price as fallback, graded by cost.
+_inventory_check = partial(inventory_check, basis="billed_last_30_days", ladder=BY_COST)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +157,7 @@ STOPPED_VM = _inventory_check(
     "Deallocate it (Stop in the portal, or `az vm deallocate`) or delete it if unused.",
     evaluate_stopped_vm,
     ("vms",),
-    ("Microsoft.Compute/virtualMachines/read",),
+    ("Microsoft.Compute/virtualMachines/read", READ_BILLED),
 )
 
 
@@ -221,7 +193,7 @@ DEALLOCATED_VM = _inventory_check(
     "if it is parked, move its disks to Standard HDD.",
     evaluate_deallocated_vm,
     ("vms", "disks"),
-    ("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/disks/read"),
+    ("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/disks/read", READ_BILLED),
     ladder=None,
     params=(Param("azure_deallocated_vm_days", "Report VMs deallocated for longer than this many days."),),
 )
@@ -254,7 +226,7 @@ UNATTACHED_DISK = _inventory_check(
     "Snapshot it if the data matters (cheaper), then delete the disk.",
     evaluate_unattached_disk,
     ("disks",),
-    ("Microsoft.Compute/disks/read",),
+    ("Microsoft.Compute/disks/read", READ_BILLED),
 )
 
 
@@ -280,7 +252,7 @@ UNASSOCIATED_PUBLIC_IP = _inventory_check(
     "Delete the address if it is not reserved on purpose (e.g. an allow-listed IP).",
     evaluate_unassociated_public_ip,
     ("public_ips",),
-    ("Microsoft.Network/publicIPAddresses/read",),
+    ("Microsoft.Network/publicIPAddresses/read", READ_BILLED),
     ladder=None,
 )
 
@@ -308,7 +280,7 @@ ORPHANED_NIC = _inventory_check(
     "Delete the NIC (and its public IP if nothing else needs that address).",
     evaluate_orphaned_nic,
     ("nics", "public_ips"),
-    ("Microsoft.Network/networkInterfaces/read", "Microsoft.Network/publicIPAddresses/read"),
+    ("Microsoft.Network/networkInterfaces/read", "Microsoft.Network/publicIPAddresses/read", READ_BILLED),
     ladder=None,
     basis="list_price",
 )
@@ -339,7 +311,7 @@ OLD_SNAPSHOT = _inventory_check(
     "Delete snapshots nobody needs, or move retention to Azure Backup with a policy.",
     evaluate_old_snapshot,
     ("snapshots",),
-    ("Microsoft.Compute/snapshots/read",),
+    ("Microsoft.Compute/snapshots/read", READ_BILLED),
     ladder=None,
     params=(Param("azure_snapshot_max_age_days", "Report snapshots older than this many days."),),
 )
@@ -370,7 +342,7 @@ EMPTY_APP_SERVICE_PLAN = _inventory_check(
     "Delete the plan, or scale it down to the Free tier if you keep it as a placeholder.",
     evaluate_empty_app_service_plan,
     ("plans",),
-    ("Microsoft.Web/serverfarms/read",),
+    ("Microsoft.Web/serverfarms/read", READ_BILLED),
 )
 
 
@@ -400,7 +372,7 @@ BALANCER_WITHOUT_BACKENDS = _inventory_check(
     "first), or add the backends it is meant to serve.",
     evaluate_balancer_without_backends,
     ("load_balancers", "app_gateways"),
-    ("Microsoft.Network/loadBalancers/read", "Microsoft.Network/applicationGateways/read"),
+    ("Microsoft.Network/loadBalancers/read", "Microsoft.Network/applicationGateways/read", READ_BILLED),
 )
 
 
@@ -436,6 +408,7 @@ IDLE_VNET_GATEWAY = _inventory_check(
         "Microsoft.Resources/subscriptions/resources/read",
         "Microsoft.Network/virtualNetworkGateways/read",
         "Microsoft.Network/connections/read",
+        READ_BILLED,
     ),
 )
 

@@ -11,7 +11,7 @@ as `gcp.bigquery`):
 2. only when a project has anomalies: its anomalous services per SKU on the worst days and their
    baseline days, with usage quantity and unit (`SqlBuilder.sku_days_sql`).
 
-Audit window: the `WINDOW_DAYS` days ending at the latest usage day in the export (the export
+Audit window: the `anomaly.WINDOW_DAYS` days ending at the latest usage day in the export (the export
 lags by hours to days; a partial last day is low, never a false spike). A region-narrowed audit
 unit judges the project's series in that region only.
 
@@ -32,13 +32,14 @@ from decimal import Decimal
 from typing import Any
 
 from finops_mcp.anomaly import (
-    LOOKBACK_DAYS,
     AnomalyDay,
     Flagged,
+    audit_window,
     daily_anomaly_check,
     driver_of_day,
     finding,
     flag,
+    with_baselines,
 )
 from finops_mcp.models import Finding
 from finops_mcp.periods import Span
@@ -46,7 +47,6 @@ from finops_mcp.providers.base import Check
 from finops_mcp.providers.gcp.export import to_decimal
 from finops_mcp.reports import drivers
 
-WINDOW_DAYS = 30
 FEED = "billing_export"  # Check.needs: the export's daily series
 PERMISSIONS = ("bigquery.jobs.create", "bigquery.tables.get", "bigquery.tables.getData")
 ZERO = Decimal(0)
@@ -56,8 +56,7 @@ Rows = Sequence[Mapping[str, Any]]
 
 def query_span(today: date) -> Span:
     """The days the series statement reads: the longest window and its baselines, up to yesterday."""
-    end = today - timedelta(days=1)
-    return Span(end - timedelta(days=WINDOW_DAYS - 1 + LOOKBACK_DAYS), end)
+    return with_baselines(audit_window(today - timedelta(days=1)))
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def evaluate(data: AnomalyData) -> Iterator[Finding]:
     end = data.data_end
     if end is None:
         return
-    window = Span(end - timedelta(days=WINDOW_DAYS - 1), end)
+    window = audit_window(end)
     found = flag(data.series(), window, min_excess=data.min_excess, data_end=end)
     if not found:
         return

@@ -14,15 +14,16 @@ Imports no SDK (the engine imports this module to list checks).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from finops_mcp.models import CheckCategory, Finding, Severity
+from finops_mcp.models import CheckCategory, Finding
 from finops_mcp.money import money as _money
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check, Ladder, Param, inventory_check, native_check
 from finops_mcp.providers.gcp import prices
 from finops_mcp.providers.gcp.anomalies import DAILY_ANOMALY
 from finops_mcp.providers.gcp.resources import (
@@ -107,33 +108,9 @@ def _reads(*needs: str) -> tuple[str, ...]:
     return tuple({**COMPUTE_NEEDS, **RECOMMENDER_PERMISSION}[n] for n in needs)
 
 
-def _listed_check(
-    check_id: str,
-    title: str,
-    description: str,
-    resource_type: str,
-    severity: Severity,
-    recommendation: str,
-    evaluate: Callable[[GcpAuditContext], Iterable[Finding]],
-    kinds: tuple[str, ...],
-    params: tuple[Param, ...] = (),
-) -> Check[GcpAuditContext]:
-    """A check over the Compute inventory `kinds` (its needs and their list permissions), priced at
-    list price and graded by cost."""
-    return Check(
-        id=check_id,
-        title=title,
-        description=description,
-        resource_type=resource_type,
-        severity=severity,
-        cost_basis="list_price",
-        recommendation=recommendation,
-        evaluate=evaluate,
-        ladder=BY_COST,
-        needs=frozenset(kinds),
-        params=params,
-        permissions=_reads(*kinds),
-    )
+# A check over the Compute inventory (its needs, listed with `_reads` of them), priced at list price
+# and graded by cost.
+_listed_check = partial(inventory_check, basis="list_price", ladder=BY_COST)
 
 
 def money(value: Decimal, currency: str = prices.CURRENCY) -> str:
@@ -213,23 +190,25 @@ def _recommender_check(
         if REGIONS in params
         else ""
     )
-    check: Check[GcpAuditContext] = Check(
-        id=check_id,
-        title=title,
-        description=(about or f"Active idle-resource recommendations ({recommender}) for {what}s")
+    description = (
+        (about or f"Active idle-resource recommendations ({recommender}) for {what}s")
         + ", priced with the recommendation's cost projection normalized to 30 days."
-        + regions_text,
-        resource_type=resource_type,
-        severity="medium",
-        cost_basis="recommender",
-        recommendation=recommendation,
-        evaluate=evaluate,
+        + regions_text
+    )
+    kinds = (kind,) if kind else ()
+    check: Check[GcpAuditContext] = native_check(
+        check_id,
+        title,
+        description,
+        resource_type,
+        recommendation,
+        evaluate,
+        recommender,
+        _reads(*kinds, recommender),
+        f"Google Recommender {recommender}",
         category=category,
-        ladder=BY_COST,
-        needs=frozenset({recommender} | ({kind} if kind else set())),
         params=params,
-        permissions=_reads(*([kind] if kind else []), recommender),
-        source=f"Google Recommender {recommender}",
+        also_needs=kinds,
     )
     return check
 
@@ -302,6 +281,7 @@ STOPPED_INSTANCE_DISKS = _listed_check(
     "the data at a lower price), or restart it if it should be running.",
     evaluate_stopped_instance_disks,
     ("instances", "disks"),
+    _reads("instances", "disks"),
 )
 
 
@@ -337,6 +317,7 @@ UNATTACHED_DISK = _listed_check(
     "Snapshot the disk if its data may be needed, then delete it.",
     evaluate_unattached_disk,
     ("disks",),
+    _reads("disks"),
 )
 
 
@@ -369,6 +350,7 @@ UNUSED_ADDRESS = _listed_check(
     "Release the address if nothing will use it (a released address cannot be recovered).",
     evaluate_unused_address,
     ("addresses",),
+    _reads("addresses"),
 )
 
 
@@ -407,6 +389,7 @@ OLD_SNAPSHOT = _listed_check(
     "period, or archive snapshots for long-term copies.",
     evaluate_old_snapshot,
     ("snapshots",),
+    _reads("snapshots"),
     params=(Param("gcp_snapshot_max_age_days", "Report snapshots older than this many days."),),
 )
 
@@ -446,6 +429,7 @@ UNUSED_IMAGE = _listed_check(
     "image, then deprecate it and delete it (or keep only the newest image of each family).",
     evaluate_unused_image,
     ("images", "disks"),
+    _reads("images", "disks"),
     params=(Param("gcp_image_unused_days", "Report images older than this many days that no disk uses."),),
 )
 
