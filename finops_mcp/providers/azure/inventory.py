@@ -58,11 +58,13 @@ def _tags(value: Any) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Resource:
-    """What every inventoried resource has: its ARM id, name and normalised location."""
+    """What every inventoried resource has: its ARM id, name, normalised location and tags (a
+    keyword, so each kind's own fields can follow without defaults)."""
 
     id: str
     name: str
     location: str
+    tags: dict[str, str] = field(default_factory=dict, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,6 @@ class VirtualMachine(Resource):
     size: str | None
     power_state: str | None  # running, stopped, deallocated, starting, stopping, deallocating...
     state_since: datetime | None  # time of the last provisioning operation (e.g. the deallocation)
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,6 @@ class Disk(Resource):
     state: str | None  # Unattached, Attached, Reserved, ActiveSAS, ReadyToUpload, ...
     managed_by: str | None
     created: datetime | None = None
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,6 @@ class Snapshot(Resource):
     incremental: bool
     created: datetime | None
     source_id: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,6 @@ class PublicIp(Resource):
     address: str | None
     ip_configuration_id: str | None
     nat_gateway_id: str | None
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,6 @@ class NetworkInterface(Resource):
     private_endpoint_id: str | None
     private_link_service_id: str | None
     public_ip_ids: tuple[str, ...] = ()
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,6 @@ class AppServicePlan(Resource):
     instances: int
     sites: int | None
     linux: bool
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,7 +126,6 @@ class Balancer(Resource):
     sku: str | None
     tier: str | None
     backends: int
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,7 +136,6 @@ class VnetGateway(Resource):
     sku: str | None
     connections: int
     point_to_site: bool  # has a VPN client address pool: in use by point-to-site clients
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -293,26 +287,21 @@ def _backends(pools: Any) -> int:
     return count
 
 
-def load_balancer_from(m: Any) -> Balancer:
+def balancer_from(kind: str, m: Any) -> Balancer:
+    """A load balancer or an application gateway (`kind`): both SDK models carry sku.name, sku.tier
+    and backend_address_pools."""
     sku = getattr(m, "sku", None)
     return Balancer(
         **_base(m),
-        kind="load_balancer",
+        kind=kind,
         sku=enum_text(getattr(sku, "name", None)),
         tier=enum_text(getattr(sku, "tier", None)),
         backends=_backends(getattr(m, "backend_address_pools", None)),
     )
 
 
-def app_gateway_from(m: Any) -> Balancer:
-    sku = getattr(m, "sku", None)
-    return Balancer(
-        **_base(m),
-        kind="application_gateway",
-        sku=enum_text(getattr(sku, "name", None)),
-        tier=enum_text(getattr(sku, "tier", None)),
-        backends=_backends(getattr(m, "backend_address_pools", None)),
-    )
+load_balancer_from = functools.partial(balancer_from, "load_balancer")
+app_gateway_from = functools.partial(balancer_from, "application_gateway")
 
 
 def gateway_from(m: Any, connections: int) -> VnetGateway:
