@@ -29,16 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from finops_mcp.anomaly import (
-    AnomalyDay,
-    Flagged,
-    audit_window,
-    daily_anomaly_check,
-    driver_of_day,
-    finding,
-    flag,
-    with_baselines,
-)
+from finops_mcp import anomaly
 from finops_mcp.models import Finding
 from finops_mcp.periods import Span
 from finops_mcp.providers.azure.costquery import DailyRow
@@ -53,8 +44,8 @@ SeriesKey = tuple[str, str]  # service, currency
 
 def windows(today: date) -> tuple[Span, Span]:
     """(the audit window, the days the series query reads)."""
-    window = audit_window(today - timedelta(days=1))
-    return window, with_baselines(window)
+    window = anomaly.audit_window(today - timedelta(days=1))
+    return window, anomaly.with_baselines(window)
 
 
 @dataclass(frozen=True)
@@ -76,7 +67,7 @@ class CostSeries:
 
 
 def evaluate(data: CostSeries) -> Iterator[Finding]:
-    found = flag(data.series(), data.window, min_excess=data.min_excess, data_end=data.window.end)
+    found = anomaly.flag(data.series(), data.window, min_excess=data.min_excess, data_end=data.window.end)
     if not found:
         return
     first = min(d for f in found for d in f.worst.basis)
@@ -86,7 +77,7 @@ def evaluate(data: CostSeries) -> Iterator[Finding]:
 
 
 def driver_of(
-    data: CostSeries, key: SeriesKey, worst: AnomalyDay, rows: Sequence[DailyRow]
+    data: CostSeries, key: SeriesKey, worst: anomaly.AnomalyDay, rows: Sequence[DailyRow]
 ) -> drivers.CostDriver | None:
     """The meter where the worst day's excess happened (or the service, when its meters moved alike).
     The quantity's unit is the meter's own (one meter, one unit of measure)."""
@@ -102,13 +93,17 @@ def driver_of(
         for r in rows
         if r.keys[0] == service and r.currency == currency
     )
-    return driver_of_day(("azure", data.scope, currency), ("service", service), "meter", worst, usages)
+    return anomaly.driver_of_day(
+        ("azure", data.scope, currency), ("service", service), "meter", worst, usages
+    )
 
 
-def _finding(data: CostSeries, flagged: Flagged[SeriesKey], driver: drivers.CostDriver | None) -> Finding:
+def _finding(
+    data: CostSeries, flagged: anomaly.Flagged[SeriesKey], driver: drivers.CostDriver | None
+) -> Finding:
     service, currency = flagged.key
     subscription = data.scope.split(":", 1)[1]
-    return finding(
+    return anomaly.finding(
         DAILY_ANOMALY,
         flagged,
         label=f"{service or '(no service)'} in subscription {subscription}",
@@ -121,7 +116,7 @@ def _finding(data: CostSeries, flagged: Flagged[SeriesKey], driver: drivers.Cost
     )
 
 
-DAILY_ANOMALY: Check[CostSeries] = daily_anomaly_check(
+DAILY_ANOMALY: Check[CostSeries] = anomaly.daily_anomaly_check(
     "azure.anomaly.daily_cost",
     "Daily cost anomaly in Cost Management (weekly and month-start aware)",
     "A service whose daily amortized usage cost in a subscription over the last 30 days is far above its "

@@ -31,16 +31,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.anomaly import (
-    AnomalyDay,
-    Flagged,
-    audit_window,
-    daily_anomaly_check,
-    driver_of_day,
-    finding,
-    flag,
-    with_baselines,
-)
+from finops_mcp import anomaly
 from finops_mcp.models import Finding
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import Check
@@ -56,7 +47,7 @@ Rows = Sequence[Mapping[str, Any]]
 
 def query_span(today: date) -> Span:
     """The days the series statement reads: the longest window and its baselines, up to yesterday."""
-    return with_baselines(audit_window(today - timedelta(days=1)))
+    return anomaly.with_baselines(anomaly.audit_window(today - timedelta(days=1)))
 
 
 @dataclass(frozen=True)
@@ -94,8 +85,8 @@ def evaluate(data: AnomalyData) -> Iterator[Finding]:
     end = data.data_end
     if end is None:
         return
-    window = audit_window(end)
-    found = flag(data.series(), window, min_excess=data.min_excess, data_end=end)
+    window = anomaly.audit_window(end)
+    found = anomaly.flag(data.series(), window, min_excess=data.min_excess, data_end=end)
     if not found:
         return
     wanted = sorted({d for f in found for d in (f.worst.day, *f.worst.basis)})
@@ -104,7 +95,9 @@ def evaluate(data: AnomalyData) -> Iterator[Finding]:
         yield _finding(data, flagged, window, driver_of(data, flagged.key, flagged.worst, skus))
 
 
-def driver_of(data: AnomalyData, key: SeriesKey, worst: AnomalyDay, rows: Rows) -> drivers.CostDriver | None:
+def driver_of(
+    data: AnomalyData, key: SeriesKey, worst: anomaly.AnomalyDay, rows: Rows
+) -> drivers.CostDriver | None:
     """The SKU where the worst day's excess happened (or the service, when its SKUs moved alike)."""
     service, currency = key
 
@@ -120,15 +113,15 @@ def driver_of(data: AnomalyData, key: SeriesKey, worst: AnomalyDay, rows: Rows) 
                 )
                 yield str(row["sku"]) or "(no SKU)", row["day"], usage
 
-    return driver_of_day(("gcp", data.scope, currency), ("service", service), "sku", worst, usages())
+    return anomaly.driver_of_day(("gcp", data.scope, currency), ("service", service), "sku", worst, usages())
 
 
 def _finding(
-    data: AnomalyData, flagged: Flagged[SeriesKey], window: Span, driver: drivers.CostDriver | None
+    data: AnomalyData, flagged: anomaly.Flagged[SeriesKey], window: Span, driver: drivers.CostDriver | None
 ) -> Finding:
     service, currency = flagged.key
     regions = {data.region} if data.region is not None else data.regions_of(service)
-    return finding(
+    return anomaly.finding(
         DAILY_ANOMALY,
         flagged,
         label=f"{service or '(no service)'} in project {data.project}",
@@ -142,7 +135,7 @@ def _finding(
     )
 
 
-DAILY_ANOMALY: Check[AnomalyData] = daily_anomaly_check(
+DAILY_ANOMALY: Check[AnomalyData] = anomaly.daily_anomaly_check(
     "gcp.anomaly.daily_cost",
     "Daily cost anomaly in the billing export (weekly and month-start aware)",
     "A (project, service) whose daily effective usage cost in the last 30 days of the BigQuery billing "
