@@ -106,17 +106,24 @@ def _global(ctx: CallContext, client: Any, project: str, timeout: float) -> Iter
         yield from page.items
 
 
+def _global_fields(item: Any, project: str, kind: str) -> dict[str, Any]:
+    """What every project-wide (global) Compute resource has: its path, name, creation time and labels."""
+    return {
+        "path": resource_path(item.self_link) or f"projects/{project}/global/{kind}/{item.name}",
+        "name": item.name,
+        "created": parse_time(item.creation_timestamp),
+        "labels": labels_dict(item.labels),
+    }
+
+
 def list_snapshots(ctx: CallContext, clients: GcpClients, project: str, timeout: float) -> list[Snapshot]:
     return [
         Snapshot(
-            path=resource_path(s.self_link) or f"projects/{project}/global/snapshots/{s.name}",
-            name=s.name,
+            **_global_fields(s, project, "snapshots"),
             storage_bytes=int(s.storage_bytes or 0),
             disk_size_gb=int(s.disk_size_gb or 0),
-            created=parse_time(s.creation_timestamp),
             source_disk=resource_path(s.source_disk or ""),
             archive=str(s.snapshot_type or "").upper() == "ARCHIVE",
-            labels=labels_dict(s.labels),
         )
         for s in _global(ctx, clients.compute("snapshots"), project, timeout)
     ]
@@ -125,14 +132,11 @@ def list_snapshots(ctx: CallContext, clients: GcpClients, project: str, timeout:
 def list_images(ctx: CallContext, clients: GcpClients, project: str, timeout: float) -> list[Image]:
     return [
         Image(
-            path=resource_path(i.self_link) or f"projects/{project}/global/images/{i.name}",
-            name=i.name,
+            **_global_fields(i, project, "images"),
             archive_bytes=int(i.archive_size_bytes or 0),
-            created=parse_time(i.creation_timestamp),
             status=str(i.status or ""),
             family=i.family or "",
             deprecated=str(i.deprecated.state or ""),
-            labels=labels_dict(i.labels),
         )
         for i in _global(ctx, clients.compute("images"), project, timeout)
     ]
