@@ -8,6 +8,7 @@ report whose every scope failed is returned with `isError`.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -322,35 +323,30 @@ def build_server(
         token_verifier=token_verifier,
     )
 
-    @server.resource(
-        "finops://providers",
-        name="providers",
-        title="Configured providers and scopes",
-        description="Which providers are configured, their scopes (use them in `scopes`) and configuration.",
-        mime_type="application/json",
+    # The JSON documents a client can read, each (uri, title, description, its content: a value or
+    # an awaitable).
+    documents: tuple[tuple[str, str, str, Callable[[], Any]], ...] = (
+        (
+            "finops://providers",
+            "Configured providers and scopes",
+            "Which providers are configured, their scopes (use them in `scopes`) and configuration.",
+            lambda: get_service().providers_info(),
+        ),
+        (
+            "finops://checks",
+            "Audit checks",
+            "Every audit check id with what it finds, its severity and how findings are priced.",
+            lambda: checks_catalog(get_service()),
+        ),
+        (
+            "finops://schemas",
+            "Report schemas",
+            "JSON schemas of the tools' structured results (CostReport, AuditReport, BudgetReport).",
+            report_schemas,
+        ),
     )
-    async def providers_resource() -> str:
-        return json.dumps(await get_service().providers_info(), indent=2, default=str)
-
-    @server.resource(
-        "finops://checks",
-        name="checks",
-        title="Audit checks",
-        description="Every audit check id with what it finds, its severity and how findings are priced.",
-        mime_type="application/json",
-    )
-    async def checks_resource() -> str:
-        return json.dumps(checks_catalog(get_service()), indent=2)
-
-    @server.resource(
-        "finops://schemas",
-        name="schemas",
-        title="Report schemas",
-        description="JSON schemas of the tools' structured results (CostReport, AuditReport, BudgetReport).",
-        mime_type="application/json",
-    )
-    async def schemas_resource() -> str:
-        return json.dumps(report_schemas(), indent=1)
+    for uri, title, description, content in documents:
+        _json_resource(server, uri, title, description, content)
 
     @server.resource(
         "finops://reports/{report_id}",
@@ -403,6 +399,25 @@ def build_server(
         )
 
     return server
+
+
+def _json_resource(
+    server: MCPServer[Any], uri: str, title: str, description: str, content: Callable[[], Any]
+) -> None:
+    """Registers a static resource serving `content()` (awaited if need be) as JSON, named after its
+    URI's path."""
+
+    async def read() -> str:
+        value = content()
+        return json.dumps(await value if inspect.isawaitable(value) else value, indent=2, default=str)
+
+    server.resource(
+        uri,
+        name=uri.removeprefix("finops://"),
+        title=title,
+        description=description,
+        mime_type="application/json",
+    )(read)
 
 
 def checks_catalog(svc: FinOpsService) -> list[dict[str, Any]]:
