@@ -85,6 +85,10 @@ class FocusCheckContext:
         return row_region or None
 
 
+# A grouped row's region: the one its rows share, else NULL (the finding names no region).
+ONE_REGION = "CASE WHEN count(DISTINCT region) = 1 THEN arg_max(region, charge_day) END AS region"
+
+
 def _basis(ctx: FocusCheckContext) -> str:
     if ctx.covered.days == WINDOW_DAYS:
         return f"{ctx.window.start}..{ctx.window.end}"
@@ -115,8 +119,7 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
     sql = f"""
         SELECT res_key, currency, SUM(effective_cost) AS cost, bool_or(no_id) AS no_id,
                arg_max(resource_name, charge_day) AS name, arg_max(resource_type, charge_day) AS rtype,
-               arg_max(service, charge_day) AS service, count(DISTINCT region) AS n_regions,
-               arg_max(region, charge_day) AS region, arg_max(tags, charge_day) AS tags,
+               arg_max(service, charge_day) AS service, {ONE_REGION}, arg_max(tags, charge_day) AS tags,
                {", ".join(f"max(m{i}) AS m{i}" for i in range(len(required)))}
         FROM (
             SELECT COALESCE(resource_id, '{NO_RESOURCE} ' || COALESCE(service, '(no service)')) AS res_key,
@@ -131,8 +134,8 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
         ORDER BY cost DESC, res_key
     """
     for row in ctx.cursor.rows(sql, [*required, *where.params]):
-        key, currency, cost, no_id, name, rtype, service, n_regions, region, tags = row[:10]
-        missing = sorted(t for t, flag in zip(required, row[10:], strict=True) if flag)
+        key, currency, cost, no_id, name, rtype, service, region, tags = row[:9]
+        missing = sorted(t for t, flag in zip(required, row[9:], strict=True) if flag)
         monthly = cost * ctx.month_factor
         what = f"usage rows of service {service!r} without a ResourceId" if no_id else f"resource {key}"
         detail = (
@@ -141,7 +144,7 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
         )
         yield UNTAGGED_COST.finding(
             scope=ctx.scope,
-            region=ctx.region_of(region if n_regions == 1 else None),
+            region=ctx.region_of(region),
             resource_id=key,
             resource_type="service" if no_id else (rtype or "resource"),
             resource_name=None if no_id else name,
@@ -300,13 +303,13 @@ def evaluate_unused_commitment(ctx: FocusCheckContext) -> Iterator[Finding]:
                SUM(effective_cost) AS total,
                count(DISTINCT charge_day) FILTER (WHERE lower(commitment_status) = 'unused') AS days,
                arg_max(commitment_name, charge_day) AS name,
-               count(DISTINCT region) AS n_regions, arg_max(region, charge_day) AS region
+               {ONE_REGION}
         FROM {TABLE} WHERE {where.sql}
         GROUP BY 1, 2
         HAVING SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'unused') > 0
         ORDER BY unused DESC, commitment_id
     """
-    for cid, currency, unused, total, days, name, n_regions, region in ctx.cursor.rows(sql, where.params):
+    for cid, currency, unused, total, days, name, region in ctx.cursor.rows(sql, where.params):
         monthly = unused * ctx.month_factor
         share = unused / total if total and total > 0 else Decimal(1)
         detail = (
@@ -316,7 +319,7 @@ def evaluate_unused_commitment(ctx: FocusCheckContext) -> Iterator[Finding]:
         )
         yield UNUSED_COMMITMENT.finding(
             scope=ctx.scope,
-            region=ctx.region_of(region if n_regions == 1 else None),
+            region=ctx.region_of(region),
             resource_id=cid,
             resource_name=name,
             detail=detail,
@@ -353,6 +356,16 @@ UTILIZATION = Param("commitment_min_utilization_pct", "Report commitments used l
 COVERAGE = Param("commitment_min_coverage_pct", "Report services covered less than this percent.")
 
 
+def _pct_below(part: Decimal, rest: Decimal, threshold: Decimal) -> Decimal | None:
+    """The percent `part` is of `part + rest` (used of a commitment's cost, covered of a service's
+    usage), when some of it is `rest` and the percent is below `threshold`; else None."""
+    total = part + rest
+    if total <= 0 or rest <= 0:
+        return None
+    pct = part * 100 / total
+    return pct if pct < threshold else None
+
+
 def evaluate_commitment_utilization(ctx: FocusCheckContext) -> Iterator[Finding]:
     where = ctx.where().add("commitment_id IS NOT NULL").add("commitment_status IS NOT NULL")
     sql = f"""
@@ -360,19 +373,17 @@ def evaluate_commitment_utilization(ctx: FocusCheckContext) -> Iterator[Finding]
                COALESCE(SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'used'), 0) AS used,
                COALESCE(SUM(effective_cost) FILTER (WHERE lower(commitment_status) = 'unused'), 0) AS unused,
                arg_max(commitment_name, charge_day) AS name,
-               count(DISTINCT region) AS n_regions, arg_max(region, charge_day) AS region
+               {ONE_REGION}
         FROM {TABLE} WHERE {where.sql}
         GROUP BY 1, 2
         ORDER BY unused DESC, commitment_id
     """
     threshold = Decimal(str(ctx.min_utilization))
-    for cid, currency, used, unused, name, n_regions, region in ctx.cursor.rows(sql, where.params):
+    for cid, currency, used, unused, name, region in ctx.cursor.rows(sql, where.params):
+        pct = _pct_below(used, unused, threshold)
+        if pct is None:
+            continue
         total = used + unused
-        if total <= 0 or unused <= 0:
-            continue
-        pct = used * 100 / total
-        if pct >= threshold:
-            continue
         detail = (
             f"Commitment discount {cid} was {pct:.1f}% used over {_basis(ctx)} (threshold {threshold:g}%): "
             f"{money(unused, currency)} of its {money(total, currency)} commitment cost went unused "
@@ -381,7 +392,7 @@ def evaluate_commitment_utilization(ctx: FocusCheckContext) -> Iterator[Finding]
         )
         yield COMMITMENT_UTILIZATION.finding(
             scope=ctx.scope,
-            region=ctx.region_of(region if n_regions == 1 else None),
+            region=ctx.region_of(region),
             resource_id=cid,
             resource_name=name,
             detail=detail,
@@ -427,12 +438,10 @@ def evaluate_commitment_coverage(ctx: FocusCheckContext) -> Iterator[Finding]:
     """
     threshold = Decimal(str(ctx.min_coverage))
     for provider, service, currency, covered, on_demand, commitments in ctx.cursor.rows(sql, where.params):
+        pct = _pct_below(covered, on_demand, threshold)
+        if pct is None:
+            continue
         total = covered + on_demand
-        if total <= 0 or on_demand <= 0:
-            continue
-        pct = covered * 100 / total
-        if pct >= threshold:
-            continue
         who = f"{provider} {service}".strip()
         detail = (
             f"{who}: commitments ({commitments}) covered {pct:.1f}% of {money(total, currency)} usage "
