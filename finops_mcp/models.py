@@ -58,6 +58,14 @@ BudgetState = Literal["exceeded", "forecast_exceeded", "warning", "ok"]
 
 # A tag key as the clouds allow it (AWS: letters, digits, spaces and _ . : / = + - @; Azure/GCP subsets).
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
+TAG_DIMENSION = "tag:"  # a dimension `tag:<key>` groups by the value of tag <key>
+
+
+def tag_key(dim: str) -> str | None:
+    """The tag key of a `tag:<key>` dimension (possibly empty), None for any other dimension."""
+    return dim[len(TAG_DIMENSION) :] if dim.startswith(TAG_DIMENSION) else None
+
+
 SCOPE_RE = re.compile(rf"^({'|'.join(SCOPE_KINDS)}):[\w.\-:/@ ]{{1,200}}$")
 CHECK_SELECTOR_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){0,3}$")
 CENT = Decimal("0.01")
@@ -224,7 +232,7 @@ class GetCostRequest(_Request):
         for dim in value:
             if dim in BASE_DIMENSIONS:
                 continue
-            if dim.startswith("tag:") and TAG_KEY_RE.match(dim[4:]):
+            if (key := tag_key(dim)) is not None and TAG_KEY_RE.match(key):
                 continue
             raise ValueError(
                 f"{dim!r} is not a dimension; use one of {', '.join(BASE_DIMENSIONS)} or 'tag:<key>' "

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from finops_mcp.models import CostDriver, DriverKind
+from finops_mcp.models import CostDriver, DriverKind, tag_key
 
 ZERO = Decimal(0)
 MAX_DRIVERS = 10
@@ -219,7 +219,7 @@ def deeper_candidates(group_by: Sequence[str]) -> tuple[str, ...]:
     if len(group_by) != 1:
         return ()
     dim = group_by[0]
-    return ("service",) if dim.startswith("tag:") else DEEPER.get(dim, ())
+    return ("service",) if tag_key(dim) is not None else DEEPER.get(dim, ())
 
 
 def level_of(

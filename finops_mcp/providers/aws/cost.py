@@ -34,6 +34,7 @@ from typing import Any
 from finops_mcp import periods
 from finops_mcp.engine.context import CallContext
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.models import tag_key
 from finops_mcp.periods import Span
 from finops_mcp.providers.aws.api import api_call, api_pages
 from finops_mcp.providers.base import CostLine, CostQuery, Filters, ForecastLine
@@ -55,13 +56,12 @@ NO_UNIT = ("", "N/A")
 
 def group_by(dims: Iterable[str]) -> list[dict[str, str]]:
     """CE GroupBy entries for our dimensions, in order."""
-    out: list[dict[str, str]] = []
-    for dim in dims:
-        if dim.startswith("tag:"):
-            out.append({"Type": "TAG", "Key": dim[4:]})
-        else:
-            out.append({"Type": "DIMENSION", "Key": DIMENSIONS[dim]})
-    return out
+    return [
+        {"Type": "TAG", "Key": key}
+        if (key := tag_key(dim)) is not None
+        else {"Type": "DIMENSION", "Key": DIMENSIONS[dim]}
+        for dim in dims
+    ]
 
 
 def expression(filters: Filters, account_id: str) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def build_request(query: CostQuery, account_id: str) -> dict[str, Any]:
 
 def key_value(dim: str, raw: str) -> str:
     """A CE group key as our row value: tags come as `key$value` (untagged: `key$`)."""
-    if dim.startswith("tag:"):
+    if tag_key(dim) is not None:
         _, sep, value = raw.partition("$")
         return value if sep else raw
     if dim == "resource" and raw in ("NoResourceId", "No resource id"):

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from finops_mcp.models import tag_key
 from finops_mcp.money import to_decimal
 from finops_mcp.periods import Span, month_start
 from finops_mcp.providers.base import CostLine, CostQuery, Filters
@@ -80,12 +81,12 @@ def query_filter(filters: Filters, *, accounts: bool = True, extra: Iterable[dic
 
 
 def groupings(group_by: Sequence[str]) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    for dim in group_by:
-        if dim.startswith("tag:"):
-            out.append({"type": "TagKey", "name": dim[4:]})
-        else:
-            out.append({"type": "Dimension", "name": DIMENSIONS[dim]})
+    out = [
+        {"type": "TagKey", "name": key}
+        if (key := tag_key(dim)) is not None
+        else {"type": "Dimension", "name": DIMENSIONS[dim]}
+        for dim in group_by
+    ]
     if len(out) > MAX_GROUPINGS:
         raise ValueError(f"Cost Management allows at most {MAX_GROUPINGS} groupings")
     return out
@@ -225,8 +226,8 @@ def parse_day(value: Any) -> date | None:
 
 def _key_reader(dim: str, cols: Columns) -> Callable[[list[Any]], str]:
     """How to read one requested dimension from a row."""
-    if dim.startswith("tag:"):
-        key = dim[4:].lower()
+    if (name := tag_key(dim)) is not None:
+        key = name.lower()
         ki, vi = cols.require("TagKey"), cols.require("TagValue")
 
         def tag(row: list[Any]) -> str:

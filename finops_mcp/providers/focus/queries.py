@@ -35,6 +35,7 @@ from decimal import Decimal
 
 from finops_mcp.errors import ScopeFailure
 from finops_mcp.forecast import run_rate
+from finops_mcp.models import tag_key
 from finops_mcp.periods import Span, add_months, month_span, month_start
 from finops_mcp.providers.base import CostLine, CostQuery, Filters, ForecastLine
 from finops_mcp.providers.focus.executor import Runner
@@ -63,8 +64,8 @@ def dimension_expr(dim: str) -> tuple[str, Params]:
     column = DIMENSION_COLUMNS.get(dim)
     if column is not None:
         return f"COALESCE({column}, '')", []
-    if dim.startswith("tag:") and dim[4:]:
-        return "COALESCE(tag_value(tags, ?), '')", [dim[4:]]
+    if key := tag_key(dim):
+        return "COALESCE(tag_value(tags, ?), '')", [key]
     raise ScopeFailure(
         "invalid_query",
         f"{dim!r} is not a dimension; use one of {', '.join(DIMENSION_COLUMNS)} or 'tag:<key>'",

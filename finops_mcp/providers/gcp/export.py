@@ -44,6 +44,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.models import tag_key
 from finops_mcp.periods import Span
 from finops_mcp.providers.base import CostLine, CostQuery, Filters
 
@@ -126,49 +127,38 @@ class Dialect:
     labels: str | None  # an ARRAY<STRUCT<key, value>> column
     billed: str  # row amount expressions (FOCUS); the billing exports build theirs from credits
     effective: str
-    service_id: str | None = None
-    project_number: str | None = None
-    sku: str | None = None  # the SKU a row bills (the anomaly drivers' level)
-    usage_amount: str | None = None  # usage quantity and its unit (the drivers' volume / rate split)
-    usage_unit: str | None = None
-    usage_only: str = "cost_type = 'regular'"  # rows that are usage (not tax, adjustment, rounding)
+    service_id: str | None
+    project_number: str | None
+    sku: str | None  # the SKU a row bills (the anomaly drivers' level)
+    usage_amount: str | None  # usage quantity and its unit (the drivers' volume / rate split)
+    usage_unit: str | None
+    usage_only: str  # rows that are usage (not tax, adjustment, rounding)
 
 
-BILLING_DIALECT = Dialect(
-    service="service.description",
-    account="project.id",
-    region="location.region",
-    resource=None,
-    charge_category="cost_type",
-    time="usage_start_time",
-    currency="currency",
-    billing_account="billing_account_id",
-    labels="labels",
-    billed="",
-    effective="",
-    service_id="service.id",
-    project_number="project.number",
-    sku="sku.description",
-    usage_amount="usage.amount",
-    usage_unit="usage.unit",
-)
-FOCUS_DIALECT = Dialect(
-    service="ServiceName",
-    account="SubAccountId",
-    region="RegionId",
-    resource="ResourceId",
-    charge_category="ChargeCategory",
-    time="ChargePeriodStart",
-    currency="BillingCurrency",
-    billing_account="BillingAccountId",
-    labels=None,
-    billed="BilledCost",
-    effective="EffectiveCost",
-    sku="SkuId",
-    usage_amount="ConsumedQuantity",
-    usage_unit="ConsumedUnit",
-    usage_only="ChargeCategory = 'Usage'",
-)
+# Where each field lives in the two export kinds, side by side: (the standard / detailed billing
+# export's column, the FOCUS export's). None: that kind has no such column; "": built elsewhere (the
+# billing exports' row amounts come from cost and credits).
+_COLUMNS: dict[str, tuple[Any, Any]] = {
+    "service": ("service.description", "ServiceName"),
+    "account": ("project.id", "SubAccountId"),
+    "region": ("location.region", "RegionId"),
+    "resource": (None, "ResourceId"),
+    "charge_category": ("cost_type", "ChargeCategory"),
+    "time": ("usage_start_time", "ChargePeriodStart"),
+    "currency": ("currency", "BillingCurrency"),
+    "billing_account": ("billing_account_id", "BillingAccountId"),
+    "labels": ("labels", None),
+    "billed": ("", "BilledCost"),
+    "effective": ("", "EffectiveCost"),
+    "service_id": ("service.id", None),
+    "project_number": ("project.number", None),
+    "sku": ("sku.description", "SkuId"),
+    "usage_amount": ("usage.amount", "ConsumedQuantity"),
+    "usage_unit": ("usage.unit", "ConsumedUnit"),
+    "usage_only": ("cost_type = 'regular'", "ChargeCategory = 'Usage'"),
+}
+BILLING_DIALECT = Dialect(**{name: kinds[0] for name, kinds in _COLUMNS.items()})
+FOCUS_DIALECT = Dialect(**{name: kinds[1] for name, kinds in _COLUMNS.items()})
 
 
 @dataclass(frozen=True)
@@ -340,8 +330,8 @@ class SqlBuilder:
                     f"{self.schema.kind} export",
                 )
             return f"IFNULL({expr}, '')"
-        if dim.startswith("tag:") and dim[4:]:
-            return f"IFNULL({self.label(dim[4:], params)}, '')"
+        if key := tag_key(dim):
+            return f"IFNULL({self.label(key, params)}, '')"
         raise ScopeFailure(
             "invalid_query",
             f"{dim!r} is not a dimension; use service, account, region, resource, charge_category "
