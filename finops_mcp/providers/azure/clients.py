@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from finops_mcp.errors import ScopeFailure
+from finops_mcp.providers.readonly import ReadOnlyViolation, http_read
 from finops_mcp.settings import Settings
 
 # Authority host, ARM endpoint, token scope per FINOPS_AZURE_CLOUD.
@@ -68,28 +68,15 @@ READ_ONLY_POSTS = re.compile(
 )
 
 
-class ReadOnlyViolation(ScopeFailure):
-    """A request that could change something was refused before it was sent."""
-
-    def __init__(self, method: str, path: str) -> None:
-        super().__init__(
-            "forbidden",
-            f"finops-mcp is read-only: refused {method} {path} before sending it "
-            "(only GET, Cost Management query/forecast and Resource Graph query POSTs are allowed)",
-        )
-        self.method = method
-        self.path = path
-
-
 def check_read_only(method: str, url: str) -> None:
     """Raise `ReadOnlyViolation` unless the request only reads."""
-    method = method.upper()
-    path = urlsplit(url).path
-    if method in ("GET", "HEAD"):
-        return
-    if method == "POST" and READ_ONLY_POSTS.search(path):
-        return
-    raise ReadOnlyViolation(method, path)
+    method, path, reads = http_read(method, url, READ_ONLY_POSTS)
+    if not reads:
+        raise ReadOnlyViolation(
+            method,
+            path,
+            "only GET, Cost Management query/forecast and Resource Graph query POSTs are allowed",
+        )
 
 
 def read_only_policy() -> Any:

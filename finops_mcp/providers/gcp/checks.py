@@ -33,6 +33,7 @@ from finops_mcp.providers.gcp.resources import (
     IMAGE_RECOMMENDER,
     INSTANCE_RECOMMENDER,
     MACHINE_TYPE_RECOMMENDER,
+    RECOMMENDERS,
     SQL_IDLE_RECOMMENDER,
     SQL_OVERPROVISIONED_RECOMMENDER,
     Address,
@@ -78,34 +79,15 @@ COMPUTE_NEEDS = {  # inventory kind -> the permission its aggregated / global li
     "snapshots": "compute.snapshots.list",
     "images": "compute.images.list",
 }
-RECOMMENDER_PERMISSION = {
-    INSTANCE_RECOMMENDER: "recommender.computeInstanceIdleResourceRecommendations.list",
-    DISK_RECOMMENDER: "recommender.computeDiskIdleResourceRecommendations.list",
-    ADDRESS_RECOMMENDER: "recommender.computeAddressIdleResourceRecommendations.list",
-    IMAGE_RECOMMENDER: "recommender.computeImageIdleResourceRecommendations.list",
-    MACHINE_TYPE_RECOMMENDER: "recommender.computeInstanceMachineTypeRecommendations.list",
-    SQL_IDLE_RECOMMENDER: "recommender.cloudsqlIdleInstanceRecommendations.list",
-    SQL_OVERPROVISIONED_RECOMMENDER: "recommender.cloudsqlOverprovisionedInstanceRecommendations.list",
-    COMMITMENT_RECOMMENDER: "recommender.usageCommitmentRecommendations.list",
-}
 REGIONS = Param(
     "gcp_recommender_regions",
     "Regions asked for Cloud SQL / committed-use recommendations (empty: the project's Compute regions).",
 )
 
 
-def viewer_role(recommender: str) -> str:
-    """The predefined role that reads a recommender's recommendations."""
-    if ".cloudsql." in recommender:
-        return "roles/recommender.cloudsqlViewer"
-    if recommender == COMMITMENT_RECOMMENDER:
-        return "roles/recommender.projectCudViewer"
-    return "roles/recommender.computeViewer"
-
-
 def _reads(*needs: str) -> tuple[str, ...]:
     """The permissions listing `needs` takes (inventory kinds and recommenders)."""
-    return tuple({**COMPUTE_NEEDS, **RECOMMENDER_PERMISSION}[n] for n in needs)
+    return tuple(COMPUTE_NEEDS[n] if n in COMPUTE_NEEDS else RECOMMENDERS[n].permission for n in needs)
 
 
 # A check over the Compute inventory (its needs, listed with `_reads` of them), priced at list price

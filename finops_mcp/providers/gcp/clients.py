@@ -31,7 +31,6 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import google.auth
 import google.auth.exceptions
@@ -44,6 +43,7 @@ from requests.adapters import HTTPAdapter
 from finops_mcp.engine.context import CallContext
 from finops_mcp.engine.retry import ErrorMap, Translated, TypeTable, by_type, retry_after_from_headers
 from finops_mcp.errors import ScopeFailure
+from finops_mcp.providers.readonly import ReadOnlyViolation, http_read
 from finops_mcp.settings import Settings
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
@@ -52,13 +52,6 @@ T = TypeVar("T")
 # ---------------------------------------------------------------------------------------------
 # read-only guard
 # ---------------------------------------------------------------------------------------------
-
-
-class ReadOnlyViolation(ScopeFailure):
-    """A request that is not a read was about to be sent: refused, nothing left this process."""
-
-    def __init__(self, method: str, path: str, why: str) -> None:
-        super().__init__("forbidden", f"finops-mcp is read-only: refused {method} {path} ({why})")
 
 
 _QUERY_PATH = re.compile(r"/bigquery/v2/projects/[^/]+/(queries|jobs)$")
@@ -82,11 +75,8 @@ def _is_select(statement: Any) -> bool:
 
 def check_request(method: str, url: str, body: bytes | str | None) -> None:
     """Raise `ReadOnlyViolation` unless the request is a read (see the module docstring)."""
-    method = method.upper()
-    path = urlsplit(url).path
-    if method in ("GET", "HEAD"):
-        return
-    if method == "POST" and _CANCEL_PATH.search(path):
+    method, path, reads = http_read(method, url, _CANCEL_PATH)
+    if reads:
         return
     if method != "POST" or not (m := _QUERY_PATH.search(path)):
         raise ReadOnlyViolation(method, path, "only reads and BigQuery SELECT queries are allowed")

@@ -15,7 +15,7 @@ from typing import Any
 from finops_mcp.engine.context import CallContext
 from finops_mcp.providers.gcp.clients import GcpClients, pages
 from finops_mcp.providers.gcp.resources import (
-    TARGET_TYPE,
+    RECOMMENDERS,
     Address,
     Disk,
     Image,
@@ -169,6 +169,7 @@ def list_recommendations(
 ) -> list[Recommendation]:
     client = clients.recommender()
     parent = f"projects/{project}/locations/{location}/recommenders/{recommender}"
+    target_type = RECOMMENDERS[recommender].target
     found = []
 
     def fetch(token: str) -> Any:
@@ -188,7 +189,7 @@ def list_recommendations(
                     recommender=recommender,
                     name=rec.name,
                     description=rec.description,
-                    resource=_target(rec, TARGET_TYPE.get(recommender, "")),
+                    resource=_target(rec, target_type),
                     location=location,
                     monthly_saving=monthly_saving(_money(projection.cost), projection.duration),
                     currency=projection.cost.currency_code or "USD",

@@ -45,9 +45,9 @@ from finops_mcp.providers.base import (
     needs_of,
     run_checks,
 )
-from finops_mcp.providers.gcp.checks import ACCOUNT_WIDE, CHECKS, GcpAuditContext, viewer_role
+from finops_mcp.providers.gcp.checks import ACCOUNT_WIDE, CHECKS, GcpAuditContext
 from finops_mcp.providers.gcp.export import ExportTable, Restriction, SqlBuilder, fold_months, to_decimal
-from finops_mcp.providers.gcp.resources import REGIONAL_RECOMMENDERS, locations_for, region_of
+from finops_mcp.providers.gcp.resources import RECOMMENDERS, REGIONAL_RECOMMENDERS, locations_for, region_of
 from finops_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -329,7 +329,7 @@ class GcpProvider:
                     refused.add(recommender)
                     ctx.note(
                         f"gcp-project:{project}: Recommender refused {recommender} "
-                        f"({type(exc).__name__}); grant {viewer_role(recommender)} and enable "
+                        f"({type(exc).__name__}); grant {RECOMMENDERS[recommender].role} and enable "
                         "recommender.googleapis.com"
                     )
                     break

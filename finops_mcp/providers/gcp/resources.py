@@ -27,20 +27,53 @@ MACHINE_TYPE_RECOMMENDER = "google.compute.instance.MachineTypeRecommender"
 SQL_IDLE_RECOMMENDER = "google.cloudsql.instance.IdleRecommender"
 SQL_OVERPROVISIONED_RECOMMENDER = "google.cloudsql.instance.OverprovisionedRecommender"
 COMMITMENT_RECOMMENDER = "google.compute.commitment.UsageCommitmentRecommender"
-# The resource type each recommender's operations name (to find its target in the operations).
-TARGET_TYPE = {
-    INSTANCE_RECOMMENDER: "Instance",
-    DISK_RECOMMENDER: "Disk",
-    ADDRESS_RECOMMENDER: "Address",
-    IMAGE_RECOMMENDER: "Image",
-    MACHINE_TYPE_RECOMMENDER: "Instance",
-    SQL_IDLE_RECOMMENDER: "Instance",
-    SQL_OVERPROVISIONED_RECOMMENDER: "Instance",
-    COMMITMENT_RECOMMENDER: "Commitment",
-}
-REGIONAL_RECOMMENDERS = frozenset(
-    {SQL_IDLE_RECOMMENDER, SQL_OVERPROVISIONED_RECOMMENDER, COMMITMENT_RECOMMENDER}
+_COMPUTE_VIEWER, _SQL_VIEWER, _CUD_VIEWER = (
+    "roles/recommender.computeViewer",
+    "roles/recommender.cloudsqlViewer",
+    "roles/recommender.projectCudViewer",
 )
+
+
+@dataclass(frozen=True)
+class RecommenderFacts:
+    """What the provider needs to know of one recommender."""
+
+    target: str  # the resource type its operations name (to find its target in the operations)
+    permission: str  # the IAM permission that lists its recommendations
+    role: str  # the predefined role that holds that permission
+    regional: bool = False  # asked per region from configured regions, not per zone of the inventory
+
+
+RECOMMENDERS = {
+    INSTANCE_RECOMMENDER: RecommenderFacts(
+        "Instance", "recommender.computeInstanceIdleResourceRecommendations.list", _COMPUTE_VIEWER
+    ),
+    DISK_RECOMMENDER: RecommenderFacts(
+        "Disk", "recommender.computeDiskIdleResourceRecommendations.list", _COMPUTE_VIEWER
+    ),
+    ADDRESS_RECOMMENDER: RecommenderFacts(
+        "Address", "recommender.computeAddressIdleResourceRecommendations.list", _COMPUTE_VIEWER
+    ),
+    IMAGE_RECOMMENDER: RecommenderFacts(
+        "Image", "recommender.computeImageIdleResourceRecommendations.list", _COMPUTE_VIEWER
+    ),
+    MACHINE_TYPE_RECOMMENDER: RecommenderFacts(
+        "Instance", "recommender.computeInstanceMachineTypeRecommendations.list", _COMPUTE_VIEWER
+    ),
+    SQL_IDLE_RECOMMENDER: RecommenderFacts(
+        "Instance", "recommender.cloudsqlIdleInstanceRecommendations.list", _SQL_VIEWER, regional=True
+    ),
+    SQL_OVERPROVISIONED_RECOMMENDER: RecommenderFacts(
+        "Instance",
+        "recommender.cloudsqlOverprovisionedInstanceRecommendations.list",
+        _SQL_VIEWER,
+        regional=True,
+    ),
+    COMMITMENT_RECOMMENDER: RecommenderFacts(
+        "Commitment", "recommender.usageCommitmentRecommendations.list", _CUD_VIEWER, regional=True
+    ),
+}
+REGIONAL_RECOMMENDERS = frozenset(r for r, facts in RECOMMENDERS.items() if facts.regional)
 MONTH = timedelta(days=30)
 
 
