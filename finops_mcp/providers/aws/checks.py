@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from finops_mcp.models import Finding, Severity
-from finops_mcp.money import HOURS_PER_MONTH
 from finops_mcp.providers.aws import inventory as inv
 from finops_mcp.providers.aws.anomalies import COST_ANOMALY
 from finops_mcp.providers.aws.check_context import HIGH_MONTHLY, AwsCheckContext, hourly, money
@@ -306,7 +305,7 @@ def _previous_generation_finding(
     )
     detail = f"{instance.instance_type} is a previous-generation type; current generation: {target}."
     if old is not None and new is not None:
-        saving = max(Decimal(0), (old - new) * HOURS_PER_MONTH)
+        saving = max(Decimal(0), hourly(old - new))
         detail += (
             f" On-demand {old} vs {new} USD per hour: {money(saving)} less per month{where}, with better "
             "price-performance."
