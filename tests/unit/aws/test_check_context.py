@@ -3,31 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from finops_mcp.models import Finding
-from finops_mcp.providers.aws.check_context import HIGH_MONTHLY, AwsCheckContext
+from finops_mcp.providers.aws.check_context import AwsCheckContext, FindingOptions
+from finops_mcp.providers.aws.checks import UNATTACHED_VOLUME as CHECK  # graded high from 100 USD
 from finops_mcp.providers.aws.inventory import Inventory
-from finops_mcp.providers.base import Check, Ladder
 
-
-def _nothing(ctx: AwsCheckContext) -> Iterator[Finding]:
-    return iter(())
-
-
-CHECK: Check[AwsCheckContext] = Check(
-    id="aws.test.thing",
-    title="A thing",
-    description="A thing to test the builder with.",
-    resource_type="thing",
-    severity="medium",
-    cost_basis="list_price",
-    recommendation="Delete it.",
-    evaluate=_nothing,
-    ladder=Ladder(((HIGH_MONTHLY, "high"),), "medium"),
-)
 CTX = AwsCheckContext(
     inventory=Inventory(account_id="111122223333", region="eu-west-1"),
     now=datetime(2026, 11, 20, tzinfo=timezone.utc),
@@ -36,13 +18,8 @@ CTX = AwsCheckContext(
 
 def test_defaults_come_from_the_context_and_the_check() -> None:
     f = CTX.finding(CHECK, "thing-1", "Idle.", Decimal("150"), tags={"Name": "web", "team": "data"})
-    assert (f.check, f.provider, f.scope, f.region) == (
-        "aws.test.thing",
-        "aws",
-        "aws:111122223333",
-        "eu-west-1",
-    )
-    assert (f.resource_id, f.resource_name, f.resource_type) == ("thing-1", "web", "thing")
+    assert (f.check, f.scope, f.region) == ("aws.ebs.unattached_volume", "aws:111122223333", "eu-west-1")
+    assert (f.resource_id, f.resource_name, f.resource_type) == ("thing-1", "web", "ebs_volume")
     assert (f.currency, f.cost_basis, f.source) == ("USD", "list_price", None)
     assert f.severity == "high" and f.estimated_monthly_cost == Decimal("150")  # graded by the cost ladder
     assert f.tags == {"Name": "web", "team": "data"} and f.detail == "Idle."
@@ -51,19 +28,16 @@ def test_defaults_come_from_the_context_and_the_check() -> None:
 
 
 def test_a_check_overrides_name_region_currency_and_the_rest() -> None:
+    options: FindingOptions = {
+        "region": "us-west-2",
+        "currency": "EUR",
+        "severity": "low",
+        "cost_basis": "recommender",
+        "resource_type": "other_thing",
+        "source": "Cost Explorer",
+    }
     f = CTX.finding(
-        CHECK,
-        "thing-1",
-        "Idle.",
-        Decimal("150"),
-        name="given",
-        tags={"Name": "tagged"},
-        region="us-west-2",
-        currency="EUR",
-        severity="low",
-        cost_basis="recommender",
-        resource_type="other_thing",
-        source="Cost Explorer",
+        CHECK, "thing-1", "Idle.", Decimal("150"), name="given", tags={"Name": "tagged"}, **options
     )
     assert (f.resource_name, f.region, f.currency, f.severity) == ("given", "us-west-2", "EUR", "low")
     assert (f.cost_basis, f.resource_type, f.source) == ("recommender", "other_thing", "Cost Explorer")
