@@ -1,5 +1,8 @@
-"""The `aws.*` audit checks: each a `Check` over an `AwsCheckContext` (one account x region
-inventory), priced from the dated list-price table in `prices` (`cost_basis: list_price`).
+"""The `aws.*` checks over the inventory (instances, volumes, snapshots, addresses, log groups,
+tags): each a `Check` over an `AwsCheckContext` (see `check_context`), priced from the dated
+list-price table in `prices` (`cost_basis: list_price`). `CHECKS` lists every regional `aws.*`
+check: these, the idle-resource ones (`idle_checks`) and AWS's own recommendations
+(`native_checks`).
 
 Overlaps are avoided so `estimated_monthly_waste` does not count a dollar twice: the gp2 check
 leaves out unattached volumes and volumes of stopped instances (their whole cost is already a
@@ -9,30 +12,22 @@ finding), and the previous-generation check only looks at running instances.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from finops_mcp.models import CostBasis, Finding, Severity
-from finops_mcp.money import HOURS_PER_MONTH
-from finops_mcp.money import money as _money
+from finops_mcp.models import Finding, Severity
 from finops_mcp.providers.aws import inventory as inv
 from finops_mcp.providers.aws.anomalies import COST_ANOMALY
-from finops_mcp.providers.aws.commitments import Commitments
-from finops_mcp.providers.aws.inventory import Instance, Inventory, Snapshot, Volume
+from finops_mcp.providers.aws.check_context import HIGH_MONTHLY, AwsCheckContext, hourly, money
+from finops_mcp.providers.aws.idle_checks import IDLE_DATABASE, IDLE_LOAD_BALANCER, IDLE_NAT_GATEWAY
+from finops_mcp.providers.aws.inventory import Instance, Snapshot, Volume
 from finops_mcp.providers.aws.native_checks import NATIVE_CHECKS
-from finops_mcp.providers.aws.optimization import RightsizingAnswer
 from finops_mcp.providers.aws.prices import (
-    CURRENCY,
     LOGS_GB_MONTH,
     PRICE_TABLE_VERSION,
-    RDS_INSTANCE_HOUR_US_EAST_1,
-    RDS_STORAGE_GB_MONTH,
     RegionPrices,
     current_generation_for,
     instance_hour,
-    prices_for,
 )
 from finops_mcp.providers.base import Check, Ladder, Param
 
@@ -40,42 +35,6 @@ GIB = Decimal(1024**3)
 GP2_MAX_IOPS = 16000
 GP3_FREE_IOPS = 3000
 RUNNING = ("pending", "running")
-HIGH_MONTHLY = Decimal(100)
-ELB_PERMISSIONS = (
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:DescribeTags",
-)
-
-
-@dataclass(frozen=True)
-class AwsCheckContext:
-    """What an AWS check evaluates: one account x region inventory, and the audit settings."""
-
-    inventory: Inventory
-    now: datetime
-    required_tags: tuple[str, ...] = ()
-    snapshot_max_age_days: int = 90
-    rightsizing: RightsizingAnswer | None = None  # aws.rightsizing.*: the unit's recommendations
-    commitments: Commitments | None = None  # aws.commitment.*: the account's (account-wide unit only)
-    min_utilization: float = 90.0
-    min_coverage: float = 80.0
-
-    @property
-    def scope(self) -> str:
-        return f"aws:{self.inventory.account_id}"
-
-    @property
-    def prices(self) -> RegionPrices:
-        return prices_for(self.inventory.region)
-
-    def days_since(self, when: datetime | None) -> int | None:
-        return None if when is None else max(0, (self.now - when).days)
-
-
-def money(value: Decimal) -> str:
-    return _money(value, CURRENCY)
 
 
 def volume_monthly(volume: Volume, prices: RegionPrices) -> Decimal:
@@ -105,42 +64,6 @@ def snapshot_monthly(snapshot: Snapshot, prices: RegionPrices) -> Decimal:
     return snapshot_gb(snapshot)[0] * rate
 
 
-def hourly(rate: Decimal) -> Decimal:
-    return rate * HOURS_PER_MONTH
-
-
-def _finding(
-    check: Check[Any],
-    ctx: AwsCheckContext,
-    resource_id: str,
-    detail: str,
-    cost: Decimal,
-    *,
-    severity: Severity | None = None,
-    name: str | None = None,
-    tags: Mapping[str, str] | None = None,
-    basis: CostBasis | None = None,
-    resource_type: str | None = None,
-) -> Finding:
-    return check.finding(
-        scope=ctx.scope,
-        region=ctx.inventory.region,
-        resource_id=resource_id,
-        resource_type=resource_type,
-        resource_name=name if name is not None else (tags or {}).get("Name"),
-        detail=detail,
-        cost=cost,
-        cost_basis=basis,
-        currency=CURRENCY,
-        severity=severity,
-        tags=tags,
-    )
-
-
-def _price_note(ctx: AwsCheckContext) -> str:
-    return f" Priced at the {ctx.prices.basis()}."
-
-
 # ------------------------------------------------------------------------ aws.ec2.stopped_instance
 
 
@@ -164,12 +87,11 @@ def evaluate_stopped_instance(ctx: AwsCheckContext) -> Iterator[Finding]:
             keeps += f" and {len(ips)} Elastic IP(s)"
         detail = (
             f"{instance.instance_type} instance stopped {since}: no compute charge, but it still pays for "
-            f"{keeps}: {money(cost)} per month." + _price_note(ctx)
+            f"{keeps}: {money(cost)} per month." + ctx.price_note()
         )
         severity = STOPPED_LADDER.grade(days) if days is not None else STOPPED_INSTANCE.severity
-        yield _finding(
+        yield ctx.finding(
             STOPPED_INSTANCE,
-            ctx,
             instance.id,
             detail,
             cost,
@@ -210,9 +132,9 @@ def evaluate_unattached_volume(ctx: AwsCheckContext) -> Iterator[Finding]:
         created = f", created {volume.created:%Y-%m-%d} ({age} days ago)" if volume.created else ""
         detail = (
             f"{volume.volume_type} volume of {volume.size_gb} GiB attached to no instance{created}: "
-            f"{money(cost)} per month." + _price_note(ctx)
+            f"{money(cost)} per month." + ctx.price_note()
         )
-        yield _finding(UNATTACHED_VOLUME, ctx, volume.id, detail, cost, tags=volume.tags)
+        yield ctx.finding(UNATTACHED_VOLUME, volume.id, detail, cost, tags=volume.tags)
 
 
 UNATTACHED_VOLUME: Check[AwsCheckContext] = Check(
@@ -241,9 +163,9 @@ def evaluate_unassociated_eip(ctx: AwsCheckContext) -> Iterator[Finding]:
             continue
         detail = (
             f"Elastic IP {address.public_ip} is associated with nothing; every public IPv4 address is billed "
-            f"{ctx.prices.public_ipv4_hour} USD per hour: {money(cost)} per month." + _price_note(ctx)
+            f"{ctx.prices.public_ipv4_hour} USD per hour: {money(cost)} per month." + ctx.price_note()
         )
-        yield _finding(UNASSOCIATED_EIP, ctx, address.id, detail, cost, tags=address.tags)
+        yield ctx.finding(UNASSOCIATED_EIP, address.id, detail, cost, tags=address.tags)
 
 
 UNASSOCIATED_EIP: Check[AwsCheckContext] = Check(
@@ -284,10 +206,10 @@ def evaluate_old_snapshot(ctx: AwsCheckContext) -> Iterator[Finding]:
         )
         detail = (
             f"Snapshot {age} days old (threshold {ctx.snapshot_max_age_days}), {size}, "
-            f"{snapshot.storage_tier} tier; {source}: about {money(cost)} per month." + _price_note(ctx)
+            f"{snapshot.storage_tier} tier; {source}: about {money(cost)} per month." + ctx.price_note()
         )
         severity: Severity = "medium" if gone else "low"  # an orphan is worth a closer look
-        yield _finding(OLD_SNAPSHOT, ctx, snapshot.id, detail, cost, severity=severity, tags=snapshot.tags)
+        yield ctx.finding(OLD_SNAPSHOT, snapshot.id, detail, cost, severity=severity, tags=snapshot.tags)
 
 
 OLD_SNAPSHOT: Check[AwsCheckContext] = Check(
@@ -338,9 +260,9 @@ def evaluate_gp2_volume(ctx: AwsCheckContext) -> Iterator[Finding]:
         detail = (
             f"gp2 volume of {volume.size_gb} GiB: the same size as gp3{iops} costs {money(saving)} less per "
             "month (gp3's 125 MiB/s baseline throughput may need raising for throughput-bound workloads)."
-            + _price_note(ctx)
+            + ctx.price_note()
         )
-        yield _finding(GP2_VOLUME, ctx, volume.id, detail, saving, tags=volume.tags)
+        yield ctx.finding(GP2_VOLUME, volume.id, detail, saving, tags=volume.tags)
 
 
 GP2_VOLUME: Check[AwsCheckContext] = Check(
@@ -383,24 +305,23 @@ def _previous_generation_finding(
     )
     detail = f"{instance.instance_type} is a previous-generation type; current generation: {target}."
     if old is not None and new is not None:
-        saving = max(Decimal(0), (old - new) * HOURS_PER_MONTH)
+        saving = max(Decimal(0), hourly(old - new))
         detail += (
             f" On-demand {old} vs {new} USD per hour: {money(saving)} less per month{where}, with better "
             "price-performance."
         )
-        return _finding(
-            PREVIOUS_GENERATION, ctx, instance.id, detail, saving, name=instance.name, tags=instance.tags
+        return ctx.finding(
+            PREVIOUS_GENERATION, instance.id, detail, saving, name=instance.name, tags=instance.tags
         )
     detail += " No list price in the table for this pair: saving not estimated."
-    return _finding(
+    return ctx.finding(
         PREVIOUS_GENERATION,
-        ctx,
         instance.id,
         detail,
         Decimal(0),
         name=instance.name,
         tags=instance.tags,
-        basis="unknown",
+        cost_basis="unknown",
     )
 
 
@@ -420,122 +341,6 @@ PREVIOUS_GENERATION: Check[AwsCheckContext] = Check(
 )
 
 
-# ------------------------------------------------------------------------ aws.elb.idle_load_balancer
-
-
-def evaluate_idle_load_balancer(ctx: AwsCheckContext) -> Iterator[Finding]:
-    for lb in ctx.inventory.load_balancers:
-        if lb.registered_targets:
-            continue
-        rate = ctx.prices.load_balancer_hour.get(lb.kind, ctx.prices.load_balancer_hour["application"])
-        cost = hourly(rate)
-        detail = (
-            f"{lb.kind} load balancer {lb.name!r} has no registered targets; its hourly charge alone is "
-            f"{rate} USD: {money(cost)} per month." + _price_note(ctx)
-        )
-        yield _finding(IDLE_LOAD_BALANCER, ctx, lb.id, detail, cost, name=lb.name, tags=lb.tags)
-
-
-IDLE_LOAD_BALANCER: Check[AwsCheckContext] = Check(
-    id="aws.elb.idle_load_balancer",
-    title="Load balancer without targets",
-    description="Application, network and gateway load balancers whose target groups hold no registered "
-    "target (or that have none), and classic load balancers with no instance.",
-    resource_type="load_balancer",
-    severity="medium",
-    cost_basis="list_price",
-    recommendation="Delete it if nothing routes through it any more (check DNS records pointing at it "
-    "first).",
-    evaluate=evaluate_idle_load_balancer,
-    needs=frozenset({inv.LOAD_BALANCERS}),
-    permissions=ELB_PERMISSIONS,
-)
-
-
-# ------------------------------------------------------------------------ aws.ec2.idle_nat_gateway
-
-
-def evaluate_idle_nat_gateway(ctx: AwsCheckContext) -> Iterator[Finding]:
-    cost = hourly(ctx.prices.nat_gateway_hour)
-    for nat in ctx.inventory.nat_gateways:
-        if nat.state != "available" or nat.bytes_14d is None or nat.bytes_14d > 0:
-            continue
-        age = ctx.days_since(nat.created)
-        observed = inv.NAT_WINDOW_DAYS if age is None else min(inv.NAT_WINDOW_DAYS, age)
-        young = age is not None and age < inv.NAT_WINDOW_DAYS
-        window = f"in the {age} days since it was created" if young else f"in the last {observed} days"
-        detail = (
-            f"NAT gateway moved no bytes {window} (CloudWatch {' + '.join(inv.NAT_METRICS)}); its hourly "
-            f"charge is {ctx.prices.nat_gateway_hour} USD: {money(cost)} per month." + _price_note(ctx)
-        )
-        severity: Severity = "low" if young else "medium"
-        yield _finding(IDLE_NAT_GATEWAY, ctx, nat.id, detail, cost, severity=severity, tags=nat.tags)
-
-
-IDLE_NAT_GATEWAY: Check[AwsCheckContext] = Check(
-    id="aws.ec2.idle_nat_gateway",
-    title="Idle NAT gateway",
-    description="Available NAT gateways with no traffic over the last 14 days (CloudWatch "
-    "BytesOutToDestination + BytesInFromDestination); low severity when younger than 14 days.",
-    resource_type="nat_gateway",
-    severity="medium",
-    cost_basis="list_price",
-    recommendation="Delete it (and release its Elastic IP) if no private subnet routes through it; "
-    "consider VPC endpoints for AWS-service traffic.",
-    evaluate=evaluate_idle_nat_gateway,
-    needs=frozenset({inv.NAT_GATEWAYS}),
-    permissions=("ec2:DescribeNatGateways", "cloudwatch:GetMetricData"),
-)
-
-
-# ------------------------------------------------------------------------ aws.rds.idle_instance
-
-
-def evaluate_idle_database(ctx: AwsCheckContext) -> Iterator[Finding]:
-    for db in ctx.inventory.databases:
-        if db.status != "available" or db.max_connections_14d is None or db.max_connections_14d > 0:
-            continue
-        age = ctx.days_since(db.created)
-        if age is not None and age < inv.RDS_WINDOW_DAYS:
-            continue  # too young to call idle
-        rate = RDS_INSTANCE_HOUR_US_EAST_1.get(db.instance_class)
-        storage = RDS_STORAGE_GB_MONTH * db.storage_gb * (2 if db.multi_az else 1)
-        compute = hourly(rate) * (2 if db.multi_az else 1) if rate is not None else None
-        cost = storage + (compute or Decimal(0))
-        priced = (
-            f"{db.instance_class} {'Multi-AZ ' if db.multi_az else ''}at {rate} USD per hour plus "
-            f"{db.storage_gb} GB of storage: {money(cost)} per month (MySQL/PostgreSQL us-east-1 list "
-            f"prices, table {PRICE_TABLE_VERSION})"
-            if compute is not None
-            else f"{db.storage_gb} GB of storage: {money(cost)} per month; {db.instance_class} is not in "
-            "the price table, its instance hours are not counted"
-        )
-        detail = (
-            f"{db.engine} DB instance {db.id!r} had no connection in the last {inv.RDS_WINDOW_DAYS} days "
-            f"(CloudWatch DatabaseConnections, daily maximum 0): {priced}."
-        )
-        yield _finding(IDLE_DATABASE, ctx, db.arn, detail, cost, name=db.id, tags=db.tags, basis="list_price")
-
-
-IDLE_DATABASE: Check[AwsCheckContext] = Check(
-    id="aws.rds.idle_instance",
-    title="Idle RDS DB instance",
-    description="Available RDS DB instances older than 14 days with no connection over the last 14 days "
-    "(CloudWatch DatabaseConnections daily maximum, every instance of the region in one batched "
-    "GetMetricData request); instances without datapoints are not judged. Priced at the instance-hour "
-    "list price (Multi-AZ twice) plus General Purpose storage.",
-    resource_type="rds_instance",
-    severity="medium",
-    cost_basis="list_price",
-    recommendation="Take a final snapshot and delete it, or stop it (RDS restarts a stopped instance after "
-    "7 days) while you find its owner.",
-    evaluate=evaluate_idle_database,
-    ladder=Ladder(((HIGH_MONTHLY, "high"),), "medium"),
-    needs=frozenset({inv.DATABASES}),
-    permissions=("rds:DescribeDBInstances", "cloudwatch:GetMetricData"),
-)
-
-
 # ------------------------------------------------------------------------ aws.logs.no_retention
 
 
@@ -552,7 +357,7 @@ def evaluate_log_group_without_retention(ctx: AwsCheckContext) -> Iterator[Findi
             f"{money(cost)} per month at {LOGS_GB_MONTH} USD per GB-month, and grows with every event "
             f"(list price {PRICE_TABLE_VERSION}, us-east-1)."
         )
-        yield _finding(LOG_GROUP_RETENTION, ctx, group.arn or group.name, detail, cost, name=group.name)
+        yield ctx.finding(LOG_GROUP_RETENTION, group.arn or group.name, detail, cost, name=group.name)
 
 
 LOG_GROUP_RETENTION: Check[AwsCheckContext] = Check(
@@ -617,15 +422,14 @@ def evaluate_missing_required_tags(ctx: AwsCheckContext) -> Iterator[Finding]:
             else " No list price in the table for it."
         )
         detail = f"{rtype} lacks required tag(s) {', '.join(missing)}." + priced
-        yield _finding(
+        yield ctx.finding(
             MISSING_REQUIRED_TAGS,
-            ctx,
             rid,
             detail,
             price if price is not None else Decimal(0),
             name=name,
             tags=tags,
-            basis="list_price" if price is not None else "unknown",
+            cost_basis="list_price" if price is not None else "unknown",
             resource_type=rtype,
         )
 
@@ -651,7 +455,7 @@ MISSING_REQUIRED_TAGS: Check[AwsCheckContext] = Check(
         "ec2:DescribeSnapshots",
         "ec2:DescribeNatGateways",
         "cloudwatch:GetMetricData",
-        *ELB_PERMISSIONS,
+        *inv.ELB_PERMISSIONS,
     ),
 )
 

@@ -27,6 +27,13 @@ NAT_METRICS = ("BytesOutToDestination", "BytesInFromDestination")
 TAG_BATCH = 20  # DescribeTags: at most 20 load balancers per call
 METRIC_BATCH = 500  # GetMetricData: at most 500 metric queries per request
 PAGE_SIZE = {"ec2": 500, "elb": 400, "logs": 50}  # MaxResults / PageSize / limit (tests make them small)
+# What listing the load balancers (with their targets and tags) calls
+ELB_PERMISSIONS = (
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
+)
 
 RDS_WINDOW_DAYS = 14
 INSTANCES, VOLUMES, ADDRESSES, SNAPSHOTS, IMAGES, NAT_GATEWAYS, LOAD_BALANCERS, LOG_GROUPS, DATABASES = (

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from finops_mcp.models import CheckCategory, CostBasis, Finding
 from finops_mcp.money import money
 from finops_mcp.providers.aws import optimization as opt
+from finops_mcp.providers.aws.check_context import AwsCheckContext
 from finops_mcp.providers.aws.commitments import Purchase, Utilization
 from finops_mcp.providers.aws.optimization import Rightsizing
 from finops_mcp.providers.base import Check, Param, native_check
-
-if TYPE_CHECKING:
-    from finops_mcp.providers.aws.checks import AwsCheckContext
 
 HUB_PERMISSION = "cost-optimization-hub:ListRecommendations"
 CO_PERMISSIONS = {
@@ -88,16 +85,14 @@ def _rightsizing_check(
         for rec in answer.recommendations:
             if route(rec) != check_id:
                 continue
-            yield check.finding(
-                scope=ctx.scope,
-                region=ctx.inventory.region,
-                resource_id=rec.resource_id or rec.recommendation_id,
-                resource_type=None if name != "other" else rec.resource_type,
-                resource_name=rec.tags.get("Name"),
-                detail=_detail(rec),
-                cost=rec.monthly_saving,
-                currency=rec.currency,
+            yield ctx.finding(
+                check,
+                rec.resource_id or rec.recommendation_id,
+                _detail(rec),
+                rec.monthly_saving,
                 tags=rec.tags,
+                resource_type=None if name != "other" else rec.resource_type,
+                currency=rec.currency,
                 source=rec.source,
             )
 
@@ -186,22 +181,22 @@ def _scope_window(ctx: AwsCheckContext) -> str:
 def _utilization_finding(
     check: Check[AwsCheckContext], ctx: AwsCheckContext, use: Utilization, api: str
 ) -> Finding:
+    source = f"{opt.CE_SOURCE} {api}"
     detail = (
         f"{use.name or use.resource_id}{f' ({use.detail})' if use.detail else ''} was "
         f"{use.utilization_pct:.1f}% used over {_scope_window(ctx)} (threshold {ctx.min_utilization:g}%): "
         f"{money(use.unused_cost, 'USD')} of its {money(use.total_cost, 'USD')} commitment paid for "
-        f"nothing ({opt.CE_SOURCE} {api})."
+        f"nothing ({source})."
     )
-    return check.finding(
-        scope=ctx.scope,
+    return ctx.finding(
+        check,
+        use.resource_id,
+        detail,
+        use.unused_cost,
+        name=use.name,
         region=use.region,
-        resource_id=use.resource_id,
-        resource_name=use.name,
-        detail=detail,
-        cost=use.unused_cost,
-        currency="USD",
         severity="high" if use.utilization_pct < 50 else None,
-        source=f"{opt.CE_SOURCE} {api}",
+        source=source,
     )
 
 
@@ -286,14 +281,8 @@ def evaluate_sp_coverage(ctx: AwsCheckContext) -> Iterator[Finding]:
         "commitment could cover, not the saving: see "
         "aws.commitment.savings_plans_purchase for AWS's estimate."
     )
-    yield SP_COVERAGE.finding(
-        scope=ctx.scope,
-        resource_id=f"savings-plans-coverage:{ctx.inventory.account_id}",
-        detail=detail,
-        cost=cov.on_demand_cost,
-        currency="USD",
-        severity="low",
-    )
+    resource_id = f"savings-plans-coverage:{ctx.inventory.account_id}"
+    yield ctx.finding(SP_COVERAGE, resource_id, detail, cov.on_demand_cost, region=None, severity="low")
 
 
 SP_COVERAGE = _commitment_check(
@@ -322,12 +311,12 @@ def _purchase_findings(
             f"Buy {p.what}: saves ~{money(p.monthly_saving, p.currency)} per month{pct}{upfront}, per "
             f"{source} over the last 30 days of usage."
         )
-        yield check.finding(
-            scope=ctx.scope,
+        yield ctx.finding(
+            check,
+            p.resource_id,
+            detail,
+            p.monthly_saving,
             region=p.region,
-            resource_id=p.resource_id,
-            detail=detail,
-            cost=p.monthly_saving,
             currency=p.currency,
             source=source,
         )

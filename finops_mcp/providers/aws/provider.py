@@ -18,7 +18,8 @@ from finops_mcp.engine.context import CallContext, Cancelled
 from finops_mcp.errors import ScopeFailure, redact
 from finops_mcp.models import ErrorCode
 from finops_mcp.providers.aws import errors
-from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS, AwsCheckContext
+from finops_mcp.providers.aws.check_context import AwsCheckContext
+from finops_mcp.providers.aws.checks import ACCOUNT_WIDE, CHECKS
 from finops_mcp.providers.aws.native_checks import FALLBACK_CHECKS
 from finops_mcp.providers.aws.prices import PRICE_TABLE_SOURCE
 from finops_mcp.providers.base import AuditResult, AuditUnit, Scope, checks_of, needs_of, run_checks

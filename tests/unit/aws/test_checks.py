@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 
 from finops_mcp.providers.aws import checks as c
+from finops_mcp.providers.aws import idle_checks as idle
+from finops_mcp.providers.aws.check_context import AwsCheckContext
 from finops_mcp.providers.aws.inventory import (
     Address,
     Instance,
@@ -30,10 +32,10 @@ def ago(days: int) -> datetime:
 
 
 def run(
-    check: c.Check[c.AwsCheckContext], region: str = "us-east-1", **inventory: object
+    check: c.Check[AwsCheckContext], region: str = "us-east-1", **inventory: object
 ) -> dict[str, c.Finding]:
     inv = Inventory(account_id="111122223333", region=region, **inventory)  # type: ignore[arg-type]
-    ctx = c.AwsCheckContext(inventory=inv, now=NOW, required_tags=("team",), snapshot_max_age_days=90)
+    ctx = AwsCheckContext(inventory=inv, now=NOW, required_tags=("team",), snapshot_max_age_days=90)
     found = {f.resource_id: f for f in check.evaluate(ctx)}
     for f in found.values():
         assert f.check == check.id and f.scope == "aws:111122223333" and f.region == region
@@ -171,7 +173,7 @@ def test_idle_load_balancer_has_no_registered_targets() -> None:
         LoadBalancer("arn:alb-busy", "alb-busy", "application", ago(30), 3),
         LoadBalancer("clb-busy", "clb-busy", "classic", ago(30), 1),
     ]
-    found = run(c.IDLE_LOAD_BALANCER, load_balancers=lbs)
+    found = run(idle.IDLE_LOAD_BALANCER, load_balancers=lbs)
     assert set(found) == {"arn:alb-idle", "clb-idle"}
     assert found["arn:alb-idle"].estimated_monthly_cost == Decimal("0.0225") * 730
     assert found["clb-idle"].estimated_monthly_cost == Decimal("0.025") * 730
@@ -185,7 +187,7 @@ def test_idle_nat_gateway_without_traffic() -> None:
         NatGateway("nat-deleted", "deleted", ago(60), None),
         NatGateway("nat-unmeasured", "available", ago(60), None),
     ]
-    found = run(c.IDLE_NAT_GATEWAY, region="ap-south-1", nat_gateways=nats)
+    found = run(idle.IDLE_NAT_GATEWAY, region="ap-south-1", nat_gateways=nats)
     assert set(found) == {"nat-idle", "nat-new"}
     assert found["nat-idle"].severity == "medium" and found["nat-new"].severity == "low"
     assert found["nat-idle"].estimated_monthly_cost == Decimal("0.045") * 730
@@ -224,7 +226,7 @@ def test_missing_required_tags_over_every_resource_kind() -> None:
 
 def test_missing_required_tags_does_nothing_without_required_tags() -> None:
     inv = Inventory(account_id="1", region="us-east-1", instances=[Instance("i-1", "t3.micro", "running")])
-    assert list(c.MISSING_REQUIRED_TAGS.evaluate(c.AwsCheckContext(inventory=inv, now=NOW))) == []
+    assert list(c.MISSING_REQUIRED_TAGS.evaluate(AwsCheckContext(inventory=inv, now=NOW))) == []
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"])
