@@ -40,7 +40,7 @@ from typing import Any, Generic, TypeVar
 from finops_mcp.models import CostDriver, Finding
 from finops_mcp.money import money
 from finops_mcp.periods import Span, add_months
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check, Ladder, Param, inventory_check
 from finops_mcp.reports import drivers
 
 ZERO = Decimal(0)
@@ -254,20 +254,20 @@ def daily_anomaly_check(
 ) -> Check[Any]:
     """The declaration every detector-based anomaly check shares (category, ladder, price basis,
     the FINOPS_SPIKE_MIN_DAILY_COST threshold)."""
-    return Check(
-        id=id,
-        title=title,
-        description=description,
-        resource_type="service",
-        severity="medium",
-        cost_basis="billed_last_30_days",
-        recommendation=recommendation,
-        evaluate=evaluate,
-        category="anomaly",
+    return inventory_check(
+        id,
+        title,
+        description,
+        "service",
+        "medium",
+        recommendation,
+        evaluate,
+        needs,
+        permissions,
+        basis="billed_last_30_days",
         ladder=LADDER,
-        needs=needs,
+        category="anomaly",
         params=(MIN_EXCESS,),
-        permissions=permissions,
     )
 
 
