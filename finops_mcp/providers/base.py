@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from finops_mcp.engine.context import CallContext
 from finops_mcp.models import CheckCategory, CostBasis, CostFilters, ErrorCode, Finding, Severity
@@ -178,6 +178,16 @@ class Param:
 
         info = Settings.model_fields[self.setting]
         return info.get_default(call_default_factory=True)
+
+
+class FindingOptions(TypedDict, total=False):
+    """The keywords of `Check.finding` a provider context's `finding` passes through unchanged
+    (each provider's context fills in the scope, region and currency its own way)."""
+
+    severity: Severity | None
+    cost_basis: CostBasis | None
+    resource_type: str | None
+    source: str | None
 
 
 @dataclass(frozen=True)

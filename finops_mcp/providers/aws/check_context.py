@@ -13,16 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
-from finops_mcp.models import CostBasis, Finding, Severity
+from finops_mcp.models import Finding
 from finops_mcp.money import HOURS_PER_MONTH
 from finops_mcp.money import money as _money
 from finops_mcp.providers.aws.commitments import Commitments
 from finops_mcp.providers.aws.inventory import Inventory
 from finops_mcp.providers.aws.optimization import RightsizingAnswer
 from finops_mcp.providers.aws.prices import CURRENCY, RegionPrices, prices_for
-from finops_mcp.providers.base import Check
+from finops_mcp.providers.base import Check, FindingOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -30,15 +30,11 @@ if TYPE_CHECKING:
 HIGH_MONTHLY = Decimal(100)
 
 
-class FindingOptions(TypedDict, total=False):
-    """The keywords of `Check.finding` a check may set beyond the context's defaults."""
+class AwsFindingOptions(FindingOptions, total=False):
+    """The keywords of `Check.finding` an AWS check may set beyond the context's defaults."""
 
     region: str | None  # default: the unit's region (None: account-wide)
     currency: str  # default: USD
-    severity: Severity | None
-    cost_basis: CostBasis | None
-    resource_type: str | None
-    source: str | None
 
 
 @dataclass(frozen=True)
@@ -77,11 +73,11 @@ class AwsCheckContext:
         *,
         name: str | None = None,
         tags: Mapping[str, str] | None = None,
-        **options: Unpack[FindingOptions],
+        **options: Unpack[AwsFindingOptions],
     ) -> Finding:
         """`check.finding` in this account's scope, in the unit's region and in USD unless
         `options` say otherwise; the resource name defaults to its `Name` tag."""
-        defaults: FindingOptions = {"region": self.inventory.region, "currency": CURRENCY}
+        defaults: AwsFindingOptions = {"region": self.inventory.region, "currency": CURRENCY}
         return check.finding(
             scope=self.scope,
             resource_id=resource_id,

@@ -17,16 +17,16 @@ global savings plan's unused rows) are only seen when no region is requested.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from finops_mcp.models import Finding
+from finops_mcp.models import Finding, Severity
 from finops_mcp.money import money
 from finops_mcp.periods import Span
-from finops_mcp.providers.base import Check, Ladder, Param
+from finops_mcp.providers.base import Check, FindingOptions, Ladder, Param
 from finops_mcp.providers.focus.executor import Runner
 from finops_mcp.providers.focus.loader import TABLE, tags_of
 from finops_mcp.providers.focus.queries import (
@@ -37,6 +37,9 @@ from finops_mcp.providers.focus.queries import (
     ZERO,
     Where,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 WINDOW_DAYS = 30
 
@@ -83,6 +86,33 @@ class FocusCheckContext:
         if len(self.regions) == 1:
             return self.regions[0]
         return row_region or None
+
+    def finding(
+        self,
+        check: Check[Any],
+        resource_id: str,
+        detail: str,
+        cost: Decimal,
+        currency: str,
+        *,
+        region: str | None = None,
+        name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        **options: Unpack[FindingOptions],
+    ) -> Finding:
+        """`check.finding` in this dataset's scope, in the audited region, else in `region` (the
+        grouped row's only region, `ONE_REGION`)."""
+        return check.finding(
+            scope=self.scope,
+            region=self.region_of(region),
+            resource_id=resource_id,
+            resource_name=name,
+            detail=detail,
+            cost=cost,
+            currency=currency,
+            tags=tags,
+            **options,
+        )
 
 
 # A grouped row's region: the one its rows share, else NULL (the finding names no region).
@@ -142,16 +172,16 @@ def evaluate_untagged_cost(ctx: FocusCheckContext) -> Iterator[Finding]:
             f"Missing required tag(s) {', '.join(missing)}: {what} cost {money(cost, currency)} "
             f"(effective cost, {_basis(ctx)})."
         )
-        yield UNTAGGED_COST.finding(
-            scope=ctx.scope,
-            region=ctx.region_of(region),
-            resource_id=key,
-            resource_type="service" if no_id else (rtype or "resource"),
-            resource_name=None if no_id else name,
-            detail=detail,
-            cost=monthly,
-            currency=currency,
+        yield ctx.finding(
+            UNTAGGED_COST,
+            key,
+            detail,
+            monthly,
+            currency,
+            region=region,
+            name=None if no_id else name,
             tags=_tags(tags),
+            resource_type="service" if no_id else (rtype or "resource"),
         )
 
 
@@ -254,14 +284,13 @@ def _spike_finding(
     else:
         estimate = sum((s.excess for s in spikes), ZERO)
         detail += f" Ended by {ctx.window.end}: estimate = the total excess over the spike days."
-    return COST_SPIKE.finding(
-        scope=ctx.scope,
-        region=ctx.region_of(None),
-        resource_id=service or "(no service)",
-        resource_name=label,
-        detail=detail,
-        cost=estimate,
-        currency=currency,
+    return ctx.finding(
+        COST_SPIKE,
+        service or "(no service)",
+        detail,
+        estimate,
+        currency,
+        name=label,
         severity=SPIKE_LADDER.grade(worst.excess),
     )
 
@@ -317,15 +346,9 @@ def evaluate_unused_commitment(ctx: FocusCheckContext) -> Iterator[Finding]:
             f"{_basis(ctx)}; unused on {days} day(s)), {share * 100:.0f}% of its "
             f"{money(total, currency)} commitment cost in the window."
         )
-        yield UNUSED_COMMITMENT.finding(
-            scope=ctx.scope,
-            region=ctx.region_of(region),
-            resource_id=cid,
-            resource_name=name,
-            detail=detail,
-            cost=monthly,
-            currency=currency,
-            severity=UNUSED_LADDER.grade(share),
+        severity = UNUSED_LADDER.grade(share)
+        yield ctx.finding(
+            UNUSED_COMMITMENT, cid, detail, monthly, currency, region=region, name=name, severity=severity
         )
 
 
@@ -390,15 +413,17 @@ def evaluate_commitment_utilization(ctx: FocusCheckContext) -> Iterator[Finding]
             f"({FOCUS_SOURCE}; effective cost). That money is counted once, as waste, by "
             "focus.unused_commitment."
         )
-        yield COMMITMENT_UTILIZATION.finding(
-            scope=ctx.scope,
-            region=ctx.region_of(region),
-            resource_id=cid,
-            resource_name=name,
-            detail=detail,
-            cost=unused * ctx.month_factor,
-            currency=currency,
-            severity="high" if pct < 50 else None,
+        monthly = unused * ctx.month_factor
+        severity: Severity | None = "high" if pct < 50 else None
+        yield ctx.finding(
+            COMMITMENT_UTILIZATION,
+            cid,
+            detail,
+            monthly,
+            currency,
+            region=region,
+            name=name,
+            severity=severity,
         )
 
 
@@ -449,15 +474,10 @@ def evaluate_commitment_coverage(ctx: FocusCheckContext) -> Iterator[Finding]:
             f"commitment discount ({FOCUS_SOURCE}). This is the spend a commitment could cover, not the "
             "saving."
         )
-        yield COMMITMENT_COVERAGE.finding(
-            scope=ctx.scope,
-            region=ctx.region_of(None),
-            resource_id=f"{provider or 'provider'}/{service}",
-            resource_name=service,
-            resource_type="service",
-            detail=detail,
-            cost=on_demand * ctx.month_factor,
-            currency=currency,
+        resource_id = f"{provider or 'provider'}/{service}"
+        monthly = on_demand * ctx.month_factor
+        yield ctx.finding(
+            COMMITMENT_COVERAGE, resource_id, detail, monthly, currency, name=service, resource_type="service"
         )
 
 

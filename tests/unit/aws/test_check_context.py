@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from finops_mcp.providers.aws.check_context import AwsCheckContext, FindingOptions
+from finops_mcp.providers.aws.check_context import AwsCheckContext, AwsFindingOptions
 from finops_mcp.providers.aws.checks import UNATTACHED_VOLUME as CHECK  # graded high from 100 USD
 from finops_mcp.providers.aws.inventory import Inventory
 
@@ -28,7 +28,7 @@ def test_defaults_come_from_the_context_and_the_check() -> None:
 
 
 def test_a_check_overrides_name_region_currency_and_the_rest() -> None:
-    options: FindingOptions = {
+    options: AwsFindingOptions = {
         "region": "us-west-2",
         "currency": "EUR",
         "severity": "low",
