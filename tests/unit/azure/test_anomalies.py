@@ -17,6 +17,7 @@ from finops_mcp.periods import utc_today
 from finops_mcp.providers.azure.anomalies import DAILY_ANOMALY
 from finops_mcp.providers.base import AuditUnit, Scope
 from tests.fakes.azure_arm import SUB_PROD, FakeArm, Record
+from tests.unit.anomaly_days import ordinary_day
 
 SUB = "33333333-3333-4333-8333-333333333333"  # holds the planted ledger only
 METERS = {  # meter -> (service, unit price)
@@ -28,10 +29,7 @@ METERS = {  # meter -> (service, unit price)
 
 
 def spike_day(today: date) -> date:
-    day = today - timedelta(days=6)
-    while day.weekday() == 6 or day.day == 1:
-        day -= timedelta(days=1)
-    return day
+    return ordinary_day(today - timedelta(days=6))
 
 
 def planted(day: date, spike: date) -> dict[str, Decimal]:

@@ -20,6 +20,7 @@ from finops_mcp.providers.gcp.anomalies import DAILY_ANOMALY, AnomalyData
 from finops_mcp.providers.gcp.checks import CHECKS
 from tests.fakes.gcp_bigquery import STANDARD_SCHEMA
 from tests.fakes.gcp_estate import ACCOUNT, PROJECTS, GcpEstate
+from tests.unit.anomaly_days import ordinary_day
 
 TABLE = "billing-admin-prj.billing_export.gcp_billing_export_v1_PLANTED_000000"
 PRICES = {"N1 Core": 0.05, "Standard Storage": 0.02, "Analysis": 6.25, "Streaming Inserts": 0.01}
@@ -34,10 +35,7 @@ UNATTACHED = next(c for c in CHECKS if c.id == "gcp.compute.unattached_disk")
 
 def spike_day(last: date) -> date:
     """A day inside the window that is neither a Sunday nor a 1st."""
-    day = last - timedelta(days=5)
-    while day.weekday() == 6 or day.day == 1:
-        day -= timedelta(days=1)
-    return day
+    return ordinary_day(last - timedelta(days=5))
 
 
 def planted(day: date, spike: date) -> dict[str, float]:
